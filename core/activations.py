@@ -1,0 +1,241 @@
+"""Activations: one small class each, usable as a layer of its own after any layer.
+
+All are element-wise and shape-preserving, except Softmax (over the last axis). Each forward keeps
+what its backward needs (the input or the output, whichever makes the derivative cheaper).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from core.layers import Layer
+from core.validation import check_number
+
+
+class Activation(Layer):
+    """Base for parameter-free element-wise activations."""
+
+    #: ReLU-like activations get He initialization for the layer before them.
+    relu_like = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._y: np.ndarray | None = None
+        self._x: np.ndarray | None = None
+
+
+class Identity(Activation):
+    """``y = x`` (a linear unit)."""
+
+    kind = "identity"
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, dy):
+        return dy
+
+
+class Sigmoid(Activation):
+    """``y = 1 / (1 + exp(-x))``, computed as ``0.5 * (1 + tanh(x / 2))`` (no overflow);
+    ``dy/dx = y (1 - y)``."""
+
+    kind = "sigmoid"
+
+    def forward(self, x, training=False):
+        y = np.tanh(x * 0.5)
+        y += 1.0
+        y *= 0.5
+        self._y = y
+        return y
+
+    def backward(self, dy):
+        y = self._y
+        return dy * y * (1.0 - y)
+
+
+class Tanh(Activation):
+    """``y = tanh(x)``; ``dy/dx = 1 - y²``."""
+
+    kind = "tanh"
+
+    def forward(self, x, training=False):
+        self._y = y = np.tanh(x)
+        return y
+
+    def backward(self, dy):
+        y = self._y
+        g = y * y
+        np.subtract(1.0, g, out=g)
+        g *= dy
+        return g
+
+
+class ReLU(Activation):
+    """``y = max(x, 0)``; ``dy/dx = 1 if x > 0 else 0``."""
+
+    kind = "relu"
+    relu_like = True
+
+    def forward(self, x, training=False):
+        self._y = y = np.maximum(x, 0.0)
+        return y
+
+    def backward(self, dy):
+        return dy * (self._y > 0)
+
+
+class LeakyReLU(Activation):
+    """``y = x if x > 0 else alpha·x``; ``dy/dx = 1 or alpha``."""
+
+    kind = "leaky_relu"
+    relu_like = True
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__()
+        self.alpha = float(check_number("alpha", alpha, low=0.0, high=1.0))
+
+    def config(self) -> dict[str, Any]:
+        return {"type": self.kind, "alpha": self.alpha}
+
+    def forward(self, x, training=False):
+        self._x = x
+        return np.where(x > 0, x, self.alpha * x)
+
+    def backward(self, dy):
+        return np.where(self._x > 0, dy, self.alpha * dy)
+
+
+class ELU(Activation):
+    """``y = x if x > 0 else alpha·(exp(x) - 1)``; ``dy/dx = 1 or y + alpha``."""
+
+    kind = "elu"
+    relu_like = True
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = float(check_number("alpha", alpha, low=0.0, high=10.0))
+
+    def config(self) -> dict[str, Any]:
+        return {"type": self.kind, "alpha": self.alpha}
+
+    def forward(self, x, training=False):
+        self._x = x
+        self._y = y = np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0.0)))
+        return y
+
+    def backward(self, dy):
+        return np.where(self._x > 0, dy, dy * (self._y + self.alpha))
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+class GELU(Activation):
+    """Gaussian error linear unit, tanh form (PyTorch ``GELU(approximate="tanh")``):
+    ``y = x/2 · (1 + tanh(c (x + 0.044715 x³)))`` with ``c = sqrt(2/π)``."""
+
+    kind = "gelu"
+    relu_like = True
+
+    def forward(self, x, training=False):
+        self._x = x
+        self._t = t = np.tanh(_GELU_C * (x + 0.044715 * x**3))
+        return 0.5 * x * (1.0 + t)
+
+    def backward(self, dy):
+        x, t = self._x, self._t
+        dt = (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
+        return dy * (0.5 * (1.0 + t) + 0.5 * x * dt)
+
+
+class SiLU(Activation):
+    """SiLU / swish: ``y = x·σ(x)``; ``dy/dx = σ(x)·(1 + x (1 - σ(x)))``."""
+
+    kind = "silu"
+    relu_like = True
+
+    def forward(self, x, training=False):
+        self._x = x
+        self._s = s = 0.5 * (1.0 + np.tanh(0.5 * x))
+        return x * s
+
+    def backward(self, dy):
+        x, s = self._x, self._s
+        return dy * s * (1.0 + x * (1.0 - s))
+
+
+class Softplus(Activation):
+    """``y = log(1 + exp(x))``, computed stably as ``max(x, 0) + log1p(exp(-|x|))``;
+    ``dy/dx = σ(x)``."""
+
+    kind = "softplus"
+
+    def forward(self, x, training=False):
+        self._x = x
+        return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+    def backward(self, dy):
+        return dy * (0.5 * (1.0 + np.tanh(0.5 * self._x)))
+
+
+class Sine(Activation):
+    """``y = sin(x)``; ``dy/dx = cos(x)`` (periodic units, as in SIREN)."""
+
+    kind = "sine"
+
+    def forward(self, x, training=False):
+        self._x = x
+        return np.sin(x)
+
+    def backward(self, dy):
+        return dy * np.cos(self._x)
+
+
+class Softmax(Activation):
+    """Softmax over the last axis, ``y_i = exp(x_i) / Σ_j exp(x_j)`` (max-shifted, no overflow).
+
+    Backward is the Jacobian-vector product ``y ⊙ (dy - Σ dy ⊙ y)``. For classification training
+    prefer the fused softmax cross-entropy loss, which never forms this product.
+    """
+
+    kind = "softmax"
+
+    def forward(self, x, training=False):
+        self._y = y = softmax(x)
+        return y
+
+    def backward(self, dy):
+        y = self._y
+        return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``(batch, classes)`` logits, shifted by the row maximum."""
+    e = x - x.max(axis=-1, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.kind: cls
+    for cls in (
+        Identity,
+        Sigmoid,
+        Tanh,
+        ReLU,
+        LeakyReLU,
+        ELU,
+        GELU,
+        SiLU,
+        Softplus,
+        Sine,
+        Softmax,
+    )
+}
+#: Other names people use for the same functions.
+ALIASES = {"linear": "identity", "swish": "silu", "lrelu": "leaky_relu", "sin": "sine"}

@@ -1,0 +1,662 @@
+"""Optimizers that update one flat parameter vector in place.
+
+The model keeps every parameter in one contiguous 1-D array ``theta`` of shape ``(n_params,)``
+and every gradient in one array ``grad`` of the same shape; per-layer weights are views into
+them. An optimizer therefore sees a single vector and performs a constant number of in-place
+NumPy calls per step, however many layers the network has. Its state (momentum buffers,
+moment estimates...) lives in preallocated vectors of the parameters' shape and dtype, created
+on the first :meth:`Optimizer.step` (or again when the parameters' shape or dtype changes).
+
+Every update rule matches the definition used by ``torch.optim`` (the single-tensor code path
+with ``maximize=False``, ``foreach=False``), so a run here and a run in PyTorch from the same
+weights follow the same trajectory up to floating-point rounding. The formulas are in each
+class's docstring, with ``g`` the gradient, ``p`` the parameters, ``t`` the 1-based step count.
+
+``lr`` is an ordinary attribute that may be changed between steps (the trainer sets it every
+step to base learning rate x schedule factor, see :mod:`core.schedules`).
+
+Example::
+
+    opt = make_optimizer("adam", lr=1e-3)
+    for _ in range(steps):
+        model.forward_backward(x, y)      # fills grad
+        clip_grad_norm(grad, max_norm=5.0)
+        opt.step(theta, grad)             # updates theta in place
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+__all__ = [
+    "OPTIMIZERS",
+    "SGD",
+    "AdaGrad",
+    "Adam",
+    "AdamW",
+    "Momentum",
+    "Nesterov",
+    "Optimizer",
+    "RMSprop",
+    "clip_grad_norm",
+    "make_optimizer",
+]
+
+StateValue = np.ndarray | float | int
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+def _real_number(field: str, value: Any, allowed: str) -> float:
+    """Return ``value`` as a finite Python float or raise ValueError naming ``field``."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()  # 0-d arrays come back from np.load(.npz)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(f"{field} must be a number {allowed}, got {value!r}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"{field} must be a finite number {allowed}, got {value!r}")
+    return result
+
+
+def _check_lr(value: Any, *, allow_zero: bool = False) -> float:
+    lr = _real_number("lr", value, ">= 0" if allow_zero else "> 0")
+    if lr < 0.0 or (lr == 0.0 and not allow_zero):
+        allowed = "finite and >= 0" if allow_zero else "finite and > 0"
+        raise ValueError(f"lr must be {allowed}, got {value!r}")
+    return lr
+
+
+def _unit_interval(field: str, value: Any) -> float:
+    """A coefficient in [0, 1) (momentum, a beta, RMSprop's alpha)."""
+    x = _real_number(field, value, "in [0, 1)")
+    if not 0.0 <= x < 1.0:
+        raise ValueError(f"{field} must be in [0, 1), got {value!r}")
+    return x
+
+
+def _positive(field: str, value: Any) -> float:
+    x = _real_number(field, value, "> 0")
+    if x <= 0.0:
+        raise ValueError(f"{field} must be > 0, got {value!r}")
+    return x
+
+
+def _non_negative(field: str, value: Any) -> float:
+    x = _real_number(field, value, ">= 0")
+    if x < 0.0:
+        raise ValueError(f"{field} must be >= 0, got {value!r}")
+    return x
+
+
+def _betas(field: str, value: Any) -> tuple[float, float]:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+        raise ValueError(f"{field} must be a pair (beta1, beta2), each in [0, 1), got {value!r}")
+    return (_unit_interval(f"{field}[0]", value[0]), _unit_interval(f"{field}[1]", value[1]))
+
+
+_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "momentum": _unit_interval,
+    "alpha": _unit_interval,
+    "betas": _betas,
+    "eps": _positive,
+    "weight_decay": _non_negative,
+}
+
+
+# --------------------------------------------------------------------------- base class
+
+
+class Optimizer:
+    """Base class: updates a flat parameter vector ``params`` of shape ``(n,)`` in place.
+
+    Subclasses set ``name``, ``defaults`` (hyper-parameter name -> default value) and
+    ``buffer_names`` (the per-parameter state vectors), and implement :meth:`_update`.
+
+    Attributes:
+        lr: learning rate, finite and >= 0; may be changed between steps.
+        steps: number of steps taken since the state was (re)created.
+        Each hyper-parameter in ``defaults`` is an attribute of the same name.
+    """
+
+    name: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any]] = {}
+    buffer_names: ClassVar[tuple[str, ...]] = ()
+    _n_scalars: ClassVar[int] = 0
+
+    def __init__(self, lr: float, **hyper: Any) -> None:
+        """Validate and store ``lr`` (> 0) and the hyper-parameters (see ``defaults``).
+
+        Raises:
+            ValueError: unknown hyper-parameter name, or a value out of its range.
+        """
+        unknown = sorted(set(hyper) - set(self.defaults))
+        if unknown:
+            allowed = ", ".join(["lr", *self.defaults]) or "lr"
+            raise ValueError(
+                f"unknown hyper-parameter {unknown[0]!r} for optimizer {self.name!r}; "
+                f"allowed: {allowed}"
+            )
+        self._lr = _check_lr(lr)
+        for key, default in self.defaults.items():
+            setattr(self, key, _VALIDATORS[key](key, hyper.get(key, default)))
+        self.steps = 0
+        self._state: dict[str, np.ndarray] = {}
+        self._shape: tuple[int, ...] | None = None
+        self._dtype: np.dtype | None = None
+        self._loaded = False  # state came from load_state_dict and is not yet matched to params
+        self._tmp = np.empty(0)  # scratch vectors, not state
+        self._tmp2 = np.empty(0)
+        self._scalars = np.empty(0)  # per-step scalars in the params' dtype (see _prepare)
+        self._views: tuple[np.ndarray, ...] = ()
+
+    # -- learning rate ------------------------------------------------------------------------
+
+    @property
+    def lr(self) -> float:
+        """Learning rate used by the next step (finite, >= 0)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        # Zero is allowed here: a schedule may legitimately reach a factor of 0.
+        self._lr = (
+            value
+            if type(value) is float and 0.0 <= value < math.inf
+            else _check_lr(value, allow_zero=True)
+        )
+
+    # -- stepping -----------------------------------------------------------------------------
+
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        """Apply one update to ``params`` in place.
+
+        Args:
+            params: parameter vector, shape ``(n,)``, floating dtype; modified in place.
+            grads: gradient of the loss w.r.t. ``params``, shape ``(n,)``; not modified.
+
+        Raises:
+            ValueError: ``params`` is not a 1-D floating array, ``grads`` has another shape,
+                or a state loaded with :meth:`load_state_dict` does not fit ``params``.
+        """
+        if params.shape != self._shape or params.dtype is not self._dtype:
+            self._prepare(params)
+        if grads.shape != self._shape:
+            raise ValueError(
+                f"grads must have the shape of params {self._shape}, got {grads.shape}"
+            )
+        self.steps += 1
+        self._update(params, grads)
+
+    def _update(self, params: np.ndarray, grads: np.ndarray) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _prepare(self, params: np.ndarray) -> None:
+        """(Re)create state and scratch vectors for ``params`` (slow path, rarely taken)."""
+        if not isinstance(params, np.ndarray) or params.ndim != 1:
+            got = params.shape if isinstance(params, np.ndarray) else type(params).__name__
+            raise ValueError(f"params must be a 1-D NumPy array, got {got}")
+        if not np.issubdtype(params.dtype, np.floating):
+            raise ValueError(f"params must have a floating dtype, got {params.dtype}")
+        state = self._state
+        fits = all(buf.shape == params.shape for buf in state.values())
+        if self._loaded:  # state from load_state_dict: keep it (and the step count) or refuse
+            if not fits:
+                key, buf = next((k, b) for k, b in state.items() if b.shape != params.shape)
+                raise ValueError(
+                    f"loaded optimizer state {key!r} has shape {buf.shape}, "
+                    f"but params have shape {params.shape}"
+                )
+            self._state = {
+                key: state[key].astype(params.dtype, copy=False)
+                if key in state
+                else np.zeros_like(params)
+                for key in self.buffer_names
+            }
+        elif self._shape != params.shape or self._dtype != params.dtype:
+            # First step, or the parameters changed shape/dtype: start afresh.
+            self._state = {key: np.zeros_like(params) for key in self.buffer_names}
+            self.steps = 0
+        self._loaded = False
+        self._shape = params.shape
+        self._dtype = params.dtype
+        self._tmp = np.empty_like(params)
+        self._tmp2 = np.empty_like(params)
+        # Scalars go to the ufuncs as 0-d views into one small array refreshed once per step:
+        # a 0-d array operand costs about half the call overhead of a Python float, which
+        # matters for tiny networks; the values are the same (a Python float would be cast to
+        # the params' dtype too).
+        self._scalars = np.zeros(self._n_scalars, dtype=params.dtype)
+        self._views = tuple(self._scalars[i, ...] for i in range(self._n_scalars))
+
+    def _with_l2(self, params: np.ndarray, grads: np.ndarray, wd: np.ndarray) -> np.ndarray:
+        """``g + wd * p`` in a scratch vector (PyTorch's coupled weight decay)."""
+        out = self._tmp2
+        np.multiply(params, wd, out=out)
+        np.add(out, grads, out=out)
+        return out
+
+    # -- state --------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget all state (buffers and step count); hyper-parameters and lr are kept."""
+        self.steps = 0
+        self._state = {}
+        self._shape = None
+        self._dtype = None
+        self._loaded = False
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """Settings as plain Python values: ``{"name", "lr", <each hyper-parameter>}``.
+
+        ``make_optimizer(**opt.hyperparameters())`` builds an equivalent fresh optimizer.
+        """
+        return {"name": self.name, "lr": self.lr, **{k: getattr(self, k) for k in self.defaults}}
+
+    def state_dict(self) -> dict[str, StateValue]:
+        """Copy of everything needed to resume bit for bit.
+
+        Keys: ``"step"`` (int), ``"lr"`` (float), each hyper-parameter (float; ``"betas"`` as a
+        float64 array of shape ``(2,)``), and, once a step has been taken, each state buffer
+        (array of shape ``(n,)``, the parameters' dtype). Values are NumPy-savable (``.npz``).
+        """
+        out: dict[str, StateValue] = {"step": int(self.steps), "lr": float(self.lr)}
+        for key in self.defaults:
+            value = getattr(self, key)
+            out[key] = np.array(value, dtype=np.float64) if isinstance(value, tuple) else value
+        if self.steps > 0:
+            for key, buf in self._state.items():
+                out[key] = buf.copy()
+        return out
+
+    def load_state_dict(self, state: Mapping[str, StateValue]) -> None:
+        """Restore a :meth:`state_dict` (values may be 0-d arrays, as from ``np.load``).
+
+        Everything is validated before anything changes: keys, hyper-parameter ranges, buffer
+        shapes (1-D, all equal), floating dtypes and finite values. Whether the buffers fit the
+        parameters is checked on the next :meth:`step`, which raises ValueError if they do not.
+
+        Raises:
+            ValueError: a missing, unknown or invalid entry.
+        """
+        if not isinstance(state, Mapping):
+            raise ValueError(f"state must be a mapping, got {type(state).__name__}")
+        raw_step = state.get("step")
+        if isinstance(raw_step, np.ndarray) and raw_step.ndim == 0:
+            raw_step = raw_step.item()
+        if isinstance(raw_step, (bool, np.bool_)) or not isinstance(raw_step, (int, np.integer)):
+            raise ValueError(f"state['step'] must be an integer >= 0, got {raw_step!r}")
+        steps = int(raw_step)
+        if steps < 0:
+            raise ValueError(f"state['step'] must be an integer >= 0, got {steps}")
+        expected = {"step", "lr", *self.defaults}
+        if steps > 0:
+            expected |= set(self.buffer_names)
+        missing = sorted(expected - set(state))
+        unknown = sorted(set(state) - expected)
+        if missing or unknown:
+            raise ValueError(
+                f"state for optimizer {self.name!r} must have keys {sorted(expected)}; "
+                f"missing {missing}, unknown {unknown}"
+            )
+        lr = _check_lr(state["lr"], allow_zero=True)
+        hyper = {key: _VALIDATORS[key](key, state[key]) for key in self.defaults}
+        buffers: dict[str, np.ndarray] = {}
+        shape = None
+        for key in self.buffer_names if steps > 0 else ():
+            buf = state[key]
+            if not isinstance(buf, np.ndarray) or buf.ndim != 1:
+                got = buf.shape if isinstance(buf, np.ndarray) else type(buf).__name__
+                raise ValueError(f"state[{key!r}] must be a 1-D array, got {got}")
+            if shape is not None and buf.shape != shape:
+                raise ValueError(f"state[{key!r}] has shape {buf.shape}, expected {shape}")
+            if not np.issubdtype(buf.dtype, np.floating):
+                raise ValueError(f"state[{key!r}] must have a floating dtype, got {buf.dtype}")
+            if not np.all(np.isfinite(buf)):
+                raise ValueError(f"state[{key!r}] contains NaN or infinite values")
+            shape = buf.shape
+            buffers[key] = buf.copy()
+        # All valid: commit.
+        self.reset()
+        self._lr = lr
+        for key, value in hyper.items():
+            setattr(self, key, value)
+        self.steps = steps
+        self._state = buffers
+        self._loaded = True
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items() if k != "name")
+        return f"{type(self).__name__}({settings})"
+
+
+# --------------------------------------------------------------------------- optimizers
+
+
+class SGD(Optimizer):
+    """Plain stochastic gradient descent, as ``torch.optim.SGD(momentum=0)``.
+
+    Update: ``g <- g + weight_decay * p`` (if weight_decay > 0); ``p <- p - lr * g``.
+    """
+
+    name = "sgd"
+    defaults: ClassVar[dict[str, Any]] = {"weight_decay": 0.0}
+    buffer_names = ()
+
+    def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
+        super().__init__(lr, weight_decay=weight_decay)
+
+    _n_scalars = 2
+
+    def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
+        self._scalars[:] = (self.lr, self.weight_decay)
+        lr, wd = self._views
+        g = self._with_l2(params, grads, wd) if self.weight_decay else grads
+        tmp = self._tmp
+        np.multiply(g, lr, out=tmp)
+        np.subtract(params, tmp, out=params)
+
+
+class Momentum(Optimizer):
+    """SGD with (heavy-ball) momentum, as ``torch.optim.SGD(momentum=mu, dampening=0)``.
+
+    Update (``v`` starts at 0, so ``v_1 = g_1`` as in PyTorch)::
+
+        g <- g + weight_decay * p        (if weight_decay > 0)
+        v <- mu * v + g
+        p <- p - lr * v
+    """
+
+    name = "momentum"
+    defaults: ClassVar[dict[str, Any]] = {"momentum": 0.9, "weight_decay": 0.0}
+    buffer_names = ("momentum_buffer",)
+
+    def __init__(self, lr: float, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
+        super().__init__(lr, momentum=momentum, weight_decay=weight_decay)
+
+    _n_scalars = 3
+
+    def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
+        self._scalars[:] = (self.lr, self.momentum, self.weight_decay)
+        lr, mu, wd = self._views
+        g = self._with_l2(params, grads, wd) if self.weight_decay else grads
+        v = self._state["momentum_buffer"]
+        tmp = self._tmp
+        np.multiply(v, mu, out=v)
+        np.add(v, g, out=v)
+        np.multiply(v, lr, out=tmp)
+        np.subtract(params, tmp, out=params)
+
+
+class Nesterov(Optimizer):
+    """Nesterov momentum, as ``torch.optim.SGD(momentum=mu, dampening=0, nesterov=True)``.
+
+    Update (``v`` starts at 0)::
+
+        g <- g + weight_decay * p        (if weight_decay > 0)
+        v <- mu * v + g
+        p <- p - lr * (g + mu * v)
+    """
+
+    name = "nesterov"
+    defaults: ClassVar[dict[str, Any]] = {"momentum": 0.9, "weight_decay": 0.0}
+    buffer_names = ("momentum_buffer",)
+
+    def __init__(self, lr: float, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
+        super().__init__(lr, momentum=momentum, weight_decay=weight_decay)
+
+    _n_scalars = 3
+
+    def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
+        self._scalars[:] = (self.lr, self.momentum, self.weight_decay)
+        lr, mu, wd = self._views
+        g = self._with_l2(params, grads, wd) if self.weight_decay else grads
+        v = self._state["momentum_buffer"]
+        tmp = self._tmp
+        np.multiply(v, mu, out=v)
+        np.add(v, g, out=v)
+        np.multiply(v, mu, out=tmp)
+        np.add(tmp, g, out=tmp)
+        np.multiply(tmp, lr, out=tmp)
+        np.subtract(params, tmp, out=params)
+
+
+class AdaGrad(Optimizer):
+    """AdaGrad, as ``torch.optim.Adagrad(lr_decay=0, initial_accumulator_value=0)``.
+
+    Update (``s`` starts at 0)::
+
+        g <- g + weight_decay * p        (if weight_decay > 0)
+        s <- s + g * g
+        p <- p - lr * g / (sqrt(s) + eps)          eps = 1e-10 by default
+    """
+
+    name = "adagrad"
+    defaults: ClassVar[dict[str, Any]] = {"eps": 1e-10, "weight_decay": 0.0}
+    buffer_names = ("sum",)
+
+    def __init__(self, lr: float, eps: float = 1e-10, weight_decay: float = 0.0) -> None:
+        super().__init__(lr, eps=eps, weight_decay=weight_decay)
+
+    _n_scalars = 3
+
+    def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
+        self._scalars[:] = (self.lr, self.eps, self.weight_decay)
+        lr, eps, wd = self._views
+        g = self._with_l2(params, grads, wd) if self.weight_decay else grads
+        s = self._state["sum"]
+        tmp = self._tmp
+        np.multiply(g, g, out=tmp)
+        np.add(s, tmp, out=s)
+        np.sqrt(s, out=tmp)
+        np.add(tmp, eps, out=tmp)
+        np.divide(g, tmp, out=tmp)
+        np.multiply(tmp, lr, out=tmp)
+        np.subtract(params, tmp, out=params)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop(momentum=0, centered=False)``.
+
+    Update (``s`` starts at 0)::
+
+        g <- g + weight_decay * p        (if weight_decay > 0)
+        s <- alpha * s + (1 - alpha) * g * g       alpha = 0.99 by default
+        p <- p - lr * g / (sqrt(s) + eps)          eps = 1e-8 by default
+    """
+
+    name = "rmsprop"
+    defaults: ClassVar[dict[str, Any]] = {"alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0}
+    buffer_names = ("square_avg",)
+
+    def __init__(
+        self, lr: float, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0
+    ) -> None:
+        super().__init__(lr, alpha=alpha, eps=eps, weight_decay=weight_decay)
+
+    _n_scalars = 5
+
+    def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
+        alpha = self.alpha
+        self._scalars[:] = (self.lr, alpha, 1.0 - alpha, self.eps, self.weight_decay)
+        lr, a, one_minus_a, eps, wd = self._views
+        g = self._with_l2(params, grads, wd) if self.weight_decay else grads
+        s = self._state["square_avg"]
+        tmp = self._tmp
+        np.multiply(g, g, out=tmp)
+        np.multiply(tmp, one_minus_a, out=tmp)
+        np.multiply(s, a, out=s)
+        np.add(s, tmp, out=s)
+        np.sqrt(s, out=tmp)
+        np.add(tmp, eps, out=tmp)
+        np.divide(g, tmp, out=tmp)
+        np.multiply(tmp, lr, out=tmp)
+        np.subtract(params, tmp, out=params)
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam(amsgrad=False)``, bias correction computed as PyTorch does.
+
+    Update at step ``t`` (``m``, ``v`` start at 0; betas = (0.9, 0.999), eps = 1e-8)::
+
+        g     <- g + weight_decay * p                (if weight_decay > 0; coupled L2)
+        m     <- beta1 * m + (1 - beta1) * g
+        v     <- beta2 * v + (1 - beta2) * g * g
+        bc1    = 1 - beta1 ** t
+        bc2    = 1 - beta2 ** t
+        denom  = sqrt(v) / sqrt(bc2) + eps
+        p     <- p - (lr / bc1) * m / denom
+    """
+
+    name = "adam"
+    defaults: ClassVar[dict[str, Any]] = {
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+    }
+    buffer_names = ("exp_avg", "exp_avg_sq")
+    _decoupled: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    _n_scalars = 8
+
+    def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
+        lr = self.lr
+        wd = self.weight_decay
+        beta1, beta2 = self.betas
+        t = self.steps
+        # Bias corrections in Python floats (double precision), exactly as torch computes them.
+        step_size = lr / (1.0 - beta1**t)
+        bc2_sqrt = (1.0 - beta2**t) ** 0.5
+        self._scalars[:] = (
+            1.0 - beta1,
+            1.0 - beta2,
+            beta2,
+            bc2_sqrt,
+            self.eps,
+            step_size,
+            wd,
+            1.0 - lr * wd,
+        )
+        c1, c2, b2, bc2s, eps, ss, wd_s, shrink = self._views
+        g = grads
+        if wd:
+            if self._decoupled:
+                np.multiply(params, shrink, out=params)
+            else:
+                g = self._with_l2(params, grads, wd_s)
+        m = self._state["exp_avg"]
+        v = self._state["exp_avg_sq"]
+        tmp = self._tmp
+        # m <- m + (1 - beta1) * (g - m)   (torch's lerp_, equal to beta1*m + (1-beta1)*g)
+        np.subtract(g, m, out=tmp)
+        np.multiply(tmp, c1, out=tmp)
+        np.add(m, tmp, out=m)
+        # v <- beta2 * v + (1 - beta2) * g * g
+        np.multiply(g, g, out=tmp)
+        np.multiply(tmp, c2, out=tmp)
+        np.multiply(v, b2, out=v)
+        np.add(v, tmp, out=v)
+        # p <- p - step_size * m / (sqrt(v) / sqrt(bc2) + eps)
+        np.sqrt(v, out=tmp)
+        np.divide(tmp, bc2s, out=tmp)
+        np.add(tmp, eps, out=tmp)
+        np.divide(m, tmp, out=tmp)
+        np.multiply(tmp, ss, out=tmp)
+        np.subtract(params, tmp, out=params)
+
+
+class AdamW(Adam):
+    """AdamW, as ``torch.optim.AdamW``: Adam with decoupled weight decay.
+
+    Before the Adam update of :class:`Adam` (which then uses the raw gradient ``g``)::
+
+        p <- p * (1 - lr * weight_decay)           weight_decay = 0.01 by default
+    """
+
+    name = "adamw"
+    defaults: ClassVar[dict[str, Any]] = {
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 0.01,
+    }
+    _decoupled = True
+
+    def __init__(
+        self,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    cls.name: cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam, AdamW)
+}
+
+
+def make_optimizer(name: str, lr: float, **hyper: Any) -> Optimizer:
+    """Build the optimizer registered under ``name`` (a key of :data:`OPTIMIZERS`).
+
+    Args:
+        name: one of "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"
+            (case-insensitive).
+        lr: learning rate, finite and > 0.
+        **hyper: that optimizer's hyper-parameters (see its ``defaults``): ``momentum`` in
+            [0, 1), ``alpha`` in [0, 1), ``betas`` a pair in [0, 1), ``eps`` > 0,
+            ``weight_decay`` >= 0.
+
+    Raises:
+        ValueError: unknown name, invalid lr, unknown hyper-parameter or value out of range.
+    """
+    key = name.strip().lower() if isinstance(name, str) else None
+    if key not in OPTIMIZERS:
+        raise ValueError(f"optimizer name must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    cls = OPTIMIZERS[key]
+    unknown = sorted(set(hyper) - set(cls.defaults))
+    if unknown:
+        raise ValueError(
+            f"unknown hyper-parameter {unknown[0]!r} for optimizer {key!r}; "
+            f"allowed: {', '.join(['lr', *cls.defaults])}"
+        )
+    return cls(lr, **hyper)
+
+
+def clip_grad_norm(grads: np.ndarray, max_norm: float) -> float:
+    """Scale ``grads`` in place so its global L2 norm is at most about ``max_norm``.
+
+    Same rule as ``torch.nn.utils.clip_grad_norm_``: ``coef = max_norm / (norm + 1e-6)``,
+    and ``grads *= coef`` only if ``coef < 1``. A non-finite norm leaves ``grads`` untouched
+    (the caller's divergence check handles it).
+
+    Args:
+        grads: gradient array of any shape (normally the flat ``(n,)`` vector); modified in place.
+        max_norm: finite and > 0.
+
+    Returns:
+        The L2 norm of ``grads`` before clipping, as a Python float.
+    """
+    max_norm = _positive("max_norm", max_norm)
+    norm = math.sqrt(float(np.vdot(grads, grads)))
+    if math.isfinite(norm):
+        coef = max_norm / (norm + 1e-6)
+        if coef < 1.0:
+            np.multiply(grads, coef, out=grads)
+    return norm

@@ -1,0 +1,522 @@
+"""Training: a configuration, a Trainer that takes mini-batch steps, and ``train_iter``, a
+generator that trains and yields immutable Snapshots for live views.
+
+One ``np.random.Generator`` per run (the model's, seeded from ``TrainConfig.seed``) drives
+initialization, shuffling and dropout, so the same seed gives the same run bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from core import metrics
+from core.model import Sequential
+from core.optimizers import OPTIMIZERS, clip_grad_norm, make_optimizer
+from core.schedules import make_schedule
+from core.validation import check_choice, check_number
+
+#: Evaluation and statistics use at most this many samples of each set (a fixed subset: the
+#: first ones, which are already shuffled), so a snapshot stays cheap on large data sets.
+EVAL_LIMIT = 10_000
+
+
+@dataclass
+class TrainConfig:
+    """Everything about *how* to train (the *what* is the architecture spec).
+
+    ``epochs`` (0 = no limit), ``target_loss`` (stop once the train loss is at or below it) and
+    ``patience`` (early stopping: epochs without the monitored loss improving by ``min_delta``;
+    the test loss when there is a test set, else the train loss) end a run. ``l1``/``l2`` add
+    ``l1·Σ|w|`` and ``l2/2·Σw²`` over weights (not biases) to the objective; ``clip_norm`` clips
+    the global gradient norm. ``schedule`` is a :func:`core.schedules.make_schedule` spec.
+    """
+
+    optimizer: str = "adam"
+    lr: float = 0.01
+    optimizer_params: dict[str, Any] = field(default_factory=dict)
+    schedule: dict[str, Any] | None = None
+    batch_size: int = 32
+    epochs: int = 100
+    target_loss: float | None = None
+    patience: int | None = None
+    min_delta: float = 0.0
+    l1: float = 0.0
+    l2: float = 0.0
+    clip_norm: float | None = None
+    seed: int = 0
+
+    def validate(self) -> TrainConfig:
+        """Raise ValueError naming the first bad field; return self."""
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_number("lr", self.lr, low=0.0, high=100.0, low_open=True)
+        check_number("batch_size", self.batch_size, integer=True, low=1)
+        check_number("epochs", self.epochs, integer=True, low=0)
+        if self.target_loss is not None:
+            check_number("target_loss", self.target_loss, low=0.0)
+        if self.patience is not None:
+            check_number("patience", self.patience, integer=True, low=1)
+        check_number("min_delta", self.min_delta, low=0.0)
+        check_number("l1", self.l1, low=0.0, high=10.0)
+        check_number("l2", self.l2, low=0.0, high=10.0)
+        if self.clip_norm is not None:
+            check_number("clip_norm", self.clip_norm, low=0.0, low_open=True)
+        check_number("seed", self.seed, integer=True, low=0, high=2**63 - 1)
+        make_optimizer(self.optimizer, self.lr, **self.optimizer_params)
+        make_schedule(self.schedule)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"config: unknown fields {unknown}; allowed: {', '.join(sorted(known))}"
+            )
+        return cls(**data).validate()
+
+
+class History:
+    """Per-epoch records in growable NumPy columns (cheap to copy into a snapshot)."""
+
+    COLUMNS = ("epoch", "step", "time", "lr", "train_loss", "train_acc", "test_loss", "test_acc")
+
+    def __init__(self) -> None:
+        self._data = np.full((64, len(self.COLUMNS)), np.nan)
+        self.size = 0
+
+    def append(self, **values: float) -> None:
+        if self.size == len(self._data):
+            self._data = np.concatenate([self._data, np.full_like(self._data, np.nan)])
+        row = self._data[self.size]
+        for i, name in enumerate(self.COLUMNS):
+            value = values.get(name)
+            row[i] = np.nan if value is None else value
+        self.size += 1
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """A copy of every column, ``(epochs,)`` float64 each (nan where not applicable)."""
+        data = self._data[: self.size]
+        return {name: data[:, i].copy() for i, name in enumerate(self.COLUMNS)}
+
+    def last(self, name: str) -> float | None:
+        if not self.size:
+            return None
+        value = float(self._data[self.size - 1, self.COLUMNS.index(name)])
+        return None if math.isnan(value) else value
+
+
+class Trainer:
+    """Mini-batch training of a model on in-memory arrays.
+
+    Parameters
+    ----------
+    model : Sequential
+        Trained in place; its ``rng`` is the run's generator (shuffling, dropout).
+    config : TrainConfig
+    x_train : (n, *input_shape) array; y_train : (n,) labels or (n,)/(n, outputs) targets.
+    x_test, y_test : optional held-out set, same layout (may be empty).
+    """
+
+    def __init__(
+        self,
+        model: Sequential,
+        config: TrainConfig,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_test: np.ndarray | None = None,
+        y_test: np.ndarray | None = None,
+    ) -> None:
+        self.model, self.config = model, config.validate()
+        self.rng = model.rng
+        self.classification = model.loss.task == "classification"
+        self.x_train, self.y_train = self._check_data("train", x_train, y_train)
+        if x_test is None or len(x_test) == 0:
+            self.x_test = self.y_test = None
+        else:
+            self.x_test, self.y_test = self._check_data("test", x_test, y_test)
+        self.optimizer = make_optimizer(config.optimizer, config.lr, **config.optimizer_params)
+        self.schedule = make_schedule(config.schedule)
+        self.base_lr = float(config.lr)
+        self.l1, self.l2 = float(config.l1), float(config.l2)
+        self.history = History()
+        self.steps = 0
+        self.epoch = 0  # completed epochs
+        self.batch_loss: float | None = None  # exponential moving average of mini-batch losses
+        self.train_time = 0.0
+        self._n = len(self.x_train)
+        self._batch = min(int(config.batch_size), self._n)
+        self._steps_per_epoch = math.ceil(self._n / self._batch)
+        self._pos = self._n  # forces a shuffle at the first step
+        self._xp = self._yp = None
+
+    def _check_data(
+        self, which: str, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        x, y = np.asarray(x), np.asarray(y)
+        if x.shape[1:] != self.model.input_shape:
+            raise ValueError(
+                f"x_{which}: shape {x.shape} does not fit the model's input "
+                f"{self.model.input_shape}"
+            )
+        if len(y) != len(x):
+            raise ValueError(f"y_{which}: {len(y)} targets for {len(x)} samples")
+        if which == "train" and len(x) < 1:
+            raise ValueError("x_train: the training set is empty")
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"x_{which}: contains NaN or infinite values")
+        if self.classification:
+            n_out = self.model.n_outputs
+            n_classes = 2 if self.model.loss.name == "sigmoid_bce" else n_out
+            if not np.issubdtype(y.dtype, np.integer):
+                raise ValueError(f"y_{which}: class labels must be integers, got {y.dtype}")
+            if y.size and (y.min() < 0 or y.max() >= n_classes):
+                raise ValueError(
+                    f"y_{which}: labels span {y.min()}..{y.max()}, but the network's output "
+                    f"has {n_classes} classes (0..{n_classes - 1})"
+                )
+            y = y.astype(np.int64, copy=False)
+        else:
+            y = y.astype(self.model.dtype, copy=False)
+        return np.ascontiguousarray(x, dtype=self.model.dtype), y
+
+    # -- properties ------------------------------------------------------------------------------
+    @property
+    def steps_per_epoch(self) -> int:
+        return self._steps_per_epoch
+
+    @property
+    def progress(self) -> float:
+        """Training progress in epochs, fractional within the current epoch."""
+        return self.steps / self._steps_per_epoch
+
+    @property
+    def lr(self) -> float:
+        """The learning rate the next step will use (base rate times the schedule's factor)."""
+        return self.base_lr * self.schedule.factor(self.progress)
+
+    # -- training --------------------------------------------------------------------------------
+    def _shuffle(self) -> None:
+        perm = self.rng.permutation(self._n)
+        self._xp, self._yp = self.x_train[perm], self.y_train[perm]
+        self._pos = 0
+
+    def step(self) -> float:
+        """One mini-batch update; returns the batch loss (before the update, without the
+        regularization term). At the end of an epoch, records the epoch's metrics."""
+        if self._pos >= self._n:
+            self._shuffle()
+        t0 = time.perf_counter()
+        i = self._pos
+        self._pos = j = i + self._batch
+        model = self.model
+        loss = model.loss_and_grad(self._xp[i:j], self._yp[i:j])
+        theta, grad = model.theta, model.grad
+        if self.l2 or self.l1:
+            k = model.n_regularized
+            if self.l2:
+                grad[:k] += self.l2 * theta[:k]
+            if self.l1:
+                grad[:k] += self.l1 * np.sign(theta[:k])
+        if self.config.clip_norm is not None:
+            clip_grad_norm(grad, self.config.clip_norm)
+        self.optimizer.lr = self.lr
+        self.optimizer.step(theta, grad)
+        self.steps += 1
+        ema = self.batch_loss
+        self.batch_loss = (
+            loss if ema is None or not math.isfinite(ema) else 0.95 * ema + 0.05 * loss
+        )
+        self.train_time += time.perf_counter() - t0
+        if self._pos >= self._n:
+            self._end_epoch()
+        return loss
+
+    def run_epoch(self) -> float:
+        """Train until the current epoch ends; returns the last batch loss."""
+        loss = self.step()
+        while self._pos < self._n:
+            loss = self.step()
+        return loss
+
+    @property
+    def at_epoch_start(self) -> bool:
+        return self._pos >= self._n
+
+    def _end_epoch(self) -> None:
+        self.epoch += 1
+        train_loss, train_acc = self.evaluate("train")
+        test_loss, test_acc = self.evaluate("test")
+        self.history.append(
+            epoch=self.epoch,
+            step=self.steps,
+            time=self.train_time,
+            lr=self.lr,
+            train_loss=train_loss,
+            train_acc=train_acc,
+            test_loss=test_loss,
+            test_acc=test_acc,
+        )
+
+    def evaluate(self, which: str = "test") -> tuple[float | None, float | None]:
+        """Inference-mode (loss, accuracy) on the train or test set (at most EVAL_LIMIT samples);
+        accuracy is None for regression, both None for an empty set."""
+        x, y = (self.x_train, self.y_train) if which == "train" else (self.x_test, self.y_test)
+        if x is None:
+            return None, None
+        x, y = x[:EVAL_LIMIT], y[:EVAL_LIMIT]
+        out = self.model.predict_raw(x)
+        with np.errstate(all="ignore"):
+            loss = self.model.loss.forward(out, y)
+        if not self.classification:
+            return loss, None
+        pred = self.model.loss.output(out).argmax(axis=1)
+        return loss, metrics.accuracy(y, pred)
+
+    def set_lr(self, lr: float) -> None:
+        """Change the base learning rate; the next step uses it."""
+        self.base_lr = float(check_number("lr", lr, low=0.0, high=100.0, low_open=True))
+
+    def set_regularization(self, l1: float | None = None, l2: float | None = None) -> None:
+        """Change the L1/L2 rates; the next step uses them."""
+        if l1 is not None:
+            self.l1 = float(check_number("l1", l1, low=0.0, high=10.0))
+        if l2 is not None:
+            self.l2 = float(check_number("l2", l2, low=0.0, high=10.0))
+
+
+def build_trainer(
+    spec: dict[str, Any],
+    config: TrainConfig,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    dtype: Any = np.float32,
+) -> Trainer:
+    """A model from ``spec`` and its trainer, sharing one generator seeded from ``config.seed``."""
+    config.validate()
+    model = Sequential(spec, rng=np.random.default_rng(config.seed), dtype=dtype)
+    return Trainer(model, config, x_train, y_train, x_test, y_test)
+
+
+# -- snapshots -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Grid:
+    """Model inputs for a square grid over the input plane: ``inputs`` is
+    ``(resolution², features)`` in row-major image order
+    (see :func:`core.data.features.grid_points`)."""
+
+    inputs: np.ndarray
+    resolution: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable picture of a run; arrays are read-only copies.
+
+    ``grid_output`` is ``(res, res, classes)`` probabilities (classification) or ``(res, res)``
+    predicted values (regression); ``neuron_grids`` maps a hidden activation layer's index to its
+    units' outputs ``(units, res, res)``. ``weight_norms``/``grad_norms`` (last step's gradient)
+    and ``dead_fraction`` are by layer index. ``reason`` says why a run ended (``done``).
+    """
+
+    step: int
+    epoch: int
+    progress: float
+    elapsed: float
+    samples_per_second: float
+    lr: float
+    batch_loss: float | None
+    train_loss: float | None
+    train_acc: float | None
+    test_loss: float | None
+    test_acc: float | None
+    history: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray]
+    weight_norms: dict[int, float]
+    grad_norms: dict[int, float]
+    dead_fraction: dict[int, float]
+    grid_output: np.ndarray | None = None
+    neuron_grids: dict[int, np.ndarray] | None = None
+    done: bool = False
+    reason: str | None = None
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+def take_snapshot(
+    trainer: Trainer, grid: Grid | None = None, *, done: bool = False, reason: str | None = None
+) -> Snapshot:
+    """Build a Snapshot of the trainer's current state (forward passes for statistics and the
+    grid happen here, on the caller's thread)."""
+    model = trainer.model
+    outputs = model.forward_collect(trainer.x_train[:1000])
+    grid_output = neuron_grids = None
+    if grid is not None:
+        res = grid.resolution
+        with np.errstate(all="ignore"):
+            layer_outs = model.forward_collect(grid.inputs.astype(model.dtype, copy=False))
+            probs = model.loss.output(layer_outs[-1].reshape(len(grid.inputs), -1))
+        grid_output = _frozen(
+            probs.reshape(res, res, -1) if trainer.classification else probs[:, 0].reshape(res, res)
+        )
+        neuron_grids = {
+            i: _frozen(layer_outs[i].reshape(res, res, -1).transpose(2, 0, 1))
+            for i in metrics.hidden_unit_layers(model)
+        }
+    history = trainer.history
+    return Snapshot(
+        step=trainer.steps,
+        epoch=trainer.epoch,
+        progress=trainer.progress,
+        elapsed=trainer.train_time,
+        samples_per_second=(
+            trainer.steps * trainer._batch / trainer.train_time if trainer.train_time else 0.0
+        ),
+        lr=trainer.lr,
+        batch_loss=trainer.batch_loss,
+        train_loss=history.last("train_loss"),
+        train_acc=history.last("train_acc"),
+        test_loss=history.last("test_loss"),
+        test_acc=history.last("test_acc"),
+        history={k: _frozen(v) for k, v in history.columns().items()},
+        weights={k: _frozen(v) for k, v in model.get_state().items()},
+        weight_norms=metrics.layer_norms(model, "params"),
+        grad_norms=metrics.layer_norms(model, "grads"),
+        dead_fraction=metrics.dead_fractions(model, outputs),
+        grid_output=grid_output,
+        neuron_grids=neuron_grids,
+        done=done,
+        reason=reason,
+    )
+
+
+class TrainControl:
+    """Thread-safe requests from another thread (a GUI) to a running ``train_iter``: change the
+    learning rate or regularization, ask for a snapshot now (to pause promptly), or stop.
+    Applied before the next step; checking costs one attribute read per step."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._changes: dict[str, float] = {}
+        self.pending = False
+        self.stop_requested = False
+        self.snapshot_requested = False
+
+    def set_lr(self, lr: float) -> None:
+        check_number("lr", lr, low=0.0, high=100.0, low_open=True)
+        self._request(lr=float(lr))
+
+    def set_regularization(self, l1: float | None = None, l2: float | None = None) -> None:
+        changes = {
+            k: float(check_number(k, v, low=0.0, high=10.0))
+            for k, v in (("l1", l1), ("l2", l2))
+            if v is not None
+        }
+        self._request(**changes)
+
+    def request_snapshot(self) -> None:
+        with self._lock:
+            self.snapshot_requested = self.pending = True
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stop_requested = self.pending = True
+
+    def _request(self, **changes: float) -> None:
+        with self._lock:
+            self._changes.update(changes)
+            self.pending = True
+
+    def apply(self, trainer: Trainer) -> tuple[bool, bool]:
+        """Apply pending changes; return (snapshot requested, stop requested) and clear them."""
+        with self._lock:
+            changes, self._changes = self._changes, {}
+            snap, stop = self.snapshot_requested, self.stop_requested
+            self.snapshot_requested = self.stop_requested = self.pending = False
+        if "lr" in changes:
+            trainer.set_lr(changes["lr"])
+        trainer.set_regularization(changes.get("l1"), changes.get("l2"))
+        return snap, stop
+
+
+def train_iter(
+    trainer: Trainer,
+    *,
+    grid: Grid | None = None,
+    interval: float = 0.04,
+    max_epochs: int | None = None,
+    control: TrainControl | None = None,
+) -> Iterator[Snapshot]:
+    """Train and yield Snapshots: one at the start, then at most one every ``interval`` seconds
+    (25 per second by default, so training speed does not depend on the display), and always a
+    final one with ``done=True`` and a ``reason``:
+
+    ``"epochs"`` (``max_epochs``, default the config's ``epochs``; 0 = no limit), ``"target_loss"``,
+    ``"early_stopping"``, ``"diverged: ..."`` (NaN/inf loss) or ``"stopped"`` (``control.stop()``).
+    """
+    config = trainer.config
+    max_epochs = config.epochs if max_epochs is None else max_epochs
+    monitor = "test_loss" if trainer.x_test is not None else "train_loss"
+    best, waited = math.inf, 0
+    yield take_snapshot(trainer, grid)
+    last = time.perf_counter()
+    while True:
+        if control is not None and control.pending:
+            snap_now, stop = control.apply(trainer)
+            if stop:
+                yield take_snapshot(trainer, grid, done=True, reason="stopped")
+                return
+            if snap_now:
+                yield take_snapshot(trainer, grid)
+                last = time.perf_counter()
+        if max_epochs and trainer.epoch >= max_epochs:
+            yield take_snapshot(trainer, grid, done=True, reason="epochs")
+            return
+        epoch_before = trainer.epoch
+        loss = trainer.step()
+        reason = None
+        if not math.isfinite(loss):
+            reason = (
+                f"diverged: the loss became {loss} at step {trainer.steps}; "
+                "try a lower learning rate"
+            )
+        elif trainer.epoch != epoch_before:
+            train_loss = trainer.history.last("train_loss")
+            current = trainer.history.last(monitor)
+            if config.target_loss is not None and train_loss <= config.target_loss:
+                reason = "target_loss"
+            elif current is not None and not math.isfinite(current):
+                reason = (
+                    f"diverged: the {monitor.replace('_', ' ')} became {current}; "
+                    "try a lower learning rate"
+                )
+            elif config.patience is not None and current is not None:
+                if current < best - config.min_delta:
+                    best, waited = current, 0
+                else:
+                    waited += 1
+                    if waited >= config.patience:
+                        reason = "early_stopping"
+        if reason is not None:
+            yield take_snapshot(trainer, grid, done=True, reason=reason)
+            return
+        now = time.perf_counter()
+        if now - last >= interval:
+            yield take_snapshot(trainer, grid)
+            last = time.perf_counter()

@@ -1,0 +1,1 @@
+"""NN Playground's desktop app (PySide6 + pyqtgraph) over the core engine."""

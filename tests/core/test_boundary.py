@@ -1,0 +1,15 @@
+"""The engine is a plain library: importing it loads no Qt and no GUI code."""
+
+import subprocess
+import sys
+
+
+def test_core_imports_no_gui_modules():
+    code = (
+        "import sys, core, core.cli, core.training, core.io, core.data.toy2d; "
+        "bad = [m for m in sys.modules "
+        "if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'playground')]; "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

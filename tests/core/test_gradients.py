@@ -1,0 +1,113 @@
+"""Gradient checks: every trainable layer, activation and loss against central differences,
+in float64, relative error < 1e-6."""
+
+import numpy as np
+import pytest
+
+from core.activations import ACTIVATIONS
+from core.gradcheck import check_layer, check_loss, numerical_gradient, relative_error
+from core.layers import BatchNorm, Dense, Dropout, Flatten
+from core.losses import LOSSES
+
+TOL = 1e-6
+
+
+def built(layer, input_shape, seed=0):
+    """Build a layer standalone in float64 with its parameters in fresh arrays."""
+    rng = np.random.default_rng(seed)
+    layer.dtype, layer.rng = np.dtype(np.float64), rng
+    layer.build(input_shape)
+    for name, shape in layer.param_shapes().items():
+        layer.params[name] = np.zeros(shape)
+        layer.grads[name] = np.zeros(shape)
+    layer.init_params(rng)
+    for p in layer.params.values():  # move off initial symmetric values (gamma=1, b=0)
+        p += rng.normal(0, 0.3, p.shape)
+    return layer
+
+
+def inputs(shape, seed=1, avoid_zero=False):
+    x = np.random.default_rng(seed).normal(0, 1.5, shape)
+    if avoid_zero:  # keep away from kinks (ReLU at 0), where derivatives are one-sided
+        x = np.where(np.abs(x) < 0.05, 0.3, x)
+    return x
+
+
+def test_numerical_gradient_of_known_function():
+    x = np.array([1.0, -2.0, 3.0])
+    g = numerical_gradient(lambda: float(np.sum(x**3)), x)
+    assert relative_error(g, 3 * np.array([1.0, 4.0, 9.0])) < 1e-8
+    assert np.array_equal(x, [1.0, -2.0, 3.0])  # restored
+
+
+def test_relative_error_detects_a_wrong_gradient():
+    assert relative_error(np.array([1.0, 2.0]), np.array([1.0, 2.1])) > 1e-2
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_dense(bias):
+    errors = check_layer(built(Dense(5, bias=bias), (4,)), inputs((6, 4)))
+    assert set(errors) == ({"x", "W", "b"} if bias else {"x", "W"})
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("kind", sorted(ACTIVATIONS))
+def test_activation(kind):
+    layer = built(ACTIVATIONS[kind](), (7,))
+    errors = check_layer(layer, inputs((5, 7), avoid_zero=True))
+    assert errors["x"] < TOL, errors
+
+
+def test_batchnorm_training_mode():
+    errors = check_layer(built(BatchNorm(), (4,)), inputs((8, 4)), training=True)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_batchnorm_on_channels():
+    errors = check_layer(built(BatchNorm(), (3, 2, 2)), inputs((4, 3, 2, 2)), training=True)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_dropout_with_fixed_mask():
+    layer = built(Dropout(0.4), (10,))
+    layer.freeze_mask = True
+    x = inputs((6, 10))
+    layer.forward(x, training=True)
+    assert 0 < np.count_nonzero(layer._mask == 0) < x.size  # a real mask
+    assert check_layer(layer, x, training=True)["x"] < TOL
+
+
+def test_flatten():
+    layer = built(Flatten(), (2, 3, 2))
+    assert layer.output_shape == (12,)
+    assert check_layer(layer, inputs((3, 2, 3, 2)))["x"] < TOL
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_loss(name):
+    rng = np.random.default_rng(2)
+    if name == "softmax_ce":
+        out, target = rng.normal(0, 2, (6, 4)), rng.integers(0, 4, 6)
+    elif name == "sigmoid_bce":
+        out, target = rng.normal(0, 2, (6, 1)), rng.integers(0, 2, 6)
+    else:
+        out, target = rng.normal(0, 2, (6, 3)), rng.normal(0, 1, (6, 3))
+    assert check_loss(LOSSES[name](), out, target) < TOL
+
+
+def test_losses_are_stable_for_extreme_logits():
+    big = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]])
+    ce = LOSSES["softmax_ce"]().forward(big, np.array([0, 0]))
+    assert np.isfinite(ce) and ce == pytest.approx(1000.0)
+    bce = LOSSES["sigmoid_bce"]().forward(np.array([[800.0], [-800.0]]), np.array([0, 1]))
+    assert np.isfinite(bce) and bce == pytest.approx(800.0)
+
+
+def test_losses_match_definitions():
+    out = np.array([[1.0, 2.0, 0.5]])
+    p = np.exp(out) / np.exp(out).sum()
+    assert LOSSES["softmax_ce"]().forward(out, np.array([1])) == pytest.approx(-np.log(p[0, 1]))
+    z = np.array([[0.3]])
+    s = 1 / (1 + np.exp(-0.3))
+    assert LOSSES["sigmoid_bce"]().forward(z, np.array([1])) == pytest.approx(-np.log(s))
+    assert LOSSES["mse"]().forward(np.array([[1.0], [3.0]]), np.array([0.0, 1.0])) == 2.5
