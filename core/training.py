@@ -319,6 +319,9 @@ class Grid:
 
     inputs: np.ndarray
     resolution: int
+    #: Neuron maps keep every ``neuron_stride``-th grid point along each axis (smaller
+    #: snapshots when many neurons are shown as thumbnails).
+    neuron_stride: int = 1
 
 
 @dataclass(frozen=True)
@@ -327,8 +330,9 @@ class Snapshot:
 
     ``grid_output`` is ``(res, res, classes)`` probabilities (classification) or ``(res, res)``
     predicted values (regression); ``neuron_grids`` maps a hidden activation layer's index to its
-    units' outputs ``(units, res, res)``. ``weight_norms``/``grad_norms`` (last step's gradient)
-    and ``dead_fraction`` are by layer index. ``reason`` says why a run ended (``done``).
+    units' outputs ``(units, res // stride, res // stride)``. ``weight_norms``/``grad_norms``
+    (last step's gradient) and ``dead_fraction`` are by layer index. ``reason`` says why a run
+    ended (``done``).
     """
 
     step: int
@@ -337,6 +341,8 @@ class Snapshot:
     elapsed: float
     samples_per_second: float
     lr: float
+    l1: float
+    l2: float
     batch_loss: float | None
     train_loss: float | None
     train_acc: float | None
@@ -375,8 +381,9 @@ def take_snapshot(
         grid_output = _frozen(
             probs.reshape(res, res, -1) if trainer.classification else probs[:, 0].reshape(res, res)
         )
+        k = grid.neuron_stride
         neuron_grids = {
-            i: _frozen(layer_outs[i].reshape(res, res, -1).transpose(2, 0, 1))
+            i: _frozen(layer_outs[i].reshape(res, res, -1)[::k, ::k].transpose(2, 0, 1))
             for i in metrics.hidden_unit_layers(model)
         }
     history = trainer.history
@@ -389,6 +396,8 @@ def take_snapshot(
             trainer.steps * trainer._batch / trainer.train_time if trainer.train_time else 0.0
         ),
         lr=trainer.lr,
+        l1=trainer.l1,
+        l2=trainer.l2,
         batch_loss=trainer.batch_loss,
         train_loss=history.last("train_loss"),
         train_acc=history.last("train_acc"),

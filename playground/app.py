@@ -1,26 +1,80 @@
-"""Application entry point: ``nn-playground``.
+"""Application entry point: ``nn-playground`` (also ``make run``).
 
-The full window lands with the app issue; until then this opens a window that says what the
-engine can already do from the command line.
+``--preset NAME --train-seconds N --screenshot out.png`` builds a preset, trains for N seconds,
+renders the whole window to a PNG and exits; it works offscreen (``QT_QPA_PLATFORM=offscreen``).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from collections.abc import Sequence
 
+from playground.presets import presets
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="nn-playground", description="NN Playground desktop app")
+    p.add_argument("--preset", choices=sorted(presets()), help="start from a preset")
+    p.add_argument(
+        "--train-seconds",
+        type=float,
+        default=0.0,
+        help="start training at once and pause after this many seconds",
+    )
+    p.add_argument("--screenshot", metavar="PNG", help="save the window to PNG and exit")
+    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument("--size", default="1440x900", help="window size WxH")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ignore and don't overwrite saved settings (for scripted screenshots)",
+    )
+    args = p.parse_args(argv)
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        p.error(f"--size: {args.size!r} is not WxH, e.g. 1280x800")
+    args.width, args.height = w, h
+    return args
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen: render offscreen
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(list(argv or sys.argv))
-    label = QLabel(
-        "NN Playground\n\nThe engine is ready: try `nn-playground-train --help`.\n"
-        "The live training window is being built."
-    )
-    label.setWindowTitle("NN Playground")
-    label.setMargin(40)
-    label.show()
+    from playground.main_window import MainWindow
+    from playground.theme import apply_theme
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("NN Playground")
+    apply_theme(app, args.theme)
+    settings = None
+    if args.fresh or args.screenshot:
+        settings = QSettings(
+            QSettings.Format.IniFormat, QSettings.Scope.UserScope, "nn-playground", "scratch"
+        )
+        settings.clear()
+    window = MainWindow(settings=settings, preset=args.preset)
+    window.resize(args.width, args.height)
+    window.show()
+    if args.train_seconds > 0:
+        window.controller.start()
+        QTimer.singleShot(int(args.train_seconds * 1000), window.controller.pause)
+    if args.screenshot:
+
+        def shoot() -> None:
+            if window.controller.state == "running":
+                QTimer.singleShot(50, shoot)
+                return
+            window.grab().save(args.screenshot, "PNG")
+            window.close()
+
+        QTimer.singleShot(int(args.train_seconds * 1000) + 300, shoot)
     return app.exec()
 
 

@@ -1,0 +1,168 @@
+"""The output view: the model's prediction over the input plane as a heatmap, the data on top.
+
+Click adds a point of the chosen class to the training set; right-click or shift-click removes the
+nearest point. It can also show one hidden neuron's map instead of the output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from core.data.toy2d import DOMAIN, Dataset
+from core.training import Snapshot
+from playground.views.colors import class_color, diverging, output_image
+
+
+class OutputView(QWidget):
+    pointAdded = Signal(float, float, float)  # x1, x2, class index (or value for regression)
+    pointRemoved = Signal(float, float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._dataset: Dataset | None = None
+        self._snapshot: Snapshot | None = None
+        self._neuron: tuple[int, int] | None = None
+        self.plot = pg.PlotWidget()
+        self.plot.setAspectLocked(True)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setRange(xRange=(-DOMAIN, DOMAIN), yRange=(-DOMAIN, DOMAIN), padding=0)
+        self.plot.setLabel("bottom", "x₁")
+        self.plot.setLabel("left", "x₂")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.2))
+        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen((30, 30, 30), width=1.4))
+        self.plot.addItem(self.train_points)
+        self.plot.addItem(self.test_points)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
+
+        self.title = QLabel("Output")
+        self.title.setObjectName("viewTitle")
+        self.show_test = QCheckBox("Test data")
+        self.show_test.setChecked(True)
+        self.show_test.setToolTip(
+            "Show the held-out test points (dark outline); training points have a white outline."
+        )
+        self.show_train = QCheckBox("Training data")
+        self.show_train.setChecked(True)
+        self.show_train.setToolTip("Show the points the network learns from.")
+        self.discretize = QCheckBox("Discretize")
+        self.discretize.setToolTip(
+            "Colour each location by the predicted class only, hiding how confident the network is."
+        )
+        self.add_class = QComboBox()
+        self.add_class.setToolTip(
+            "Click on the plot adds a training point of this class; "
+            "right-click or shift-click removes the nearest point."
+        )
+        for box in (self.show_test, self.show_train, self.discretize):
+            box.toggled.connect(self._refresh)
+        header = QHBoxLayout()
+        header.addWidget(self.title)
+        header.addStretch(1)
+        header.addWidget(QLabel("Click adds"))
+        header.addWidget(self.add_class)
+        options = QHBoxLayout()
+        for w in (self.show_train, self.show_test, self.discretize):
+            options.addWidget(w)
+        options.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        layout.addWidget(self.plot, 1)
+        layout.addLayout(options)
+
+    # -- data ----------------------------------------------------------------------------------
+    def set_dataset(self, data: Dataset) -> None:
+        self._dataset = data
+        self._snapshot = None
+        self._neuron = None
+        self.add_class.clear()
+        if data.task == "classification":
+            for i, name in enumerate(data.class_names):
+                self.add_class.addItem(f"class {name}", i)
+        else:
+            for value in (1.0, 0.5, 0.0, -0.5, -1.0):
+                self.add_class.addItem(f"value {value:+.1f}", value)
+        self.image.clear()
+        self._draw_points()
+
+    def _brushes(self, y: np.ndarray) -> list:
+        if self._dataset.task == "classification":
+            cache = [pg.mkBrush(*class_color(i)) for i in range(self._dataset.n_classes)]
+            return [cache[int(v)] for v in y]
+        rgba = diverging(np.asarray(y, dtype=np.float32))
+        return [pg.mkBrush(*map(int, c)) for c in rgba]
+
+    def _draw_points(self) -> None:
+        d = self._dataset
+        if d is None:
+            return
+        for item, x, y, box in (
+            (self.train_points, d.x_train, d.y_train, self.show_train),
+            (self.test_points, d.x_test, d.y_test, self.show_test),
+        ):
+            if box.isChecked() and len(x):
+                item.setData(x=x[:, 0], y=x[:, 1], brush=self._brushes(y))
+            else:
+                item.clear()
+
+    # -- snapshots -----------------------------------------------------------------------------
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self._snapshot = snap
+        self._refresh_image()
+
+    def show_neuron(self, layer: int | None, unit: int | None = None) -> None:
+        """Show hidden unit ``unit`` of layer ``layer`` (None: the output again)."""
+        self._neuron = None if layer is None else (layer, unit)
+        self._refresh_image()
+
+    def _refresh(self) -> None:
+        self._draw_points()
+        self._refresh_image()
+
+    def _refresh_image(self) -> None:
+        snap, d = self._snapshot, self._dataset
+        if snap is None or snap.grid_output is None or d is None:
+            return
+        if self._neuron is not None and snap.neuron_grids and self._neuron[0] in snap.neuron_grids:
+            layer, unit = self._neuron
+            values = snap.neuron_grids[layer][unit]
+            limit = float(np.nanmax(np.abs(values))) or 1.0
+            self._set_image(diverging(values, limit))
+            self.title.setText(
+                f"Neuron {unit + 1} of layer {layer} (click a neuron again to return to the output)"
+            )
+            return
+        limit = max(1.0, float(np.nanmax(np.abs(d.y_train)))) if d.task == "regression" else 1.0
+        rgba = output_image(
+            snap.grid_output, d.task == "classification", self.discretize.isChecked(), limit
+        )
+        self._set_image(rgba)
+        self.title.setText("Output")
+
+    def _set_image(self, rgba: np.ndarray) -> None:
+        self.image.setImage(rgba, levels=(0, 255))
+        # after setImage: the rectangle maps the image's current pixel size onto the domain
+        self.image.setRect(-DOMAIN, -DOMAIN, 2 * DOMAIN, 2 * DOMAIN)
+
+    # -- clicks --------------------------------------------------------------------------------
+    def _clicked(self, event) -> None:
+        if self._dataset is None:
+            return
+        pos = self.plot.getPlotItem().vb.mapSceneToView(event.scenePos())
+        x1, x2 = float(pos.x()), float(pos.y())
+        if not (-DOMAIN <= x1 <= DOMAIN and -DOMAIN <= x2 <= DOMAIN):
+            return
+        remove = event.button() == Qt.MouseButton.RightButton or bool(
+            event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        )
+        if remove:
+            self.pointRemoved.emit(x1, x2)
+        elif event.button() == Qt.MouseButton.LeftButton and self.add_class.count():
+            self.pointAdded.emit(x1, x2, self.add_class.currentData())

@@ -1,0 +1,124 @@
+"""The GUI's handle on training: ``TrainingController`` starts the engine process
+(:mod:`playground.engine_process`), sends it commands and turns its messages into GUI-thread
+signals. Messages are read when the pipe becomes readable (a QSocketNotifier), so nothing
+blocks the GUI and no thread in this process competes with it for the GIL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
+
+from core.training import Snapshot
+from playground.engine_process import DONE, IDLE, PAUSED, RUNNING, RunSetup, engine_main
+
+__all__ = ["DONE", "IDLE", "PAUSED", "RUNNING", "RunSetup", "TrainingController"]
+
+
+class TrainingController(QObject):
+    """Commands go to the engine process; ``snapshotReady``, ``stateChanged`` and ``failed``
+    are emitted on the GUI thread, only for the current run."""
+
+    snapshotReady = Signal(object)  # Snapshot
+    stateChanged = Signal(str, str)  # state, reason (e.g. "diverged: ...")
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = IDLE
+        self.last: Snapshot | None = None
+        self._run_id = 0
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
+        self._conn, child = context.Pipe(duplex=True)
+        self._process = context.Process(
+            target=engine_main, args=(child,), name="nn-engine", daemon=True
+        )
+        self._process.start()
+        child.close()
+        self._notifier = QSocketNotifier(self._conn.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._read)
+
+    # -- commands ------------------------------------------------------------------------------
+    def _send(self, *command) -> None:
+        if self._process.is_alive():
+            try:
+                self._conn.send(command)
+            except (BrokenPipeError, OSError):
+                self._engine_lost()
+
+    def setup(self, run: RunSetup) -> None:
+        """Start a new run (the engine drops the old one); messages about older runs that are
+        still on their way are ignored."""
+        self._run_id += 1
+        self.last = None
+        self._send("setup", replace(run, run_id=self._run_id))
+
+    def start(self) -> None:
+        self._send("start")
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def step_epoch(self) -> None:
+        self._send("step")
+
+    def set_lr(self, lr: float) -> None:
+        """Applied by the engine before its next step."""
+        self._send("lr", float(lr))
+
+    def set_regularization(self, l1: float, l2: float) -> None:
+        self._send("reg", float(l1), float(l2))
+
+    @property
+    def running(self) -> bool:
+        """Whether the engine process is alive."""
+        return self._process.is_alive()
+
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Stop the engine process; True if it ended in time (it is killed otherwise)."""
+        self._notifier.setEnabled(False)
+        if self._process.is_alive():
+            self._send("quit")
+            self._process.join(timeout)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(1.0)
+                return False
+        self._conn.close()
+        return True
+
+    # -- engine -> GUI -------------------------------------------------------------------------
+    @Slot()
+    def _read(self) -> None:
+        latest = None
+        try:
+            while self._conn.poll():
+                message = self._conn.recv()
+                kind, run_id = message[0], message[1]
+                if run_id != self._run_id:
+                    if kind == "snapshot":
+                        self._send("ack")
+                    continue
+                if kind == "snapshot":
+                    latest = message[2]
+                elif kind == "state":
+                    self.state = message[2]
+                    self.stateChanged.emit(message[2], message[3])
+                elif kind == "failed":
+                    self.failed.emit(message[2])
+        except (EOFError, OSError):
+            self._engine_lost()
+            return
+        if latest is not None:
+            self.last = latest
+            self.snapshotReady.emit(latest)
+            self._send("ack")  # views are updated: the engine may send the next one
+
+    def _engine_lost(self) -> None:
+        self._notifier.setEnabled(False)
+        if self.state != DONE:
+            self.state = DONE
+            self.failed.emit("The training engine stopped unexpectedly; press Reset.")
+            self.stateChanged.emit(DONE, "engine stopped")
