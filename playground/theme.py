@@ -42,6 +42,12 @@ def apply_theme(app: QApplication, theme: str = "light") -> None:
         }
         for role, color in colors.items():
             palette.setColor(role, QColor(color))
+        for role in (
+            QPalette.ColorRole.Text,
+            QPalette.ColorRole.ButtonText,
+            QPalette.ColorRole.WindowText,
+        ):
+            palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
     else:
         palette = app.style().standardPalette()
     app.setPalette(palette)

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -83,13 +82,25 @@ class DataPanel(QWidget):
         self.seed = spin(
             0, 2**31 - 1, "Seed of the data's randomness: the same seed gives the same points."
         )
-        form = QFormLayout()
-        form.addRow("Data set", self.dataset)
-        form.addRow("Classes", self.classes)
-        form.addRow("Points", self.samples)
-        form.addRow("Noise", self.noise)
-        form.addRow("Test ratio", self.test_ratio)
-        form.addRow("Data seed", self.seed)
+        form = QGridLayout()  # two label/field pairs a row, like the training panel
+        form.setHorizontalSpacing(6)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
+        form.addWidget(QLabel("Data set"), 0, 0)
+        form.addWidget(self.dataset, 0, 1, 1, 3)
+        for i, (text, widget) in enumerate(
+            (
+                ("Points", self.samples),
+                ("Classes", self.classes),
+                ("Noise", self.noise),
+                ("Test ratio", self.test_ratio),
+                ("Data seed", self.seed),
+            )
+        ):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            form.addWidget(label, 1 + i // 2, 2 * (i % 2))
+            form.addWidget(widget, 1 + i // 2, 2 * (i % 2) + 1)
 
         self.features: dict[str, QCheckBox] = {}
         grid = QGridLayout()
@@ -121,6 +132,7 @@ class DataPanel(QWidget):
         csv_row = QHBoxLayout()
         csv_row.addWidget(self.csv_button)
         csv_row.addWidget(self.csv_clear)
+        csv_row.addWidget(self.edits_clear)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(form)
@@ -130,8 +142,6 @@ class DataPanel(QWidget):
         layout.addLayout(grid)
         layout.addLayout(csv_row)
         layout.addWidget(self.csv_label)
-        layout.addWidget(self.edits_clear)
-        layout.addStretch(1)
         for w in (self.classes, self.samples, self.seed):
             w.valueChanged.connect(self._emit)
         for w in (self.noise, self.test_ratio):

@@ -156,7 +156,7 @@ class TrainingPanel(QWidget):
         grid.addLayout(reg, 4, 1, 1, 3)
         grid.addWidget(self.clip, 5, 0, 1, 2)
         grid.addWidget(self.clip_norm, 5, 2, 1, 2)
-        put(6, 0, "Seed", self.seed)
+        put(6, 0, "Run seed", self.seed)
         put(6, 2, "Epochs", self.epochs)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsLineItem,
     QGraphicsPixmapItem,
@@ -146,18 +146,21 @@ class NetworkView(QGraphicsView):
         titles = ["Input"] + [f"Hidden {k + 1}" for k in range(len(dense) - 1)] + ["Output"]
         bold = QFont()
         bold.setBold(True)
+        ink = QBrush(self.palette().color(QPalette.ColorRole.Text))
+        muted = QBrush(self.palette().color(QPalette.ColorRole.Mid))
         for c, (n, title) in enumerate(zip(sizes, titles, strict=True)):
             shown = 1 if c == len(sizes) - 1 else min(n, MAX_SHOWN)
             x = c * column
             top = -(shown * ROW) / 2
             head = QGraphicsSimpleTextItem(title)
             head.setFont(bold)
+            head.setBrush(ink)
             head.setPos(x + NODE / 2 - head.boundingRect().width() / 2, top - 40)
             scene.addItem(head)
             if 0 < c < len(sizes) - 1:
                 act = layers[self._hidden[c - 1]]["type"]
                 sub = QGraphicsSimpleTextItem(f"{n} × {act}")
-                sub.setBrush(QColor(110, 110, 110))
+                sub.setBrush(muted)
                 sub.setPos(x + NODE / 2 - sub.boundingRect().width() / 2, top - 22)
                 scene.addItem(sub)
             nodes = []
@@ -169,6 +172,7 @@ class NetworkView(QGraphicsView):
                         g = feature_grids[i]
                         node.set_image(diverging(thumbnail(g), float(np.abs(g).max()) or 1.0))
                     text = QGraphicsSimpleTextItem(FEATURES[features[i]])
+                    text.setBrush(ink)
                     text.setPos(
                         x - text.boundingRect().width() - 6,
                         top + i * ROW + NODE / 2 - text.boundingRect().height() / 2,
@@ -183,7 +187,7 @@ class NetworkView(QGraphicsView):
                 nodes.append(node)
             if n > shown and c < len(sizes) - 1:
                 more = QGraphicsSimpleTextItem(f"+ {n - shown} more")
-                more.setBrush(QColor(110, 110, 110))
+                more.setBrush(muted)
                 more.setPos(x + NODE / 2 - more.boundingRect().width() / 2, top + shown * ROW)
                 scene.addItem(more)
             self._columns.append(nodes)

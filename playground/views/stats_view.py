@@ -34,7 +34,9 @@ class StatsView(QWidget):
         self.hist_plot = pg.PlotWidget()
         self.hist_plot.setLabel("bottom", "value")
         self.hist_plot.setLabel("left", "count")
-        self.hist_plot.addLegend(offset=(-6, 6), brush=pg.mkBrush(255, 255, 255, 210))
+        legend_brush = pg.mkColor(pg.getConfigOption("background"))
+        legend_brush.setAlpha(210)
+        self.hist_plot.addLegend(offset=(-6, 6), brush=pg.mkBrush(legend_brush))
         self.hist_plot.setMenuEnabled(False)
         self.weights = self.hist_plot.plot(
             stepMode="center", fillLevel=0, brush=WEIGHT_BRUSH, pen=None, name="weights"
@@ -44,11 +46,13 @@ class StatsView(QWidget):
         )
         self.grad_plot = pg.PlotWidget()
         self.grad_plot.setLabel("left", "gradient norm")
+        self.grad_plot.setLabel("bottom", "dense layer")
         self.grad_plot.setMenuEnabled(False)
         self.grad_bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=WEIGHT_BRUSH)
         self.grad_plot.addItem(self.grad_bars)
         self.dead_plot = pg.PlotWidget()
         self.dead_plot.setLabel("left", "dead units")
+        self.dead_plot.setLabel("bottom", "hidden layer")
         self.dead_plot.setYRange(0, 1, padding=0.02)
         self.dead_plot.setMenuEnabled(False)
         self.dead_bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=BIAS_BRUSH)
@@ -82,13 +86,7 @@ class StatsView(QWidget):
         for index, label in names:
             self.layer.addItem(label, index)
         self.layer.blockSignals(False)
-        ticks = [
-            [
-                (i, label.split(" ")[0] + " " + label.split(" ")[1])
-                for i, (_, label) in enumerate(names)
-            ]
-        ]
-        self.grad_plot.getAxis("bottom").setTicks(ticks)
+        self.grad_plot.getAxis("bottom").setTicks([[(i, str(i + 1)) for i in range(len(names))]])
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self._snap = snap
@@ -101,7 +99,7 @@ class StatsView(QWidget):
             x=np.arange(len(dead_layers)), height=[snap.dead_fraction[i] for i in dead_layers]
         )
         self.dead_plot.getAxis("bottom").setTicks(
-            [[(k, f"hidden {k + 1}") for k in range(len(dead_layers))]]
+            [[(k, str(k + 1)) for k in range(len(dead_layers))]]
         )
 
     def _refresh_hist(self) -> None:
