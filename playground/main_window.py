@@ -351,8 +351,13 @@ class MainWindow(QMainWindow):
                     text += f", accuracy {acc:.1%}"
                 parts.append(text)
         self.status_metrics.setText("    ".join(parts) or "Not trained yet: press Play (Space)")
-        speed = snap.samples_per_second
-        self.status_speed.setText(f"{speed:,.0f} samples/s   lr {snap.lr:.3g}" if speed else "")
+        if snap.elapsed > 0:
+            self.status_speed.setText(
+                f"{snap.step / snap.elapsed:,.0f} steps/s ({snap.samples_per_second:,.0f} "
+                f"samples/s)   lr {snap.lr:.3g}"
+            )
+        else:
+            self.status_speed.setText("")
 
     def _state_changed(self, state: str, reason: str) -> None:
         running = state == RUNNING

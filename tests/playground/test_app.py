@@ -14,9 +14,23 @@ def test_screenshot_command_writes_a_non_blank_png(tmp_path, qapp):
     out = tmp_path / "window.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "playground.app", "--preset", "xor", "--train-seconds", "1",
-         "--screenshot", str(out), "--size", "1280x800"],
-        capture_output=True, text=True, timeout=120, env=env,
+        [
+            sys.executable,
+            "-m",
+            "playground.app",
+            "--preset",
+            "xor",
+            "--train-seconds",
+            "1",
+            "--screenshot",
+            str(out),
+            "--size",
+            "1280x800",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     image = QImage(str(out))

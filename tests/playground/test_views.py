@@ -1,0 +1,45 @@
+"""Each view runs on its own; the colour maps encode what they claim."""
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from playground.views import demo
+from playground.views.colors import CLASS_COLORS, NEGATIVE, POSITIVE, diverging, output_image
+
+
+@pytest.mark.parametrize("view", demo.VIEWS)
+def test_view_runs_alone_and_renders(view, tmp_path, qapp):
+    out = tmp_path / f"{view}.png"
+    assert demo.main([view, "--epochs", "3", "--screenshot", str(out)]) == 0
+    image = QImage(str(out))
+    colors = {
+        image.pixel(x, y) for x in range(0, image.width(), 8) for y in range(0, image.height(), 8)
+    }
+    assert len(colors) > 20
+
+
+def test_diverging_map_ends_and_middle():
+    rgba = diverging(np.array([-1.0, 0.0, 1.0, 5.0]))
+    assert np.array_equal(rgba[0, :3], NEGATIVE.astype(np.uint8))
+    assert np.array_equal(rgba[2, :3], POSITIVE.astype(np.uint8))
+    assert np.array_equal(rgba[3], rgba[2])  # clipped
+    assert rgba[1, :3].min() > 230 and (rgba[:, 3] == 255).all()
+
+
+def test_output_image_for_two_and_three_classes():
+    two = np.zeros((2, 2, 2), np.float32)
+    two[0, 0] = (1, 0)
+    two[0, 1] = (0, 1)
+    two[1, :] = (0.5, 0.5)
+    img = output_image(two, classification=True)
+    assert np.array_equal(img[0, 0, :3], NEGATIVE.astype(np.uint8))
+    assert np.array_equal(img[0, 1, :3], POSITIVE.astype(np.uint8))
+    three = np.full((1, 2, 3), 1 / 3, np.float32)
+    three[0, 0] = (0, 0, 1)
+    img = output_image(three, classification=True)
+    sure, unsure = img[0, 0, :3].astype(int), img[0, 1, :3].astype(int)
+    assert np.abs(sure - CLASS_COLORS[2]).max() < 40  # confident: the class colour
+    assert unsure.min() > 230  # undecided: pale
+    discrete = output_image(three, classification=True, discretize=True)
+    assert discrete[0, 1, :3].min() < 230  # discretized: a class colour even when unsure
