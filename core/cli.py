@@ -16,13 +16,15 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import numpy as np
 
+from core.data import mnist
 from core.data.csv import read_points_csv
 from core.data.features import FEATURES, feature_map
-from core.data.toy2d import DATASETS, Dataset, make_dataset
+from core.data.toy2d import DATASETS, make_dataset
 from core.io import save_model
 from core.spec import mlp_spec, normalize, parse_arch
 from core.training import TrainConfig, Trainer, build_trainer, train_iter
@@ -34,96 +36,210 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a neural network headless with the NN Playground engine.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    data = p.add_argument_group("data")
-    data.add_argument(
-        "--dataset", default="spiral", choices=sorted(DATASETS), help="toy 2D data set"
+    add = p.add_argument_group("data").add_argument
+    add(
+        "--dataset",
+        default="spiral",
+        choices=sorted(DATASETS) + sorted(mnist.DATASETS),
+        help="toy 2D data set, or an image data set",
     )
-    data.add_argument("--csv", metavar="FILE", help="read points from a CSV (x1, x2, label)")
-    data.add_argument("--samples", type=int, default=500, help="number of points")
-    data.add_argument("--noise", type=float, default=0.0, help="noise, 0 to 0.5")
-    data.add_argument("--test-ratio", type=float, default=0.5, help="fraction held out for testing")
-    data.add_argument("--classes", type=int, default=2, help="classes (spiral arms)")
-    data.add_argument("--data-seed", type=int, default=None, help="data seed (default: --seed)")
-    data.add_argument(
+    add("--csv", metavar="FILE", help="read points from a CSV (x1, x2, label)")
+    add("--samples", type=int, default=500, help="number of points")
+    add("--noise", type=float, default=0.0, help="noise, 0 to 0.5")
+    add("--test-ratio", type=float, default=0.5, help="fraction held out for testing")
+    add("--classes", type=int, default=2, help="classes (spiral arms)")
+    add("--data-seed", type=int, default=None, help="data seed (default: --seed)")
+    add(
         "--features",
         default="x1,x2",
         help=f"input features, comma-separated from: {', '.join(FEATURES)}",
     )
-    net = p.add_argument_group("network")
-    net.add_argument(
-        "--layers", default="16,16", help="hidden layer sizes, comma-separated ('' for none)"
+    add = p.add_argument_group("image data (mnist, fashion-mnist)").add_argument
+    add("--data-dir", metavar="DIR", help="read IDX files or an mnist.npz from this folder")
+    add("--download", action="store_true", help="download the data set if not found locally")
+    add("--train-subset", type=int, help="use the first N training images")
+    add("--per-class", type=int, help="use N random training images of each class")
+    add("--test-subset", type=int, help="use the first N test images")
+    add(
+        "--augment",
+        action="store_true",
+        help="random shifts (±2 px) and rotations (±10°) of the training images",
     )
-    net.add_argument(
+    add = p.add_argument_group("network").add_argument
+    add(
+        "--layers",
+        default=None,
+        help="hidden layer sizes, comma-separated ('' for none); "
+        "default 16,16 (toy data) or 256,128 (images)",
+    )
+    add(
         "--activation",
         default="relu",
         help="hidden activation, or one per hidden layer (comma-separated)",
     )
-    net.add_argument("--init", default="auto", help="weight initializer")
-    net.add_argument("--batchnorm", action="store_true", help="batch norm after each hidden layer")
-    net.add_argument("--dropout", type=float, default=0.0, help="dropout after each hidden layer")
-    net.add_argument(
+    add("--init", default="auto", help="weight initializer")
+    add("--batchnorm", action="store_true", help="batch norm after each hidden layer")
+    add("--dropout", type=float, default=0.0, help="dropout after each hidden layer")
+    add(
         "--arch",
-        help="full layer list instead of --layers, e.g. "
-        "'dense:16,relu,dense:2' or a JSON list (the output layer included)",
+        help="full layer list instead of --layers (the output layer included), e.g. "
+        "'dense:16,relu,dense:2', 'conv:16x5,relu,pool:2,flatten,dense:10', or a JSON list",
     )
-    net.add_argument("--loss", default="auto", help="softmax_ce, sigmoid_bce, mse or auto")
-    train = p.add_argument_group("training")
-    train.add_argument("--optimizer", default="adam")
-    train.add_argument("--lr", type=float, default=0.01, help="learning rate")
-    train.add_argument(
+    add("--loss", default="auto", help="softmax_ce, sigmoid_bce, mse or auto")
+    add = p.add_argument_group("training").add_argument
+    add("--optimizer", default="adam")
+    add(
+        "--lr", type=float, default=None, help="learning rate (default 0.01 toy data, 0.001 images)"
+    )
+    add(
         "--opt",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="optimizer setting, e.g. --opt momentum=0.95 (repeatable)",
     )
-    train.add_argument(
+    add(
         "--schedule",
         default="constant",
         help="constant, step, exponential, cosine, or a JSON object",
     )
-    train.add_argument("--warmup", type=float, default=0.0, help="warm-up epochs")
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--epochs", type=int, default=300, help="epochs (0: until another stop)")
-    train.add_argument("--target-loss", type=float, help="stop once the train loss reaches it")
-    train.add_argument("--patience", type=int, help="early stopping patience in epochs")
-    train.add_argument("--l1", type=float, default=0.0, help="L1 regularization rate")
-    train.add_argument("--l2", type=float, default=0.0, help="L2 regularization rate")
-    train.add_argument("--clip-norm", type=float, help="clip the global gradient norm")
-    train.add_argument("--seed", type=int, default=0)
-    out = p.add_argument_group("output")
-    out.add_argument("--out", metavar="FILE.npz", help="write the trained model here")
-    out.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto")
-    out.add_argument("--json", action="store_true", help="print the final metrics as JSON")
+    add("--warmup", type=float, default=0.0, help="warm-up epochs")
+    add("--batch-size", type=int, default=None, help="default 32 (toy data) or 128 (images)")
+    add(
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs (0: until another stop); default 300 toy data, 10 images",
+    )
+    add("--target-loss", type=float, help="stop once the train loss reaches it")
+    add("--patience", type=int, help="early stopping patience in epochs")
+    add("--l1", type=float, default=0.0, help="L1 regularization rate")
+    add("--l2", type=float, default=0.0, help="L2 regularization rate")
+    add("--clip-norm", type=float, help="clip the global gradient norm")
+    add("--seed", type=int, default=0)
+    add = p.add_argument_group("output").add_argument
+    add("--out", metavar="FILE.npz", help="write the trained model here")
+    add("--progress", choices=("auto", "bar", "lines", "none"), default="auto")
+    add("--json", action="store_true", help="print the final metrics as JSON")
     return p
 
 
-def load_data(args: argparse.Namespace) -> Dataset:
+@dataclass(frozen=True)
+class TrainingData:
+    """Model-ready arrays and what the model file should say about them."""
+
+    name: str
+    task: str
+    n_classes: int
+    class_names: tuple[str, ...]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    metadata: dict[str, Any]
+
+    @property
+    def images(self) -> bool:
+        return self.name in mnist.DATASETS
+
+
+def image_layout(args: argparse.Namespace) -> str:
+    """CNN architectures take (1, 28, 28) images, MLPs flat 784-vectors."""
+    return "image" if args.arch and "conv" in args.arch else "flat"
+
+
+def load_data(args: argparse.Namespace) -> TrainingData:
     seed = args.seed if args.data_seed is None else args.data_seed
+    if args.dataset in mnist.DATASETS and not args.csv:
+        names = mnist.DATASETS[args.dataset].class_names
+        if args.data_dir:
+            ds = mnist.load_folder(args.data_dir, name=args.dataset, class_names=names)
+        else:
+            ds = mnist.load(args.dataset, download=args.download)
+        p = mnist.prepare(
+            ds,
+            layout=image_layout(args),
+            n_train=args.train_subset,
+            per_class=args.per_class,
+            n_test=args.test_subset,
+            seed=seed,
+        )
+        meta = {
+            "dataset": args.dataset,
+            "input": "28x28 grayscale image, values 0..1",
+            "layout": p.layout,
+            "task": "classification",
+            "class_names": list(names),
+        }
+        return TrainingData(
+            args.dataset,
+            "classification",
+            len(names),
+            tuple(names),
+            p.x_train,
+            p.y_train,
+            p.x_test,
+            p.y_test,
+            meta,
+        )
     if args.csv:
-        return read_points_csv(args.csv, test_ratio=args.test_ratio, seed=seed)
-    return make_dataset(
-        args.dataset,
-        n_samples=args.samples,
-        noise=args.noise,
-        test_ratio=args.test_ratio,
-        seed=seed,
-        n_classes=args.classes,
+        d = read_points_csv(args.csv, test_ratio=args.test_ratio, seed=seed)
+    else:
+        d = make_dataset(
+            args.dataset,
+            n_samples=args.samples,
+            noise=args.noise,
+            test_ratio=args.test_ratio,
+            seed=seed,
+            n_classes=args.classes,
+        )
+    features = [f.strip() for f in args.features.split(",")]
+    meta = {
+        "dataset": d.name,
+        "features": features,
+        "task": d.task,
+        "class_names": list(d.class_names),
+    }
+    return TrainingData(
+        d.name,
+        d.task,
+        d.n_classes,
+        d.class_names,
+        feature_map(d.x_train, features),
+        d.y_train,
+        feature_map(d.x_test, features),
+        d.y_test,
+        meta,
     )
 
 
-def default_loss(data: Dataset) -> str:
+def apply_defaults(args: argparse.Namespace, images: bool) -> None:
+    """Fill the options whose sensible default depends on the kind of data."""
+    for name, toy, image in (
+        ("layers", "16,16", "256,128"),
+        ("lr", 0.01, 0.001),
+        ("batch_size", 32, 128),
+        ("epochs", 300, 10),
+    ):
+        if getattr(args, name) is None:
+            setattr(args, name, image if images else toy)
+
+
+def default_loss(data: TrainingData) -> str:
     """softmax cross-entropy for classes, mean squared error for regression."""
     return "softmax_ce" if data.task == "classification" else "mse"
 
 
-def build_spec(args: argparse.Namespace, data: Dataset, n_inputs: int) -> dict[str, Any]:
+def build_spec(args: argparse.Namespace, data: TrainingData) -> dict[str, Any]:
     loss = default_loss(data) if args.loss == "auto" else args.loss
     n_out = data.n_classes if data.task == "classification" else 1
     if loss == "sigmoid_bce":
         n_out = 1
+    input_shape = list(data.x_train.shape[1:])
     if args.arch:
-        return normalize({"input_shape": [n_inputs], "layers": parse_arch(args.arch), "loss": loss})
+        layers = parse_arch(args.arch)
+        return normalize({"input_shape": input_shape, "layers": layers, "loss": loss})
+    n_inputs = int(np.prod(input_shape))
     hidden = [int(h) for h in args.layers.split(",") if h.strip()] if args.layers.strip() else []
     acts = [a.strip() for a in args.activation.split(",")]
     activation = acts[0] if len(acts) == 1 else acts
@@ -210,15 +326,25 @@ def _fmt(value: float | None) -> str:
 
 def run(args: argparse.Namespace, stdout: TextIO) -> int:
     data = load_data(args)
-    features = [f.strip() for f in args.features.split(",")]
-    x_train, x_test = feature_map(data.x_train, features), feature_map(data.x_test, features)
-    spec = build_spec(args, data, len(features))
+    apply_defaults(args, data.images)
+    spec = build_spec(args, data)
     config = build_config(args)
-    trainer: Trainer = build_trainer(spec, config, x_train, data.y_train, x_test, data.y_test)
+    augment = None
+    if args.augment:
+        if not data.images:
+            raise ValueError("--augment: only for image data sets")
+        shape = data.x_train.shape[1:]
+
+        def augment(x, rng):  # the augmentation works on (n, 28, 28) images
+            return mnist.augment(x.reshape(-1, 28, 28), rng).reshape(-1, *shape)
+
+    trainer: Trainer = build_trainer(
+        spec, config, data.x_train, data.y_train, data.x_test, data.y_test, augment=augment
+    )
     progress = Progress(stdout, args.progress, config.epochs)
     last = None
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported as a reason
-        for snap in train_iter(trainer, interval=0.1):
+        for snap in train_iter(trainer, interval=0.25, detail=False):
             progress.update(snap)
             last = snap
     result = {
@@ -232,14 +358,7 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
         "test_acc": last.test_acc,
     }
     if args.out and not last.reason.startswith("diverged"):
-        metadata = {
-            "dataset": data.name,
-            "features": features,
-            "task": data.task,
-            "class_names": list(data.class_names),
-            "config": config.to_dict(),
-        }
-        save_model(trainer.model, args.out, metadata)
+        save_model(trainer.model, args.out, {**data.metadata, "config": config.to_dict()})
         result["out"] = args.out
     if args.json:
         stdout.write(json.dumps(result) + "\n")
@@ -260,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(args, sys.stdout)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, mnist.DownloadCancelled) as exc:
         sys.stderr.write(f"nn-playground-train: error: {exc}\n")
         return 2
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -25,6 +25,8 @@ from core.validation import check_choice, check_number
 #: Evaluation and statistics use at most this many samples of each set (a fixed subset: the
 #: first ones, which are already shuffled), so a snapshot stays cheap on large data sets.
 EVAL_LIMIT = 10_000
+#: Samples whose hidden activations decide which units are dead (a snapshot statistic).
+DEAD_UNIT_SAMPLES = 512
 
 
 @dataclass
@@ -126,6 +128,8 @@ class Trainer:
     config : TrainConfig
     x_train : (n, *input_shape) array; y_train : (n,) labels or (n,)/(n, outputs) targets.
     x_test, y_test : optional held-out set, same layout (may be empty).
+    augment : optional ``f(x, rng) -> x`` applied to each epoch's shuffled training inputs
+        (e.g. random shifts of images); it must keep the shape.
     """
 
     def __init__(
@@ -136,8 +140,10 @@ class Trainer:
         y_train: np.ndarray,
         x_test: np.ndarray | None = None,
         y_test: np.ndarray | None = None,
+        augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
     ) -> None:
         self.model, self.config = model, config.validate()
+        self.augment = augment
         self.rng = model.rng
         self.classification = model.loss.task == "classification"
         self.x_train, self.y_train = self._check_data("train", x_train, y_train)
@@ -209,6 +215,8 @@ class Trainer:
     def _shuffle(self) -> None:
         perm = self.rng.permutation(self._n)
         self._xp, self._yp = self.x_train[perm], self.y_train[perm]
+        if self.augment is not None:
+            self._xp = np.ascontiguousarray(self.augment(self._xp, self.rng), self.model.dtype)
         self._pos = 0
 
     def step(self) -> float:
@@ -303,11 +311,12 @@ def build_trainer(
     x_test: np.ndarray | None = None,
     y_test: np.ndarray | None = None,
     dtype: Any = np.float32,
+    augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
 ) -> Trainer:
     """A model from ``spec`` and its trainer, sharing one generator seeded from ``config.seed``."""
     config.validate()
     model = Sequential(spec, rng=np.random.default_rng(config.seed), dtype=dtype)
-    return Trainer(model, config, x_train, y_train, x_test, y_test)
+    return Trainer(model, config, x_train, y_train, x_test, y_test, augment=augment)
 
 
 # -- snapshots -----------------------------------------------------------------------------------
@@ -366,12 +375,18 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 def take_snapshot(
-    trainer: Trainer, grid: Grid | None = None, *, done: bool = False, reason: str | None = None
+    trainer: Trainer,
+    grid: Grid | None = None,
+    *,
+    done: bool = False,
+    reason: str | None = None,
+    detail: bool = True,
 ) -> Snapshot:
     """Build a Snapshot of the trainer's current state (forward passes for statistics and the
-    grid happen here, on the caller's thread)."""
+    grid happen here, on the caller's thread). ``detail=False`` leaves out the weight copies,
+    norms and dead-unit fractions (progress reports that need only the metrics)."""
     model = trainer.model
-    outputs = model.forward_collect(trainer.x_train[:1000])
+    outputs = model.forward_collect(trainer.x_train[:DEAD_UNIT_SAMPLES]) if detail else None
     grid_output = neuron_grids = None
     if grid is not None:
         res = grid.resolution
@@ -404,10 +419,10 @@ def take_snapshot(
         test_loss=history.last("test_loss"),
         test_acc=history.last("test_acc"),
         history={k: _frozen(v) for k, v in history.columns().items()},
-        weights={k: _frozen(v) for k, v in model.get_state().items()},
-        weight_norms=metrics.layer_norms(model, "params"),
-        grad_norms=metrics.layer_norms(model, "grads"),
-        dead_fraction=metrics.dead_fractions(model, outputs),
+        weights={k: _frozen(v) for k, v in model.get_state().items()} if detail else {},
+        weight_norms=metrics.layer_norms(model, "params") if detail else {},
+        grad_norms=metrics.layer_norms(model, "grads") if detail else {},
+        dead_fraction=metrics.dead_fractions(model, outputs) if detail else {},
         grid_output=grid_output,
         neuron_grids=neuron_grids,
         done=done,
@@ -471,6 +486,7 @@ def train_iter(
     interval: float = 0.04,
     max_epochs: int | None = None,
     control: TrainControl | None = None,
+    detail: bool = True,
 ) -> Iterator[Snapshot]:
     """Train and yield Snapshots: one at the start, then at most one every ``interval`` seconds
     (25 per second by default, so training speed does not depend on the display), and always a
@@ -478,24 +494,25 @@ def train_iter(
 
     ``"epochs"`` (``max_epochs``, default the config's ``epochs``; 0 = no limit), ``"target_loss"``,
     ``"early_stopping"``, ``"diverged: ..."`` (NaN/inf loss) or ``"stopped"`` (``control.stop()``).
+    ``detail=False`` makes light snapshots (see :func:`take_snapshot`).
     """
     config = trainer.config
     max_epochs = config.epochs if max_epochs is None else max_epochs
     monitor = "test_loss" if trainer.x_test is not None else "train_loss"
     best, waited = math.inf, 0
-    yield take_snapshot(trainer, grid)
+    yield take_snapshot(trainer, grid, detail=detail)
     last = time.perf_counter()
     while True:
         if control is not None and control.pending:
             snap_now, stop = control.apply(trainer)
             if stop:
-                yield take_snapshot(trainer, grid, done=True, reason="stopped")
+                yield take_snapshot(trainer, grid, done=True, reason="stopped", detail=detail)
                 return
             if snap_now:
-                yield take_snapshot(trainer, grid)
+                yield take_snapshot(trainer, grid, detail=detail)
                 last = time.perf_counter()
         if max_epochs and trainer.epoch >= max_epochs:
-            yield take_snapshot(trainer, grid, done=True, reason="epochs")
+            yield take_snapshot(trainer, grid, done=True, reason="epochs", detail=detail)
             return
         epoch_before = trainer.epoch
         loss = trainer.step()
@@ -523,9 +540,9 @@ def train_iter(
                     if waited >= config.patience:
                         reason = "early_stopping"
         if reason is not None:
-            yield take_snapshot(trainer, grid, done=True, reason=reason)
+            yield take_snapshot(trainer, grid, done=True, reason=reason, detail=detail)
             return
         now = time.perf_counter()
         if now - last >= interval:
-            yield take_snapshot(trainer, grid)
+            yield take_snapshot(trainer, grid, detail=detail)
             last = time.perf_counter()

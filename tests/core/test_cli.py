@@ -4,8 +4,10 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from core import cli
 from core.io import load_model
@@ -163,3 +165,63 @@ def test_console_script_runs_in_a_subprocess():
     )
     assert out.returncode == 0, out.stderr
     assert "epoch 3/3" in out.stdout and "test  loss" in out.stdout
+
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+DEV_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+
+
+@pytest.mark.skipif(not FASHION.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
+def test_trains_an_mlp_on_a_fashion_mnist_subset(tmp_path):
+    path = tmp_path / "fashion.npz"
+    code, text = run_cli(
+        "--dataset",
+        "fashion-mnist",
+        "--train-subset",
+        "3000",
+        "--test-subset",
+        "1000",
+        "--layers",
+        "64",
+        "--epochs",
+        "3",
+        "--progress",
+        "none",
+        "--json",
+        "--out",
+        str(path),
+    )
+    result = json.loads(text)
+    assert code == 0 and result["test_acc"] >= 0.72
+    model, meta = load_model(path)
+    assert model.input_shape == (784,) and meta["class_names"][9] == "Ankle boot"
+
+
+@pytest.mark.skipif(not DEV_MNIST.is_dir(), reason="development MNIST copy not present")
+def test_reads_mnist_from_a_folder():
+    code, text = run_cli(
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        str(DEV_MNIST),
+        "--per-class",
+        "100",
+        "--test-subset",
+        "500",
+        "--layers",
+        "32",
+        "--epochs",
+        "15",
+        "--lr",
+        "0.003",
+        "--progress",
+        "none",
+        "--json",
+        "--augment",
+    )
+    assert code == 0 and json.loads(text)["test_acc"] >= 0.75
+
+
+def test_augment_is_refused_for_toy_data(capsys):
+    assert cli.main(["--dataset", "xor", "--augment", "--progress", "none"]) == 2
+    assert "--augment" in capsys.readouterr().err
