@@ -388,14 +388,17 @@ class Momentum(Optimizer):
         lr, mu, wd = self._views
         g = self._with_l2(params, grads, wd) if self.weight_decay else grads
         v = self._state["momentum_buffer"]
-        tmp = self._tmp
         np.multiply(v, mu, out=v)
         np.add(v, g, out=v)
-        np.multiply(v, lr, out=tmp)
-        np.subtract(params, tmp, out=params)
+        self._apply(params, g, v, lr, mu)
+
+    def _apply(self, params, g, v, lr, mu) -> None:
+        """p <- p - lr * v"""
+        np.multiply(v, lr, out=self._tmp)
+        np.subtract(params, self._tmp, out=params)
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """Nesterov momentum, as ``torch.optim.SGD(momentum=mu, dampening=0, nesterov=True)``.
 
     Update (``v`` starts at 0)::
@@ -406,22 +409,10 @@ class Nesterov(Optimizer):
     """
 
     name = "nesterov"
-    defaults: ClassVar[dict[str, Any]] = {"momentum": 0.9, "weight_decay": 0.0}
-    buffer_names = ("momentum_buffer",)
 
-    def __init__(self, lr: float, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
-        super().__init__(lr, momentum=momentum, weight_decay=weight_decay)
-
-    _n_scalars = 3
-
-    def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self._scalars[:] = (self.lr, self.momentum, self.weight_decay)
-        lr, mu, wd = self._views
-        g = self._with_l2(params, grads, wd) if self.weight_decay else grads
-        v = self._state["momentum_buffer"]
+    def _apply(self, params, g, v, lr, mu) -> None:
+        """p <- p - lr * (g + mu * v)"""
         tmp = self._tmp
-        np.multiply(v, mu, out=v)
-        np.add(v, g, out=v)
         np.multiply(v, mu, out=tmp)
         np.add(tmp, g, out=tmp)
         np.multiply(tmp, lr, out=tmp)
