@@ -3,7 +3,8 @@
 Example::
 
     nn-playground-train --dataset spiral --layers 16,16 --activation relu --optimizer adam \\
-        --lr 0.01 --epochs 300 --seed 0 --out model.npz
+        --lr 0.01 --epochs 300 --seed 0 --out model.npz --save-experiment run.npz
+    nn-playground-train --resume run.npz --epochs 500 --export-onnx model.onnx
 
 Progress is a bar on a terminal and plain lines otherwise (logs, pipes). Exit status: 0 when
 training finished, 1 when it diverged, 2 for invalid arguments or input files.
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
@@ -25,7 +27,9 @@ from core.data import mnist
 from core.data.csv import read_points_csv
 from core.data.features import FEATURES, feature_map
 from core.data.toy2d import DATASETS, make_dataset
+from core.experiment import Experiment, file_sha256, load_experiment, save_experiment
 from core.io import save_model
+from core.onnx_export import export_onnx, require_onnx
 from core.spec import mlp_spec, normalize, parse_arch
 from core.training import TrainConfig, Trainer, build_trainer, train_iter
 
@@ -117,8 +121,28 @@ def build_parser() -> argparse.ArgumentParser:
     add("--l2", type=float, default=0.0, help="L2 regularization rate")
     add("--clip-norm", type=float, help="clip the global gradient norm")
     add("--seed", type=int, default=0)
+    add = p.add_argument_group("experiments").add_argument
+    add(
+        "--resume",
+        metavar="FILE.npz",
+        help="continue the run saved in this experiment file: its data, network and training "
+        "settings are used (the data are rebuilt the same way), so the losses continue exactly; "
+        "only --epochs (a total, counted from the start), --target-loss, --patience, "
+        "--data-dir, --download and output options may be given with it",
+    )
+    add(
+        "--save-experiment",
+        metavar="FILE.npz",
+        help="write the whole run (settings, data-set parameters, weights, optimizer and "
+        "generator state, history) here at the end, to continue it later with --resume",
+    )
     add = p.add_argument_group("output").add_argument
     add("--out", metavar="FILE.npz", help="write the trained model here")
+    add(
+        "--export-onnx",
+        metavar="FILE.onnx",
+        help="also export the trained model as ONNX (needs the 'onnx' extra)",
+    )
     add("--progress", choices=("auto", "bar", "lines", "none"), default="auto")
     add("--json", action="store_true", help="print the final metrics as JSON")
     return p
@@ -137,6 +161,8 @@ class TrainingData:
     x_test: np.ndarray
     y_test: np.ndarray
     metadata: dict[str, Any]
+    #: How the data were made, for experiment files (see :func:`data_args`).
+    params: dict[str, Any]
 
     @property
     def images(self) -> bool:
@@ -152,13 +178,14 @@ def load_data(args: argparse.Namespace) -> TrainingData:
     seed = args.seed if args.data_seed is None else args.data_seed
     if args.dataset in mnist.DATASETS and not args.csv:
         names = mnist.DATASETS[args.dataset].class_names
+        layout = getattr(args, "layout", None) or image_layout(args)
         if args.data_dir:
             ds = mnist.load_folder(args.data_dir, name=args.dataset, class_names=names)
         else:
             ds = mnist.load(args.dataset, download=args.download)
         p = mnist.prepare(
             ds,
-            layout=image_layout(args),
+            layout=layout,
             n_train=args.train_subset,
             per_class=args.per_class,
             n_test=args.test_subset,
@@ -171,6 +198,17 @@ def load_data(args: argparse.Namespace) -> TrainingData:
             "task": "classification",
             "class_names": list(names),
         }
+        params = {
+            "kind": "images",
+            "name": args.dataset,
+            "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None,
+            "layout": layout,
+            "train_subset": args.train_subset,
+            "per_class": args.per_class,
+            "test_subset": args.test_subset,
+            "seed": seed,
+            "augment": bool(args.augment),
+        }
         return TrainingData(
             args.dataset,
             "classification",
@@ -181,9 +219,19 @@ def load_data(args: argparse.Namespace) -> TrainingData:
             p.x_test,
             p.y_test,
             meta,
+            params,
         )
+    features = [f.strip() for f in args.features.split(",")]
     if args.csv:
         d = read_points_csv(args.csv, test_ratio=args.test_ratio, seed=seed)
+        params = {
+            "kind": "csv",
+            "path": str(Path(args.csv).resolve()),
+            "sha256": file_sha256(args.csv),
+            "test_ratio": args.test_ratio,
+            "seed": seed,
+            "features": features,
+        }
     else:
         d = make_dataset(
             args.dataset,
@@ -193,7 +241,16 @@ def load_data(args: argparse.Namespace) -> TrainingData:
             seed=seed,
             n_classes=args.classes,
         )
-    features = [f.strip() for f in args.features.split(",")]
+        params = {
+            "kind": "toy",
+            "name": args.dataset,
+            "n_samples": args.samples,
+            "noise": args.noise,
+            "test_ratio": args.test_ratio,
+            "seed": seed,
+            "n_classes": args.classes,
+            "features": features,
+        }
     meta = {
         "dataset": d.name,
         "features": features,
@@ -210,7 +267,79 @@ def load_data(args: argparse.Namespace) -> TrainingData:
         feature_map(d.x_test, features),
         d.y_test,
         meta,
+        params,
     )
+
+
+#: Options that may accompany --resume (the rest are fixed by the experiment file).
+RESUME_OPTIONS = {
+    "resume",
+    "epochs",
+    "target_loss",
+    "patience",
+    "data_dir",
+    "download",
+    "out",
+    "export_onnx",
+    "save_experiment",
+    "progress",
+    "json",
+}
+
+
+def check_resume_options(args: argparse.Namespace) -> None:
+    """ValueError naming the first option that --resume would silently ignore."""
+    defaults = vars(build_parser().parse_args([]))
+    for name, value in vars(args).items():
+        if name not in RESUME_OPTIONS and name in defaults and value != defaults[name]:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(
+                f"{flag}: cannot be combined with --resume (the experiment file fixes it); "
+                f"allowed with --resume: "
+                + ", ".join("--" + o.replace("_", "-") for o in sorted(RESUME_OPTIONS))
+            )
+
+
+def data_args(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    """Set the data options of ``args`` from an experiment's data-set parameters (as written
+    by :func:`load_data`), so that :func:`load_data` rebuilds the same arrays. ValueError if
+    they are unusable, or a CSV file changed since the experiment was saved."""
+    kind = params.get("kind")
+    try:
+        if kind == "toy":
+            args.csv = None
+            args.dataset = params["name"]
+            args.samples, args.noise = params["n_samples"], params["noise"]
+            args.test_ratio, args.data_seed = params["test_ratio"], params["seed"]
+            args.classes = params["n_classes"]
+            args.features = ",".join(params["features"])
+        elif kind == "csv":
+            path = params["path"]
+            if not Path(path).is_file():
+                raise ValueError(f"the data file {path} of this experiment is missing")
+            if file_sha256(path) != params["sha256"]:
+                raise ValueError(
+                    f"the data file {path} changed since the experiment was saved (SHA-256 "
+                    "differs); continuing would not continue the same run"
+                )
+            args.csv, args.test_ratio, args.data_seed = path, params["test_ratio"], params["seed"]
+            args.features = ",".join(params["features"])
+        elif kind == "images":
+            args.csv = None
+            args.dataset = params["name"]
+            args.data_dir = args.data_dir or params["data_dir"]
+            args.layout = params["layout"]
+            args.train_subset, args.per_class = params["train_subset"], params["per_class"]
+            args.test_subset, args.data_seed = params["test_subset"], params["seed"]
+            args.augment = bool(params["augment"])
+        else:
+            raise ValueError(f"unknown kind of data {kind!r}")
+    except (KeyError, TypeError) as exc:
+        raise ValueError(
+            f"--resume: the experiment's data-set parameters are incomplete ({exc})"
+        ) from None
+    except ValueError as exc:
+        raise ValueError(f"--resume: {exc}") from None
 
 
 def apply_defaults(args: argparse.Namespace, images: bool) -> None:
@@ -324,23 +453,52 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def run(args: argparse.Namespace, stdout: TextIO) -> int:
-    data = load_data(args)
-    apply_defaults(args, data.images)
-    spec = build_spec(args, data)
-    config = build_config(args)
-    augment = None
-    if args.augment:
-        if not data.images:
-            raise ValueError("--augment: only for image data sets")
-        shape = data.x_train.shape[1:]
+def image_augment(data: TrainingData):
+    """Random shifts and rotations of the training images (any layout), as ``f(x, rng)``."""
+    if not data.images:
+        raise ValueError("--augment: only for image data sets")
+    shape = data.x_train.shape[1:]
 
-        def augment(x, rng):  # the augmentation works on (n, 28, 28) images
-            return mnist.augment(x.reshape(-1, 28, 28), rng).reshape(-1, *shape)
+    def augment(x, rng):  # the augmentation works on (n, 28, 28) images
+        return mnist.augment(x.reshape(-1, 28, 28), rng).reshape(-1, *shape)
 
-    trainer: Trainer = build_trainer(
-        spec, config, data.x_train, data.y_train, data.x_test, data.y_test, augment=augment
+    return augment
+
+
+def resume_trainer(args: argparse.Namespace, experiment: Experiment, data: TrainingData):
+    """The experiment's trainer on ``data``, with --epochs/--target-loss/--patience applied."""
+    changes = {
+        name: getattr(args, name)
+        for name in ("epochs", "target_loss", "patience")
+        if getattr(args, name) is not None
+    }
+    config = TrainConfig.from_dict({**experiment.config.to_dict(), **changes})
+    args.epochs = config.epochs
+    augment = image_augment(data) if args.augment else None
+    return config, experiment.build_trainer(
+        data.x_train, data.y_train, data.x_test, data.y_test, config=config, augment=augment
     )
+
+
+def run(args: argparse.Namespace, stdout: TextIO) -> int:
+    if args.export_onnx:
+        require_onnx()  # before training, not after
+    experiment = None
+    if args.resume:
+        check_resume_options(args)
+        experiment = load_experiment(args.resume)
+        data_args(args, experiment.data)
+    data = load_data(args)
+    if experiment is not None:
+        config, trainer = resume_trainer(args, experiment, data)
+    else:
+        apply_defaults(args, data.images)
+        spec = build_spec(args, data)
+        config = build_config(args)
+        augment = image_augment(data) if args.augment else None
+        trainer: Trainer = build_trainer(
+            spec, config, data.x_train, data.y_train, data.x_test, data.y_test, augment=augment
+        )
     progress = Progress(stdout, args.progress, config.epochs)
     last = None
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported as a reason
@@ -357,9 +515,24 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
         "test_loss": last.test_loss,
         "test_acc": last.test_acc,
     }
-    if args.out and not last.reason.startswith("diverged"):
-        save_model(trainer.model, args.out, {**data.metadata, "config": config.to_dict()})
-        result["out"] = args.out
+    diverged = last.reason.startswith("diverged")
+    written = []
+    if args.resume:
+        result["resumed_from"] = args.resume
+    if not diverged:
+        model_meta = {**data.metadata, "config": config.to_dict()}
+        if args.out:
+            save_model(trainer.model, args.out, model_meta)
+            result["out"] = args.out
+            written.append(f"model written to {args.out}")
+        if args.save_experiment:
+            save_experiment(args.save_experiment, trainer, data.params, data.metadata)
+            result["experiment"] = args.save_experiment
+            written.append(f"experiment written to {args.save_experiment}")
+        if args.export_onnx:
+            export_onnx(trainer.model, args.export_onnx, metadata=model_meta)
+            result["onnx"] = args.export_onnx
+            written.append(f"ONNX model written to {args.export_onnx}")
     if args.json:
         stdout.write(json.dumps(result) + "\n")
     else:
@@ -369,9 +542,9 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
         )
         stdout.write(f"train loss {_fmt(last.train_loss)}  accuracy {_fmt(last.train_acc)}\n")
         stdout.write(f"test  loss {_fmt(last.test_loss)}  accuracy {_fmt(last.test_acc)}\n")
-        if "out" in result:
-            stdout.write(f"model written to {args.out}\n")
-    return 1 if last.reason.startswith("diverged") else 0
+        for line in written:
+            stdout.write(line + "\n")
+    return 1 if diverged else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -379,7 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(args, sys.stdout)
-    except (ValueError, OSError, mnist.DownloadCancelled) as exc:
+    except (ValueError, OSError, ImportError, mnist.DownloadCancelled) as exc:
         sys.stderr.write(f"nn-playground-train: error: {exc}\n")
         return 2
     except KeyboardInterrupt:

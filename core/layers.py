@@ -268,7 +268,7 @@ class Flatten(Layer):
         return (int(np.prod(input_shape)),)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], *self.output_shape)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy.reshape((dy.shape[0], *self.input_shape))

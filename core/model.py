@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from core.activations import Activation
-from core.layers import Dense, Layer
+from core.layers import Layer
 from core.losses import LOSSES, Loss
 from core.spec import layer_from_config, normalize
 
@@ -59,7 +59,7 @@ class Sequential:
             layer.dtype, layer.rng = self.dtype, self.rng
             layer.needs_input_grad = i > 0
             nxt = self.layers[i + 1] if i + 1 < len(self.layers) else None
-            if isinstance(layer, Dense) and isinstance(nxt, Activation) and nxt.relu_like:
+            if hasattr(layer, "auto_init") and isinstance(nxt, Activation) and nxt.relu_like:
                 layer.auto_init = "he_normal"
             try:
                 shape = layer.build(shape)

@@ -8,9 +8,23 @@ A spec is a dict::
                 {"type": "dense", "units": 2}],
      "loss": "softmax_ce"}
 
-Layer entries have a ``"type"`` (``dense``, ``dropout``, ``batchnorm``, ``flatten`` or an
-activation name) and that layer's keyword arguments. The compact text form used on the command
-line, ``"dense:16,relu,dropout:0.1,dense:2"``, parses to the same list (:func:`parse_arch`).
+Layer entries have a ``"type"`` (``dense``, ``dropout``, ``batchnorm``, ``flatten``, ``conv``,
+``maxpool``, ``avgpool`` or an activation name) and that layer's keyword arguments. The compact
+text form used on the command line, ``"dense:16,relu,dropout:0.1,dense:2"``, parses to the same
+list (:func:`parse_arch`).
+
+Images (``input_shape`` ``[channels, height, width]``) in the compact form:
+
+- ``conv:16x5``: 16 filters of 5x5, stride 1, no padding; ``conv:32x3/2``: stride 2;
+  ``conv:32x3:same``: pad to keep the size (stride 1); ``conv:32x3/2:p1``: pad 1 on every side.
+- ``maxpool:2`` (or ``pool:2``): maximum over 2x2 windows, stride 2; ``maxpool:3/2``: 3x3
+  windows, stride 2; ``avgpool:2``: the mean instead. Without a size, 2.
+- Dense layers need flat input: put ``flatten`` before the first one, e.g.
+  ``"conv:16x5,relu,pool:2,conv:32x3,relu,pool:2,flatten,dense:100,relu,dense:10"``
+  for ``[1, 28, 28]`` images.
+
+In the JSON form, ``kernel_size``, ``stride``, ``padding`` and ``pool_size`` also take
+``[height, width]`` pairs (see :mod:`core.conv`).
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ from typing import Any
 
 from core.activations import ACTIVATIONS
 from core.activations import ALIASES as ACTIVATION_ALIASES
+from core.conv import AvgPool2D, Conv2D, MaxPool2D, conv_text_args, pool_text_args
 from core.layers import BatchNorm, Dense, Dropout, Flatten, Layer
 from core.losses import LOSSES
 from core.validation import check_choice, check_number
@@ -32,9 +47,18 @@ LAYER_TYPES: dict[str, type[Layer]] = {
     "dropout": Dropout,
     "batchnorm": BatchNorm,
     "flatten": Flatten,
+    "conv": Conv2D,
+    "maxpool": MaxPool2D,
+    "avgpool": AvgPool2D,
     **ACTIVATIONS,
 }
-TYPE_ALIASES = {**ACTIVATION_ALIASES, "bn": "batchnorm", "fc": "dense", "linear_layer": "dense"}
+TYPE_ALIASES = {
+    **ACTIVATION_ALIASES,
+    "bn": "batchnorm",
+    "fc": "dense",
+    "linear_layer": "dense",
+    "pool": "maxpool",
+}
 
 #: Compact-text parsers: ``"dense:16"`` -> {"type": "dense", "units": 16}. Each receives the
 #: text after the colon (may be empty) and returns the layer's keyword arguments.
@@ -43,6 +67,9 @@ TEXT_ARGS: dict[str, Callable[[str], dict[str, Any]]] = {
     "dropout": lambda a: {"rate": _float("dropout", a)} if a else {},
     "leaky_relu": lambda a: {"alpha": _float("leaky_relu", a)} if a else {},
     "elu": lambda a: {"alpha": _float("elu", a)} if a else {},
+    "conv": conv_text_args,
+    "maxpool": pool_text_args,
+    "avgpool": pool_text_args,
 }
 
 MAX_LAYERS = 200

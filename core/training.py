@@ -7,10 +7,11 @@ initialization, shuffling and dropout, so the same seed gives the same run bit f
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -165,6 +166,11 @@ class Trainer:
         self._steps_per_epoch = math.ceil(self._n / self._batch)
         self._pos = self._n  # forces a shuffle at the first step
         self._xp = self._yp = None
+        #: The current epoch's order of the training samples, and the generator state the
+        #: augmentation started from (what state_dict needs to rebuild ``_xp``/``_yp``).
+        self._perm: np.ndarray | None = None
+        self._augment_state: dict[str, Any] | None = None
+        self._fingerprint: str | None = None
 
     def _check_data(
         self, which: str, x: np.ndarray, y: np.ndarray
@@ -213,9 +219,10 @@ class Trainer:
 
     # -- training --------------------------------------------------------------------------------
     def _shuffle(self) -> None:
-        perm = self.rng.permutation(self._n)
+        self._perm = perm = self.rng.permutation(self._n)
         self._xp, self._yp = self.x_train[perm], self.y_train[perm]
         if self.augment is not None:
+            self._augment_state = self.rng.bit_generator.state
             self._xp = np.ascontiguousarray(self.augment(self._xp, self.rng), self.model.dtype)
         self._pos = 0
 
@@ -301,6 +308,306 @@ class Trainer:
             self.l1 = float(check_number("l1", l1, low=0.0, high=10.0))
         if l2 is not None:
             self.l2 = float(check_number("l2", l2, low=0.0, high=10.0))
+
+    # -- state -----------------------------------------------------------------------------------
+    #: The keys of :meth:`state_dict`.
+    STATE_KEYS = (
+        "model",
+        "optimizer",
+        "rng",
+        "augment_rng",
+        "steps",
+        "epoch",
+        "position",
+        "permutation",
+        "batch_loss",
+        "base_lr",
+        "l1",
+        "l2",
+        "train_time",
+        "history",
+        "n_train",
+        "batch_size",
+        "data_sha256",
+    )
+
+    def data_fingerprint(self) -> str:
+        """SHA-256 (hex) over the training and test arrays: dtypes, shapes and bytes."""
+        if self._fingerprint is None:
+            h = hashlib.sha256()
+            for a in (self.x_train, self.y_train, self.x_test, self.y_test):
+                if a is None:
+                    h.update(b"none;")
+                    continue
+                h.update(f"{a.dtype.str}{a.shape};".encode())
+                h.update(np.ascontiguousarray(a).data)
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this run bit for bit (copies; the data not included).
+
+        Keys (:data:`STATE_KEYS`): ``model`` (:meth:`Sequential.get_state`: parameters and
+        buffers by ``"<i>.<name>"``), ``optimizer`` (its ``state_dict()`` plus ``"name"``;
+        buffers ``(n_params,)`` in the order of ``model.theta``), ``rng`` (the generator's
+        ``bit_generator.state``, a JSON-able dict), ``steps``, ``epoch`` (completed),
+        ``position`` (samples of the current epoch already used; ``n_train`` at an epoch
+        boundary), ``permutation`` (the current epoch's sample order ``(n_train,)`` int64, None
+        at an epoch boundary), ``augment_rng`` (generator state the current epoch's augmentation
+        started from, or None), ``batch_loss`` (moving average or None), ``base_lr``, ``l1``,
+        ``l2``, ``train_time`` (seconds), ``history`` (``(epochs, len(History.COLUMNS))``
+        float64), ``n_train``, ``batch_size`` and ``data_sha256`` (:meth:`data_fingerprint`).
+        """
+        mid_epoch = self._pos < self._n
+        optimizer = {"name": self.optimizer.name, **self.optimizer.state_dict()}
+        return {
+            "model": self.model.get_state(),
+            "optimizer": optimizer,
+            "rng": self.rng.bit_generator.state,
+            "augment_rng": (
+                self._augment_state if mid_epoch and self.augment is not None else None
+            ),
+            "steps": int(self.steps),
+            "epoch": int(self.epoch),
+            "position": int(min(self._pos, self._n)),
+            "permutation": self._perm.astype(np.int64) if mid_epoch else None,
+            "batch_loss": None if self.batch_loss is None else float(self.batch_loss),
+            "base_lr": float(self.base_lr),
+            "l1": float(self.l1),
+            "l2": float(self.l2),
+            "train_time": float(self.train_time),
+            "history": self.history._data[: self.history.size].copy(),
+            "n_train": int(self._n),
+            "batch_size": int(self._batch),
+            "data_sha256": self.data_fingerprint(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` taken on a trainer with the same architecture,
+        configuration and data: the next steps give exactly the losses the saved run would
+        have given.
+
+        Everything is validated first (keys, every array's shape, dtype and finite values, the
+        optimizer's state, the generator state, counters and their ranges, the permutation, the
+        data fingerprint); on any problem a ValueError names it and nothing has changed.
+        """
+        restored = self._check_state(state)
+        model_state, optimizer_state, values, xp, yp = restored
+        # All valid: commit.
+        self.model.set_state(model_state)
+        self.optimizer.load_state_dict(optimizer_state)
+        self.rng.bit_generator.state = values["rng"]
+        self.steps, self.epoch = values["steps"], values["epoch"]
+        self._pos = values["position"]
+        self._perm, self._augment_state = values["permutation"], values["augment_rng"]
+        self._xp, self._yp = xp, yp
+        self.batch_loss = values["batch_loss"]
+        self.base_lr, self.l1, self.l2 = values["base_lr"], values["l1"], values["l2"]
+        self.train_time = values["train_time"]
+        history = History()
+        rows = values["history"]
+        history._data = np.full((max(64, len(rows)), len(History.COLUMNS)), np.nan)
+        history._data[: len(rows)] = rows
+        history.size = len(rows)
+        self.history = history
+
+    def _check_state(self, state: Mapping[str, Any]) -> tuple:
+        if not isinstance(state, Mapping):
+            raise ValueError(f"state: expected a mapping, got {type(state).__name__}")
+        missing = sorted(set(self.STATE_KEYS) - set(state))
+        unknown = sorted(set(state) - set(self.STATE_KEYS))
+        if missing or unknown:
+            raise ValueError(f"state: missing keys {missing}, unknown keys {unknown}")
+        values: dict[str, Any] = {}
+        model = self.model
+
+        # The model's parameters and buffers.
+        raw = state["model"]
+        if not isinstance(raw, Mapping):
+            raise ValueError("state['model']: expected a mapping of arrays")
+        targets = dict(model.named_params())
+        targets.update(model.buffers())
+        missing = sorted(set(targets) - set(raw))
+        unknown = sorted(set(raw) - set(targets))
+        if missing or unknown:
+            raise ValueError(f"state['model']: missing {missing}, unexpected {unknown}")
+        model_state = {}
+        for name, target in targets.items():
+            value = _float_array(f"state['model'][{name!r}]", raw[name], target.shape)
+            model_state[name] = value.astype(model.dtype)
+            if not np.all(np.isfinite(model_state[name])):
+                raise ValueError(f"state['model'][{name!r}]: contains NaN or infinite values")
+
+        # The optimizer: validated by a scratch instance of the same kind.
+        raw = state["optimizer"]
+        if not isinstance(raw, Mapping):
+            raise ValueError("state['optimizer']: expected a mapping")
+        name = self.optimizer.name
+        if raw.get("name") != name:
+            raise ValueError(
+                f"state['optimizer']: saved for optimizer {raw.get('name')!r}, this run uses "
+                f"{name!r}"
+            )
+        optimizer_state = {k: v for k, v in raw.items() if k != "name"}
+        try:
+            OPTIMIZERS[name](1.0).load_state_dict(optimizer_state)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError(f"state['optimizer']: {exc}") from None
+        for key in type(self.optimizer).buffer_names:
+            buf = optimizer_state.get(key)
+            if buf is not None and buf.shape != model.theta.shape:
+                raise ValueError(
+                    f"state['optimizer'][{key!r}]: shape {buf.shape}, expected "
+                    f"{model.theta.shape} (one value per parameter)"
+                )
+
+        # Counters and settings.
+        values["steps"] = _whole("steps", state["steps"], 0, 2**62)
+        values["epoch"] = _whole("epoch", state["epoch"], 0, 2**62)
+        n = _whole("n_train", state["n_train"], 0, 2**62)
+        if n != self._n:
+            raise ValueError(
+                f"state['n_train']: saved with {n} training samples, this run has {self._n}"
+            )
+        batch = _whole("batch_size", state["batch_size"], 1, 2**62)
+        if batch != self._batch:
+            raise ValueError(
+                f"state['batch_size']: saved with batches of {batch}, this run uses {self._batch}"
+            )
+        position = values["position"] = _whole("position", state["position"], 0, self._n)
+        batch_loss = state["batch_loss"]
+        if batch_loss is not None:
+            batch_loss = _real("batch_loss", batch_loss, finite=False)
+        values["batch_loss"] = batch_loss
+        values["base_lr"] = float(
+            check_number(
+                "state['base_lr']",
+                _real("base_lr", state["base_lr"]),
+                low=0.0,
+                high=100.0,
+                low_open=True,
+            )
+        )
+        for key in ("l1", "l2"):
+            values[key] = float(
+                check_number(f"state[{key!r}]", _real(key, state[key]), low=0.0, high=10.0)
+            )
+        values["train_time"] = float(
+            check_number("state['train_time']", _real("train_time", state["train_time"]), low=0.0)
+        )
+        history = state["history"]
+        if not _is_float_array(history):
+            raise ValueError("state['history']: expected a float32 or float64 array")
+        if history.shape != (values["epoch"], len(History.COLUMNS)):
+            raise ValueError(
+                f"state['history']: shape {history.shape}, expected "
+                f"({values['epoch']}, {len(History.COLUMNS)}) (one row per completed epoch)"
+            )
+        values["history"] = history.astype(np.float64)
+        fingerprint = state["data_sha256"]
+        if fingerprint != self.data_fingerprint():
+            raise ValueError(
+                "state['data_sha256']: the training or test data differ from the data this "
+                "state was saved with"
+            )
+
+        # The generators, the permutation and the current epoch's (augmented) samples.
+        values["rng"] = self._check_rng_state("rng", state["rng"])
+        perm, aug = state["permutation"], state["augment_rng"]
+        xp = yp = None
+        if position < self._n:
+            if (
+                not isinstance(perm, np.ndarray)
+                or perm.dtype.kind not in "iu"
+                or perm.shape != (self._n,)
+            ):
+                raise ValueError(
+                    f"state['permutation']: expected an integer array of shape ({self._n},) "
+                    "in the middle of an epoch"
+                )
+            perm = perm.astype(np.int64)
+            if not np.array_equal(np.sort(perm), np.arange(self._n)):
+                raise ValueError("state['permutation']: not a permutation of the samples")
+            xp, yp = self.x_train[perm], self.y_train[perm]
+            if self.augment is not None:
+                aug = self._check_rng_state("augment_rng", aug)
+                generator = np.random.Generator(type(self.rng.bit_generator)())
+                generator.bit_generator.state = aug
+                xp = np.ascontiguousarray(self.augment(xp, generator), model.dtype)
+            elif aug is not None:
+                raise ValueError(
+                    "state['augment_rng']: the state was saved with data augmentation; this "
+                    "run has none"
+                )
+        elif perm is not None or aug is not None:
+            raise ValueError(
+                "state['permutation']: given at an epoch boundary (position == n_train)"
+            )
+        else:
+            perm = None
+        values["permutation"], values["augment_rng"] = perm, aug
+        return model_state, optimizer_state, values, xp, yp
+
+    def _check_rng_state(self, field: str, value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"state[{field!r}]: expected a generator state (a mapping)")
+        try:
+            scratch = type(self.rng.bit_generator)()
+            scratch.state = dict(value)
+            return scratch.state
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            raise ValueError(f"state[{field!r}]: not a valid generator state ({exc})") from None
+
+
+def _whole(field: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"state[{field!r}]: {value!r} is not a whole number")
+    if not low <= int(value) <= high:
+        raise ValueError(f"state[{field!r}]: {value!r} is out of range; allowed: {low}..{high}")
+    return int(value)
+
+
+def _real(field: str, value: Any, finite: bool = True) -> float:
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(f"state[{field!r}]: {value!r} is not a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"state[{field!r}]: {value!r} is out of range") from None
+    if finite and not math.isfinite(number):
+        raise ValueError(f"state[{field!r}]: {value!r} is not finite")
+    return number
+
+
+def _float_array(field: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    if not _is_float_array(value):
+        got = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+        raise ValueError(f"{field}: expected a float32 or float64 array, got {got}")
+    if value.shape != shape:
+        raise ValueError(f"{field}: shape {value.shape}, expected {shape}")
+    return value
+
+
+def _is_float_array(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype in (np.float32, np.float64)
+
+
+def _patience_state(trainer: Trainer, monitor: str, min_delta: float) -> tuple[float, int]:
+    """Early stopping's (best loss, epochs without improvement) replayed over the history, so a
+    run continued from a saved state stops where the uninterrupted run would have."""
+    best, waited = math.inf, 0
+    for current in trainer.history.columns()[monitor]:
+        if math.isnan(current):
+            continue
+        if current < best - min_delta:
+            best, waited = float(current), 0
+        else:
+            waited += 1
+    return best, waited
 
 
 def build_trainer(
@@ -499,7 +806,7 @@ def train_iter(
     config = trainer.config
     max_epochs = config.epochs if max_epochs is None else max_epochs
     monitor = "test_loss" if trainer.x_test is not None else "train_loss"
-    best, waited = math.inf, 0
+    best, waited = _patience_state(trainer, monitor, config.min_delta)
     yield take_snapshot(trainer, grid, detail=detail)
     last = time.perf_counter()
     while True:

@@ -1,0 +1,412 @@
+"""Experiment files: a training run saved so that it can be reopened and continued exactly.
+
+An experiment holds the architecture, the training configuration, the parameters of the data
+set (so the caller can rebuild the same arrays), the weights and BatchNorm statistics, the
+optimizer's state, the generator state, the position in the current epoch with its sample order,
+and the metric history. Continuing a reopened experiment gives bit for bit the losses the
+uninterrupted run would have given (same platform and NumPy).
+
+The file is an ``.npz`` archive like a model file (:mod:`core.io`), readable with plain NumPy
+(``np.load(path, allow_pickle=False)``); format version 1::
+
+    meta.json            0-d unicode array, JSON:
+                         {"format": "nn-playground/experiment", "version": 1,
+                          "spec": {...}, "dtype": "float32",
+                          "config": {...},         # TrainConfig.to_dict()
+                          "data": {...},           # data-set parameters (the caller's)
+                          "metadata": {...},       # as in a model file: class names, features...
+                          "optimizer": {"name": "adam", "step": 120, "lr": 0.01,
+                                        "betas": [0.9, 0.999], "eps": 1e-08, ...},
+                          "trainer": {"steps", "epoch", "position", "n_train", "batch_size",
+                                      "batch_loss", "base_lr", "l1", "l2", "train_time",
+                                      "data_sha256", "rng": {...}, "augment_rng": {...} | null},
+                          "history_columns": ["epoch", "step", "time", "lr", ...]}
+    param/<i>.<name>     weights, as in a model file
+    buffer/<i>.<name>    BatchNorm running statistics, as in a model file
+    optimizer/<name>     optimizer buffers, e.g. optimizer/exp_avg (n_params,) float, in the order
+                         of the model's flat parameter vector (regularized weights first)
+    history              (epochs, 8) float64, one row per completed epoch (columns as listed)
+    permutation          (n_train,) int64: the current epoch's sample order (mid-epoch only)
+
+``rng`` is NumPy's ``bit_generator.state`` of the run's generator (PCG64; JSON integers);
+``position`` is how many samples of the current epoch were used (``n_train`` at a boundary);
+``data_sha256`` fingerprints the training and test arrays, so continuing on other data is
+refused. Loading validates everything before anything is built and raises
+:class:`core.io.ModelFileError` for any problem.
+
+The data-set parameters are a JSON-able dict that the caller defines and uses to rebuild its
+data, e.g. ``{"kind": "toy", "name": "spiral", "n_samples": 500, ...}``, or for a CSV file its
+path and :func:`file_sha256`, so a changed file is detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.io import (
+    VALUE_ERRORS,
+    ModelFileError,
+    check_dtype,
+    check_spec,
+    check_state_arrays,
+    model_arrays,
+    read_meta,
+    read_npz,
+    state_shapes,
+    write_npz,
+)
+from core.model import Sequential
+from core.optimizers import OPTIMIZERS
+from core.training import History, TrainConfig, Trainer
+
+FORMAT = "nn-playground/experiment"
+VERSION = 1
+
+_META_KEYS = {
+    "format",
+    "version",
+    "spec",
+    "dtype",
+    "config",
+    "data",
+    "metadata",
+    "optimizer",
+    "trainer",
+    "history_columns",
+}
+#: Trainer state entries kept in meta.json (the rest are arrays).
+_TRAINER_KEYS = (
+    "steps",
+    "epoch",
+    "position",
+    "n_train",
+    "batch_size",
+    "batch_loss",
+    "base_lr",
+    "l1",
+    "l2",
+    "train_time",
+    "data_sha256",
+    "rng",
+    "augment_rng",
+)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment file, not yet attached to data.
+
+    ``state`` has the layout of :meth:`core.training.Trainer.state_dict`; :meth:`build_trainer`
+    rebuilds the trainer on the caller's arrays and restores it.
+    """
+
+    path: str
+    spec: dict[str, Any]
+    dtype: str
+    config: TrainConfig
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    state: dict[str, Any]
+
+    @property
+    def epoch(self) -> int:
+        """Completed epochs."""
+        return self.state["epoch"]
+
+    @property
+    def steps(self) -> int:
+        return self.state["steps"]
+
+    def history(self) -> dict[str, np.ndarray]:
+        """The metric history by column, ``(epochs,)`` float64 each (nan where not applicable)."""
+        rows = self.state["history"]
+        return {name: rows[:, i].copy() for i, name in enumerate(History.COLUMNS)}
+
+    def model(self) -> Sequential:
+        """A new model with the saved weights (for inference or export)."""
+        model = Sequential(self.spec, dtype=self.dtype)
+        model.set_state(self.state["model"])
+        return model
+
+    def build_trainer(
+        self,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_test: np.ndarray | None = None,
+        y_test: np.ndarray | None = None,
+        *,
+        config: TrainConfig | None = None,
+        augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+    ) -> Trainer:
+        """A trainer on the given data (rebuilt from :attr:`data` the way it was first built),
+        restored to the saved state, so its next steps continue the run exactly.
+
+        ``config`` replaces the saved configuration (e.g. more ``epochs``); settings that shape
+        the run (optimizer, batch size, seed) should stay as saved. ``augment`` must be the
+        same function the run used, if any.
+
+        Raises ModelFileError when the saved state does not fit this data or configuration
+        (other data, another batch size or optimizer); ValueError for invalid data.
+        """
+        config = self.config if config is None else config
+        model = Sequential(self.spec, rng=np.random.default_rng(config.seed), dtype=self.dtype)
+        trainer = Trainer(model, config, x_train, y_train, x_test, y_test, augment=augment)
+        try:
+            trainer.load_state_dict(self.state)
+        except ValueError as exc:
+            raise ModelFileError(f"{self.path}: cannot continue this run: {exc}") from None
+        return trainer
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a file's bytes: store it with a data file's path to detect changes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# -- saving --------------------------------------------------------------------------------------
+def save_experiment(
+    path: str | os.PathLike,
+    trainer: Trainer,
+    data: dict[str, Any],
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    """Write ``trainer``'s run to ``path`` atomically.
+
+    ``data`` are the data-set parameters the caller needs to rebuild the same arrays
+    (JSON-able); ``metadata`` is what a model file would carry (class names, features...).
+    Raises ValueError if the weights are not finite (a diverged run cannot be continued) or
+    ``data``/``metadata`` are not JSON-serializable.
+    """
+    state = trainer.state_dict()
+    model = trainer.model
+    if not all(np.all(np.isfinite(v)) for v in state["model"].values()):
+        raise ValueError("trainer: the weights contain NaN or infinite values; not saved")
+    for field, value in (("data", data), ("metadata", metadata or {})):
+        if not isinstance(value, dict):
+            raise ValueError(f"{field}: expected a dict, got {type(value).__name__}")
+        _dumps(value, field)
+    opt_cls = OPTIMIZERS[state["optimizer"]["name"]]
+    optimizer = {}
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in state["optimizer"].items():
+        if key in opt_cls.buffer_names:
+            arrays[f"optimizer/{key}"] = value
+        elif isinstance(value, np.ndarray):
+            optimizer[key] = value.tolist()
+        else:
+            optimizer[key] = value
+    trainer_meta = {key: state[key] for key in _TRAINER_KEYS}
+    loss = trainer_meta["batch_loss"]
+    if loss is not None and not math.isfinite(loss):
+        trainer_meta["batch_loss"] = None  # the trainer treats both alike
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "spec": model.spec,
+        "dtype": str(model.dtype),
+        "config": trainer.config.to_dict(),
+        "data": data,
+        "metadata": metadata or {},
+        "optimizer": optimizer,
+        "trainer": trainer_meta,
+        "history_columns": list(History.COLUMNS),
+    }
+    arrays["meta.json"] = np.array(_dumps(meta, "experiment"))
+    arrays.update(model_arrays(model))
+    arrays["history"] = state["history"]
+    if state["permutation"] is not None:
+        arrays["permutation"] = state["permutation"].astype(np.int64)
+    write_npz(path, arrays)
+
+
+def _dumps(value: Any, field: str) -> str:
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{field}: not JSON-serializable ({exc})") from None
+
+
+# -- loading -------------------------------------------------------------------------------------
+def load_experiment(path: str | os.PathLike) -> Experiment:
+    """Read and validate an experiment file (everything that can be checked without the data:
+    format, version, architecture, every array's name, shape, dtype and values, the
+    configuration, the optimizer and generator states, counters, history and permutation).
+
+    Nothing is built or changed. Raises ModelFileError for any problem.
+    """
+    arrays = read_npz(path, what="experiment file")
+    meta = read_meta(path, arrays.pop("meta.json", None), FORMAT, VERSION)
+    missing = sorted(_META_KEYS - set(meta))  # other keys are ignored (later additions)
+    if missing:
+        raise ModelFileError(f"{path}: meta.json lacks {', '.join(missing)}")
+    for field in ("data", "metadata", "optimizer", "trainer", "config"):
+        if not isinstance(meta[field], dict):
+            raise ModelFileError(f"{path}: meta.json's {field!r} must be an object")
+    spec = check_spec(path, meta["spec"])
+    dtype = check_dtype(path, meta["dtype"])
+    try:
+        config = TrainConfig.from_dict(meta["config"])
+    except VALUE_ERRORS as exc:
+        raise ModelFileError(f"{path}: invalid training configuration: {exc}") from None
+    if meta["history_columns"] != list(History.COLUMNS):
+        raise ModelFileError(
+            f"{path}: history columns {_short(meta['history_columns'])} are not "
+            f"{list(History.COLUMNS)!r}"
+        )
+
+    # Weights and buffers, checked against the architecture's declared shapes.
+    shapes = state_shapes(path, spec)
+    model_keys = {k for k in arrays if k.startswith(("param/", "buffer/"))}
+    extra = sorted(model_keys - set(shapes))
+    if extra:
+        raise ModelFileError(f"{path}: unexpected arrays {', '.join(map(repr, extra[:5]))}")
+    model_state = check_state_arrays(path, arrays, shapes, dtype)
+    n_params = sum(math.prod(s) for k, s in shapes.items() if k.startswith("param/"))
+
+    trainer_meta = meta["trainer"]
+    missing = sorted(set(_TRAINER_KEYS) - set(trainer_meta))
+    if missing:
+        raise ModelFileError(f"{path}: meta.json's 'trainer' lacks {', '.join(missing)}")
+    _whole(path, "trainer.steps", trainer_meta["steps"])
+    epoch = _whole(path, "trainer.epoch", trainer_meta["epoch"])
+    n_train = _whole(path, "trainer.n_train", trainer_meta["n_train"], low=1)
+    position = _whole(path, "trainer.position", trainer_meta["position"], high=n_train)
+    _whole(path, "trainer.batch_size", trainer_meta["batch_size"], low=1)
+    for key, high in (("base_lr", 100.0), ("l1", 10.0), ("l2", 10.0), ("train_time", None)):
+        _real(path, f"trainer.{key}", trainer_meta[key], high)
+    if trainer_meta["batch_loss"] is not None:
+        _real(path, "trainer.batch_loss", trainer_meta["batch_loss"], None)
+    fingerprint = trainer_meta["data_sha256"]
+    if not (
+        isinstance(fingerprint, str)
+        and len(fingerprint) == 64
+        and all(c in "0123456789abcdef" for c in fingerprint)
+    ):
+        raise ModelFileError(f"{path}: trainer.data_sha256 is not a SHA-256 hex digest")
+    for key in ("rng", "augment_rng"):
+        value = trainer_meta[key]
+        if key == "augment_rng" and value is None:
+            continue
+        _check_generator_state(path, key, value)
+
+    # Optimizer: its JSON part and its buffers, validated by a scratch optimizer.
+    opt_meta = dict(meta["optimizer"])
+    name = opt_meta.get("name")
+    if name != config.optimizer:
+        raise ModelFileError(
+            f"{path}: the optimizer state is for {name!r}, the configuration uses "
+            f"{config.optimizer!r}"
+        )
+    opt_cls = OPTIMIZERS[config.optimizer]
+    opt_keys = {k for k in arrays if k.startswith("optimizer/")}
+    allowed = {f"optimizer/{b}" for b in opt_cls.buffer_names}
+    if opt_keys - allowed:
+        raise ModelFileError(f"{path}: unexpected arrays {sorted(opt_keys - allowed)!r}")
+    for key in sorted(opt_keys):
+        buf = arrays[key]
+        if buf.dtype not in (np.float32, np.float64) or buf.shape != (n_params,):
+            raise ModelFileError(
+                f"{path}: {key} must be a float array of shape ({n_params},), got "
+                f"{buf.dtype} {buf.shape}"
+            )
+        opt_meta[key.partition("/")[2]] = buf
+    opt_state = {k: v for k, v in opt_meta.items() if k != "name"}
+    try:
+        opt_cls(1.0).load_state_dict(opt_state)
+    except VALUE_ERRORS as exc:
+        raise ModelFileError(f"{path}: invalid optimizer state: {exc}") from None
+
+    # History and permutation.
+    history = arrays.get("history")
+    if history is None or history.dtype not in (np.float32, np.float64):
+        raise ModelFileError(f"{path}: 'history' is missing or not a float32/float64 array")
+    if history.shape != (epoch, len(History.COLUMNS)):
+        raise ModelFileError(
+            f"{path}: history has shape {history.shape}, expected ({epoch}, "
+            f"{len(History.COLUMNS)}) (one row per completed epoch)"
+        )
+    perm = arrays.get("permutation")
+    if position < n_train:
+        if perm is None or perm.dtype.kind not in "iu" or perm.shape != (n_train,):
+            raise ModelFileError(
+                f"{path}: the run stopped mid-epoch but 'permutation' is missing or not an "
+                f"integer array of shape ({n_train},)"
+            )
+        perm = perm.astype(np.int64)
+        if not np.array_equal(np.sort(perm), np.arange(n_train)):
+            raise ModelFileError(f"{path}: 'permutation' is not a permutation of the samples")
+    elif perm is not None:
+        raise ModelFileError(f"{path}: 'permutation' given at an epoch boundary")
+    known = model_keys | opt_keys | {"history", "permutation"}
+    extra = sorted(set(arrays) - known)
+    if extra:
+        raise ModelFileError(f"{path}: unexpected arrays {', '.join(map(repr, extra[:5]))}")
+
+    state = {key: trainer_meta[key] for key in _TRAINER_KEYS}
+    state.update(
+        model=model_state,
+        optimizer=opt_meta,
+        history=history.astype(np.float64),
+        permutation=perm,
+    )
+    return Experiment(
+        path=str(path),
+        spec=spec,
+        dtype=str(dtype),
+        config=config,
+        data=meta["data"],
+        metadata=meta["metadata"],
+        state=state,
+    )
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _whole(path, field: str, value: Any, low: int = 0, high: int = 2**62) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ModelFileError(
+            f"{path}: {field} is {_short(value)}; expected a whole number in {low}..{high}"
+        )
+    return value
+
+
+def _real(path, field: str, value: Any, high: float | None) -> float:
+    allowed = f"0..{high}" if high is not None else ">= 0"
+    try:
+        number = float(value) if isinstance(value, (int, float)) else math.nan
+    except OverflowError:
+        number = math.nan
+    if (
+        isinstance(value, bool)
+        or not math.isfinite(number)
+        or number < 0
+        or (high is not None and number > high)
+    ):
+        raise ModelFileError(f"{path}: {field} is {_short(value)}; expected a number in {allowed}")
+    return number
+
+
+def _check_generator_state(path, field: str, value: Any) -> None:
+    try:
+        if not isinstance(value, dict):
+            raise TypeError("not an object")
+        np.random.PCG64().state = value
+    except VALUE_ERRORS as exc:
+        raise ModelFileError(
+            f"{path}: trainer.{field} is not a valid generator state ({exc})"
+        ) from None

@@ -1,0 +1,167 @@
+"""Export as Python: one NumPy-only file whose predictions match the engine's for every layer
+type, importable and runnable without the engine."""
+
+import ast
+import importlib.util
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from core.model import Sequential
+from core.pyexport import export_python, python_source
+from core.spec import mlp_spec
+from core.training import TrainConfig, build_trainer
+
+ACTIVATIONS = [
+    "identity",
+    "sigmoid",
+    "tanh",
+    "relu",
+    {"type": "leaky_relu", "alpha": 0.1},
+    {"type": "elu", "alpha": 0.7},
+    "gelu",
+    "silu",
+    "softplus",
+    "sine",
+    "softmax",
+]
+CNN_LAYERS = [
+    {"type": "conv", "filters": 4, "kernel_size": 3, "padding": "same"},
+    {"type": "batchnorm"},
+    {"type": "relu"},
+    {"type": "maxpool", "pool_size": 2},
+    {"type": "conv", "filters": 3, "kernel_size": [2, 3], "stride": [1, 2], "padding": [1, 2]},
+    {"type": "avgpool", "pool_size": 2, "stride": 1},
+    {"type": "flatten"},
+    {"type": "dropout", "rate": 0.3},
+]
+
+
+def _entry(a):
+    return a if isinstance(a, dict) else {"type": a}
+
+
+CASES = {
+    **{
+        _entry(a)["type"]: {
+            "input_shape": [3],
+            "layers": [
+                {"type": "dense", "units": 8},
+                {"type": "batchnorm"},
+                _entry(a),
+                {"type": "dropout", "rate": 0.2},
+                {"type": "dense", "units": 3},
+            ],
+            "loss": "softmax_ce",
+        }
+        for a in ACTIVATIONS
+    },
+    "cnn": {
+        "input_shape": [2, 9, 9],
+        "layers": [*CNN_LAYERS, {"type": "dense", "units": 3}],
+        "loss": "softmax_ce",
+    },
+    "cnn_sigmoid": {
+        "input_shape": [2, 9, 9],
+        "layers": [*CNN_LAYERS, {"type": "dense", "units": 1}],
+        "loss": "sigmoid_bce",
+    },
+    "cnn_bn_flatten_regression": {
+        "input_shape": [1, 6, 6],
+        "layers": [
+            {"type": "conv", "filters": 2, "kernel_size": 3, "bias": False, "stride": 1},
+            {"type": "batchnorm"},
+            {"type": "flatten"},
+            {"type": "dense", "units": 1, "bias": False},
+        ],
+        "loss": "mse",
+    },
+    "mnist_like": {
+        "input_shape": [1, 28, 28],
+        "layers": [
+            {"type": "conv", "filters": 6, "kernel_size": 5},
+            {"type": "relu"},
+            {"type": "maxpool", "pool_size": 2},
+            {"type": "flatten"},
+            {"type": "dense", "units": 10},
+        ],
+        "loss": "softmax_ce",
+    },
+}
+
+
+def trained_model(spec, seed=0, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    model = Sequential(spec, seed=seed)
+    x = rng.normal(0.5, 2.0, (40, *model.input_shape))
+    if model.loss.task == "regression":
+        y = rng.normal(size=40)
+    else:
+        y = rng.integers(0, 2 if model.loss.name == "sigmoid_bce" else model.n_outputs, 40)
+    config = TrainConfig(lr=0.05, batch_size=8, seed=seed)
+    trainer = build_trainer(spec, config, x, y, dtype=dtype)
+    for _ in range(6):
+        trainer.step()
+    return trainer.model
+
+
+def import_file(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_exported_file_matches_the_engine(case, tmp_path):
+    model = trained_model(CASES[case])
+    path = tmp_path / f"exported_{case}.py"
+    export_python(model, path, metadata={"class_names": ["a", "b", "c"]})
+    module = import_file(path, f"exported_{case}")
+    x = np.random.default_rng(1).normal(0, 2.0, (37, *model.input_shape)).astype(np.float32)
+    assert np.abs(module.predict_raw(x) - model.predict_raw(x)).max() <= 1e-6
+    assert np.abs(module.predict_proba(x) - model.predict_proba(x)).max() <= 1e-6
+    if model.loss.task == "classification":
+        assert np.array_equal(module.predict(x), model.predict(x))
+    else:
+        assert np.abs(module.predict(x) - model.predict(x)).max() <= 1e-6
+    one = module.predict_proba(x[0])  # a single sample works too
+    assert one.shape == (1, model.predict_proba(x[:1]).shape[1])
+    assert module.METADATA["class_names"] == ["a", "b", "c"] and module.SPEC == model.spec
+
+
+def test_float64_model(tmp_path):
+    model = trained_model(mlp_spec(2, [6], 2, activation="elu"), dtype=np.float64)
+    export_python(model, tmp_path / "m64.py")
+    module = import_file(tmp_path / "m64.py", "m64")
+    x = np.random.default_rng(0).normal(size=(20, 2))
+    assert module.DTYPE == np.float64
+    assert np.abs(module.predict_proba(x) - model.predict_proba(x)).max() <= 1e-12
+
+
+def test_file_uses_only_numpy_and_the_standard_library(tmp_path):
+    source = python_source(trained_model(CASES["cnn"]), metadata={"note": 'a """ quote \\ '})
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module.split(".")[0])
+    assert imported == {"base64", "json", "math", "numpy"}
+
+
+def test_runs_as_a_script_in_isolation(tmp_path):
+    """``python -I file.py``: no project on the path, only NumPy."""
+    model = trained_model(CASES["relu"])
+    path = tmp_path / "model.py"
+    export_python(model, path)
+    proc = subprocess.run(
+        [sys.executable, "-I", str(path)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "output for a zero input" in proc.stdout
+    module = import_file(path, "model_isolated")
+    with pytest.raises(ValueError, match="does not match"):
+        module.predict(np.zeros((2, 5)))
