@@ -64,26 +64,36 @@ class Engine:
         self.grid: Grid | None = None
         self.run_id = 0
         self.awaiting_ack = False
-        self.pending: Snapshot | None = None
+        self.pending: tuple[int, Snapshot] | None = None
+        self.lock = threading.Lock()  # guards the pipe's sending end and the hand-over state
 
     def publish(self, snap: Snapshot) -> None:
-        if self.awaiting_ack:
-            self.pending = snap  # newest wins
-        else:
-            self.send(("snapshot", self.run_id, snap))
-            self.awaiting_ack = True
+        with self.lock:
+            if self.awaiting_ack:
+                self.pending = (self.run_id, snap)  # newest wins
+            else:
+                self.send(("snapshot", self.run_id, snap))
+                self.awaiting_ack = True
+
+    def ack(self) -> None:
+        """The GUI has shown the last snapshot: send the newest waiting one at once. Called from
+        the command-reading thread, so a snapshot never waits for the training loop."""
+        with self.lock:
+            self.awaiting_ack = False
+            if self.pending is not None:
+                (run_id, snap), self.pending = self.pending, None
+                self.send(("snapshot", run_id, snap))
+                self.awaiting_ack = True
 
     def set_state(self, state: str, reason: str = "") -> None:
         self.state = state
-        self.send(("state", self.run_id, state, reason))
+        with self.lock:
+            self.send(("state", self.run_id, state, reason))
 
     def handle(self, command: tuple) -> None:
         kind = command[0]
         if kind == "ack":
-            self.awaiting_ack = False
-            if self.pending is not None:
-                snap, self.pending = self.pending, None
-                self.publish(snap)
+            self.ack()
         elif kind == "setup":
             self.setup(command[1])
         elif kind == "start" and self.iter is not None and self.state != RUNNING:
@@ -104,7 +114,8 @@ class Engine:
             )
         except ValueError as exc:
             self.trainer = None
-            self.send(("failed", self.run_id, str(exc)))
+            with self.lock:
+                self.send(("failed", self.run_id, str(exc)))
             self.set_state(IDLE, str(exc))
             return
         self.grid = run.grid
@@ -135,6 +146,9 @@ def engine_main(conn) -> None:
             while True:
                 command = conn.recv()
                 kind = command[0]
+                if kind == "ack":
+                    engine.ack()
+                    continue
                 if kind == "pause":
                     engine.control.request_snapshot()
                 elif kind == "lr":

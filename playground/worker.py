@@ -7,12 +7,15 @@ blocks the GUI and no thread in this process competes with it for the GIL.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 
 from core.training import Snapshot
 from playground.engine_process import DONE, IDLE, PAUSED, RUNNING, RunSetup, engine_main
+
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 __all__ = ["DONE", "IDLE", "PAUSED", "RUNNING", "RunSetup", "TrainingController"]
 
@@ -35,7 +38,18 @@ class TrainingController(QObject):
         self._process = context.Process(
             target=engine_main, args=(child,), name="nn-engine", daemon=True
         )
-        self._process.start()
+        # One BLAS thread in the engine: the GUI process needs the other core, and idle BLAS
+        # threads spinning beside it cost more than a second thread gains on small layers.
+        saved = {k: os.environ.get(k) for k in BLAS_THREAD_VARS}
+        os.environ.update(dict.fromkeys(BLAS_THREAD_VARS, "1"))
+        try:
+            self._process.start()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         child.close()
         self._notifier = QSocketNotifier(self._conn.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._read)
