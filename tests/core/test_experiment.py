@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from layer_cases import activation_cases
 
 from core import cli
 from core.data.toy2d import make_dataset
@@ -15,19 +16,6 @@ from core.io import ModelFileError
 from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer, train_iter
 
-ACTIVATIONS = [
-    "identity",
-    "sigmoid",
-    "tanh",
-    "relu",
-    {"type": "leaky_relu", "alpha": 0.1},
-    {"type": "elu", "alpha": 0.7},
-    "gelu",
-    "silu",
-    "softplus",
-    "sine",
-    "softmax",
-]
 CNN = {
     "input_shape": [2, 7, 7],
     "layers": [
@@ -45,25 +33,8 @@ CNN = {
 }
 
 
-def _entry(a):
-    return a if isinstance(a, dict) else {"type": a}
-
-
 CASES = {
-    **{
-        _entry(a)["type"]: {
-            "input_shape": [2],
-            "layers": [
-                {"type": "dense", "units": 6},
-                {"type": "batchnorm"},
-                _entry(a),
-                {"type": "dropout", "rate": 0.2},
-                {"type": "dense", "units": 3},
-            ],
-            "loss": "softmax_ce",
-        }
-        for a in ACTIVATIONS
-    },
+    **activation_cases(n_inputs=2, units=6),
     "cnn": CNN,
 }
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from layer_cases import activation_cases
 
 from core.io import (
     MAX_ACTIVATION,
@@ -29,35 +30,6 @@ from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer
 
 ROOT = Path(__file__).resolve().parents[2]
-
-ACTIVATIONS = [
-    "identity",
-    "sigmoid",
-    "tanh",
-    "relu",
-    {"type": "leaky_relu", "alpha": 0.1},
-    {"type": "elu", "alpha": 0.7},
-    "gelu",
-    "silu",
-    "softplus",
-    "sine",
-    "softmax",
-]
-
-
-def _entry(a):
-    return a if isinstance(a, dict) else {"type": a}
-
-
-def mlp_case(act):
-    layers = [
-        {"type": "dense", "units": 8},
-        {"type": "batchnorm"},
-        _entry(act),
-        {"type": "dropout", "rate": 0.2},
-        {"type": "dense", "units": 3},
-    ]
-    return {"input_shape": [3], "layers": layers, "loss": "softmax_ce"}
 
 
 CNN = {
@@ -76,7 +48,7 @@ CNN = {
     "loss": "softmax_ce",
 }
 CASES = {
-    **{_entry(a)["type"]: mlp_case(a) for a in ACTIVATIONS},
+    **activation_cases(),
     "cnn": CNN,
     "cnn_sigmoid": {**CNN, "layers": [*CNN["layers"][:-1], {"type": "dense", "units": 1}]}
     | {"loss": "sigmoid_bce"},

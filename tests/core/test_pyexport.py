@@ -8,56 +8,15 @@ import sys
 
 import numpy as np
 import pytest
+from layer_cases import CNN_LAYERS, activation_cases
 
 from core.model import Sequential
 from core.pyexport import export_python, python_source
 from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer
 
-ACTIVATIONS = [
-    "identity",
-    "sigmoid",
-    "tanh",
-    "relu",
-    {"type": "leaky_relu", "alpha": 0.1},
-    {"type": "elu", "alpha": 0.7},
-    "gelu",
-    "silu",
-    "softplus",
-    "sine",
-    "softmax",
-]
-CNN_LAYERS = [
-    {"type": "conv", "filters": 4, "kernel_size": 3, "padding": "same"},
-    {"type": "batchnorm"},
-    {"type": "relu"},
-    {"type": "maxpool", "pool_size": 2},
-    {"type": "conv", "filters": 3, "kernel_size": [2, 3], "stride": [1, 2], "padding": [1, 2]},
-    {"type": "avgpool", "pool_size": 2, "stride": 1},
-    {"type": "flatten"},
-    {"type": "dropout", "rate": 0.3},
-]
-
-
-def _entry(a):
-    return a if isinstance(a, dict) else {"type": a}
-
-
 CASES = {
-    **{
-        _entry(a)["type"]: {
-            "input_shape": [3],
-            "layers": [
-                {"type": "dense", "units": 8},
-                {"type": "batchnorm"},
-                _entry(a),
-                {"type": "dropout", "rate": 0.2},
-                {"type": "dense", "units": 3},
-            ],
-            "loss": "softmax_ce",
-        }
-        for a in ACTIVATIONS
-    },
+    **activation_cases(n_inputs=3, units=8),
     "cnn": {
         "input_shape": [2, 9, 9],
         "layers": [*CNN_LAYERS, {"type": "dense", "units": 3}],

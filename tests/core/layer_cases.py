@@ -1,0 +1,48 @@
+"""Architectures covering every layer type, shared by the round-trip tests of the file formats
+and exports (model files, experiments, ONNX, Python export)."""
+
+ACTIVATIONS = [
+    "identity",
+    "sigmoid",
+    "tanh",
+    "relu",
+    {"type": "leaky_relu", "alpha": 0.1},
+    {"type": "elu", "alpha": 0.7},
+    "gelu",
+    "silu",
+    "softplus",
+    "sine",
+    "softmax",
+]
+CNN_LAYERS = [
+    {"type": "conv", "filters": 4, "kernel_size": 3, "padding": "same"},
+    {"type": "batchnorm"},
+    {"type": "relu"},
+    {"type": "maxpool", "pool_size": 2},
+    {"type": "conv", "filters": 3, "kernel_size": [2, 3], "stride": [1, 2], "padding": [1, 2]},
+    {"type": "avgpool", "pool_size": 2, "stride": 1},
+    {"type": "flatten"},
+    {"type": "dropout", "rate": 0.3},
+]
+
+
+def entry(a):
+    """A spec entry from an activation given as a name or an entry."""
+    return a if isinstance(a, dict) else {"type": a}
+
+
+def mlp_case(act, n_inputs=3, units=8):
+    """dense -> batchnorm -> the activation -> dropout -> dense(3), softmax cross-entropy."""
+    layers = [
+        {"type": "dense", "units": units},
+        {"type": "batchnorm"},
+        entry(act),
+        {"type": "dropout", "rate": 0.2},
+        {"type": "dense", "units": 3},
+    ]
+    return {"input_shape": [n_inputs], "layers": layers, "loss": "softmax_ce"}
+
+
+def activation_cases(n_inputs=3, units=8):
+    """One MLP case per activation, by activation name."""
+    return {entry(a)["type"]: mlp_case(a, n_inputs, units) for a in ACTIVATIONS}
