@@ -46,3 +46,9 @@ def mlp_case(act, n_inputs=3, units=8):
 def activation_cases(n_inputs=3, units=8):
     """One MLP case per activation, by activation name."""
     return {entry(a)["type"]: mlp_case(a, n_inputs, units) for a in ACTIVATIONS}
+
+
+def cnn_case(n_out=3, loss="softmax_ce"):
+    """Every image layer on a (2, 9, 9) input, then dense(n_out)."""
+    layers = [*CNN_LAYERS, {"type": "dense", "units": n_out}]
+    return {"input_shape": [2, 9, 9], "layers": layers, "loss": loss}

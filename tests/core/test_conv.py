@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from standalone import built
 
 import core.conv
 from core.conv import AvgPool2D, Conv2D, MaxPool2D
@@ -16,20 +17,6 @@ from core.training import TrainConfig, build_trainer
 
 TOL = 1e-6
 EXAMPLE = "conv:16x5,relu,pool:2,conv:32x3,relu,pool:2,flatten,dense:100,relu,dense:10"
-
-
-def built(layer, input_shape, seed=0):
-    """Build a layer standalone in float64 with its parameters in fresh arrays."""
-    rng = np.random.default_rng(seed)
-    layer.dtype, layer.rng = np.dtype(np.float64), rng
-    layer.build(input_shape)
-    for name, shape in layer.param_shapes().items():
-        layer.params[name] = np.zeros(shape)
-        layer.grads[name] = np.zeros(shape)
-    layer.init_params(rng)
-    for p in layer.params.values():  # move off the initial values (b = 0)
-        p += rng.normal(0, 0.3, p.shape)
-    return layer
 
 
 def inputs(shape, seed=1):

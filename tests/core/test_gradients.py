@@ -3,6 +3,7 @@ in float64, relative error < 1e-6."""
 
 import numpy as np
 import pytest
+from standalone import built
 
 from core.activations import ACTIVATIONS
 from core.gradcheck import check_layer, check_loss, numerical_gradient, relative_error
@@ -10,20 +11,6 @@ from core.layers import BatchNorm, Dense, Dropout, Flatten
 from core.losses import LOSSES
 
 TOL = 1e-6
-
-
-def built(layer, input_shape, seed=0):
-    """Build a layer standalone in float64 with its parameters in fresh arrays."""
-    rng = np.random.default_rng(seed)
-    layer.dtype, layer.rng = np.dtype(np.float64), rng
-    layer.build(input_shape)
-    for name, shape in layer.param_shapes().items():
-        layer.params[name] = np.zeros(shape)
-        layer.grads[name] = np.zeros(shape)
-    layer.init_params(rng)
-    for p in layer.params.values():  # move off initial symmetric values (gamma=1, b=0)
-        p += rng.normal(0, 0.3, p.shape)
-    return layer
 
 
 def inputs(shape, seed=1, avoid_zero=False):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from layer_cases import activation_cases
+from layer_cases import activation_cases, cnn_case
 
 from core.io import (
     MAX_ACTIVATION,
@@ -32,21 +32,7 @@ from core.training import TrainConfig, build_trainer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-CNN = {
-    "input_shape": [2, 9, 9],
-    "layers": [
-        {"type": "conv", "filters": 4, "kernel_size": 3, "padding": "same"},
-        {"type": "batchnorm"},
-        {"type": "relu"},
-        {"type": "maxpool", "pool_size": 2},
-        {"type": "conv", "filters": 3, "kernel_size": [2, 3], "stride": [1, 2], "padding": [1, 2]},
-        {"type": "avgpool", "pool_size": 2, "stride": 1},
-        {"type": "flatten"},
-        {"type": "dropout", "rate": 0.3},
-        {"type": "dense", "units": 3},
-    ],
-    "loss": "softmax_ce",
-}
+CNN = cnn_case()
 CASES = {
     **activation_cases(),
     "cnn": CNN,

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from layer_cases import CNN_LAYERS, activation_cases
+from layer_cases import activation_cases, cnn_case
 
 from core.model import Sequential
 from core.pyexport import export_python, python_source
@@ -17,16 +17,8 @@ from core.training import TrainConfig, build_trainer
 
 CASES = {
     **activation_cases(n_inputs=3, units=8),
-    "cnn": {
-        "input_shape": [2, 9, 9],
-        "layers": [*CNN_LAYERS, {"type": "dense", "units": 3}],
-        "loss": "softmax_ce",
-    },
-    "cnn_sigmoid": {
-        "input_shape": [2, 9, 9],
-        "layers": [*CNN_LAYERS, {"type": "dense", "units": 1}],
-        "loss": "sigmoid_bce",
-    },
+    "cnn": cnn_case(),
+    "cnn_sigmoid": cnn_case(1, "sigmoid_bce"),
     "cnn_bn_flatten_regression": {
         "input_shape": [1, 6, 6],
         "layers": [
