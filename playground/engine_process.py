@@ -80,14 +80,21 @@ class Engine:
         the command-reading thread, so a snapshot never waits for the training loop."""
         with self.lock:
             self.awaiting_ack = False
-            if self.pending is not None:
-                (run_id, snap), self.pending = self.pending, None
-                self.send(("snapshot", run_id, snap))
-                self.awaiting_ack = True
+            self._flush()
+
+    def _flush(self) -> None:
+        """Send the waiting snapshot, if any (the caller holds the lock)."""
+        if self.pending is not None:
+            (run_id, snap), self.pending = self.pending, None
+            self.send(("snapshot", run_id, snap))
+            self.awaiting_ack = True
 
     def set_state(self, state: str, reason: str = "") -> None:
+        """Announce a state change, after the newest snapshot: once the GUI sees "paused" or
+        "done", no snapshot of that run follows until training resumes."""
         self.state = state
         with self.lock:
+            self._flush()
             self.send(("state", self.run_id, state, reason))
 
     def handle(self, command: tuple) -> None:

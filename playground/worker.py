@@ -118,6 +118,10 @@ class TrainingController(QObject):
                 if kind == "snapshot":
                     latest = message[2]
                 elif kind == "state":
+                    # The engine sends the newest snapshot before a state change: show it first.
+                    if latest is not None:
+                        self._show(latest)
+                        latest = None
                     self.state = message[2]
                     self.stateChanged.emit(message[2], message[3])
                 elif kind == "failed":
@@ -126,9 +130,12 @@ class TrainingController(QObject):
             self._engine_lost()
             return
         if latest is not None:
-            self.last = latest
-            self.snapshotReady.emit(latest)
-            self._send("ack")  # views are updated: the engine may send the next one
+            self._show(latest)
+
+    def _show(self, snap: Snapshot) -> None:
+        self.last = snap
+        self.snapshotReady.emit(snap)
+        self._send("ack")  # views are updated: the engine may send the next one
 
     def _engine_lost(self) -> None:
         self._notifier.setEnabled(False)
