@@ -4,10 +4,6 @@ server), preparation and augmentation."""
 from __future__ import annotations
 
 import dataclasses
-import gzip
-import hashlib
-import http.server
-import os
 import re
 import socket
 import struct
@@ -15,7 +11,6 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,131 +18,29 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from idx_server import (
+    NAMES,
+    IdxServer,
+    gz,
+    idx_bytes,
+    listing,
+    sha,
+    tiny_arrays,
+    tiny_spec,
+    write_folder,
+)
 
 from core.data import mnist as m
 
 SHARED_MNIST = Path("/work/shared/data/mnist")
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
-NAMES = [f.name for f in m.DATASETS["mnist"].files]
 
 
 # ------------------------------------------------------------------------------------ helpers
 
 
-def idx_bytes(array: np.ndarray) -> bytes:
-    """An IDX file holding a uint8 array (1-D labels or 3-D images)."""
-    array = np.asarray(array, dtype=np.uint8)
-    magic = 0x0800 | array.ndim
-    header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.tobytes()
-
-
 def raw_header(magic: int, *dims: int) -> bytes:
     return struct.pack(">I", magic) + struct.pack(f">{len(dims)}I", *dims)
-
-
-def gz(data: bytes) -> bytes:
-    return gzip.compress(data, mtime=0)
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def tiny_arrays(seed: int = 0) -> dict[str, np.ndarray]:
-    """A tiny MNIST look-alike: 20 train and 10 test random images, labels cycling 0..9."""
-    rng = np.random.default_rng(seed)
-    return {
-        NAMES[0]: rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
-        NAMES[1]: (np.arange(20) % 10).astype(np.uint8),
-        NAMES[2]: rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
-        NAMES[3]: (np.arange(10)[::-1] % 10).astype(np.uint8),
-    }
-
-
-@pytest.fixture
-def tiny() -> dict[str, bytes]:
-    """File name -> decompressed IDX bytes of the tiny data set."""
-    return {name: idx_bytes(a) for name, a in tiny_arrays().items()}
-
-
-def tiny_spec(files: dict[str, bytes], mirrors: tuple[str, ...] = ()) -> m.DatasetSpec:
-    data_files = tuple(
-        m.DataFile(name, sha(raw), len(raw), len(gz(raw))) for name, raw in files.items()
-    )
-    return m.DatasetSpec("tiny", "Tiny", m.DIGITS, data_files, mirrors)
-
-
-def write_folder(folder: Path, files: dict[str, bytes], compress: bool = True) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, raw in files.items():
-        if compress:
-            (folder / f"{name}.gz").write_bytes(gz(raw))
-        else:
-            (folder / name).write_bytes(raw)
-    return folder
-
-
-def listing(folder: Path) -> list[str]:
-    return sorted(os.listdir(folder)) if folder.exists() else []
-
-
-# --------------------------------------------------------------------------- local HTTP server
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self.server.log.append(self.path)
-        mode, body = self.server.routes.get(self.path, ("404", b""))
-        if mode == "404":
-            self.send_error(404, "Not Found")
-            return
-        if mode == "hang":
-            self.server.release.wait(5.0)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/gzip")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        # "truncate": announce the full length, send half and close the connection.
-        self.wfile.write(body if mode == "ok" else body[: len(body) // 2])
-        self.wfile.flush()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes: dict[str, tuple[str, bytes]] = {}
-        self.log: list[str] = []
-        self.release = threading.Event()
-
-    def url(self, mirror: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/{mirror}/"
-
-    def serve(self, mirror: str, files: dict[str, bytes], mode: str = "ok") -> None:
-        for name, raw in files.items():
-            self.routes[f"/{mirror}/{name}.gz"] = (mode, gz(raw))
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    srv = _Server()
-    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield srv
-    srv.release.set()
-    srv.shutdown()
-    srv.server_close()
-    thread.join(5)
 
 
 # ------------------------------------------------------------------------------- IDX reader
@@ -516,12 +409,8 @@ def test_status_checks_sizes_and_load_checks_checksums(
 # ---------------------------------------------------------------------------------- download
 
 
-def fetched(server: _Server) -> list[str]:
-    return [p.rsplit("/", 2)[1] + ":" + p.rsplit("/", 1)[1] for p in server.log]
-
-
 def test_download_success_progress_and_cache(
-    server: _Server, tmp_path: Path, tiny: dict[str, bytes]
+    server: IdxServer, tmp_path: Path, tiny: dict[str, bytes]
 ) -> None:
     server.serve("m1", tiny)
     spec = tiny_spec(tiny, (server.url("m1"),))
@@ -543,19 +432,19 @@ def test_download_success_progress_and_cache(
 
 
 def test_download_falls_back_to_the_next_mirror_on_404(
-    server: _Server, tmp_path: Path, tiny: dict[str, bytes]
+    server: IdxServer, tmp_path: Path, tiny: dict[str, bytes]
 ) -> None:
     server.serve("m2", tiny)
     spec = tiny_spec(tiny, ("http://127.0.0.1:1/", server.url("m1")))
     d = m.load(spec, tmp_path, download=True, mirrors=[server.url("m1"), server.url("m2")])
     assert d.n_train == 20
     # The first file tried m1 (404) then m2; later files start with m2, which worked.
-    assert fetched(server) == [f"m1:{NAMES[0]}.gz"] + [f"m2:{n}.gz" for n in NAMES]
+    assert server.fetched() == [f"m1:{NAMES[0]}.gz"] + [f"m2:{n}.gz" for n in NAMES]
     assert listing(tmp_path / "tiny") == sorted(f"{n}.gz" for n in NAMES)
 
 
 def test_download_connection_refused_then_next_mirror(
-    server: _Server, tmp_path: Path, tiny: dict[str, bytes]
+    server: IdxServer, tmp_path: Path, tiny: dict[str, bytes]
 ) -> None:
     with socket.socket() as s:  # a port with nothing listening
         s.bind(("127.0.0.1", 0))
@@ -566,19 +455,19 @@ def test_download_connection_refused_then_next_mirror(
 
 
 def test_download_timeout_then_next_mirror(
-    server: _Server, tmp_path: Path, tiny: dict[str, bytes]
+    server: IdxServer, tmp_path: Path, tiny: dict[str, bytes]
 ) -> None:
     server.serve("slow", tiny, mode="hang")
     server.serve("m1", tiny)
     start = time.perf_counter()
     m.download(tiny_spec(tiny, (server.url("slow"), server.url("m1"))), tmp_path, timeout=0.3)
     assert time.perf_counter() - start < 3
-    assert fetched(server)[:2] == [f"slow:{NAMES[0]}.gz", f"m1:{NAMES[0]}.gz"]
+    assert server.fetched()[:2] == [f"slow:{NAMES[0]}.gz", f"m1:{NAMES[0]}.gz"]
 
 
 @pytest.mark.parametrize("mode", ["truncate", "checksum", "not-gzip", "404"])
 def test_download_failure_leaves_no_file(
-    server: _Server, tmp_path: Path, tiny: dict[str, bytes], mode: str
+    server: IdxServer, tmp_path: Path, tiny: dict[str, bytes], mode: str
 ) -> None:
     spec = tiny_spec(tiny, (server.url("m1"), server.url("m2")))
     if mode == "truncate":
@@ -605,7 +494,7 @@ def test_download_failure_leaves_no_file(
 
 
 def test_truncated_first_mirror_then_good_second(
-    server: _Server, tmp_path: Path, tiny: dict[str, bytes]
+    server: IdxServer, tmp_path: Path, tiny: dict[str, bytes]
 ) -> None:
     server.serve("m1", tiny, mode="truncate")
     server.serve("m2", tiny)
@@ -620,7 +509,7 @@ def test_truncated_first_mirror_then_good_second(
 
 
 def test_download_cancelled_midway(
-    server: _Server, tmp_path: Path, tiny: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+    server: IdxServer, tmp_path: Path, tiny: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(m, "CHUNK_SIZE", 1024)  # many chunks per file
     server.serve("m1", tiny)
@@ -643,7 +532,7 @@ def test_download_cancelled_midway(
 
 
 def test_cancel_between_files_keeps_completed_files(
-    server: _Server, tmp_path: Path, tiny: dict[str, bytes]
+    server: IdxServer, tmp_path: Path, tiny: dict[str, bytes]
 ) -> None:
     server.serve("m1", tiny)
     spec = tiny_spec(tiny, (server.url("m1"),))
@@ -654,11 +543,11 @@ def test_cancel_between_files_keeps_completed_files(
     assert m.read_idx(tmp_path / "tiny" / f"{NAMES[0]}.gz", sha256=spec.files[0].sha256).size
     server.log.clear()
     m.download(spec, tmp_path)  # resumes with the three missing files
-    assert fetched(server) == [f"m1:{n}.gz" for n in NAMES[1:]]
+    assert server.fetched() == [f"m1:{n}.gz" for n in NAMES[1:]]
 
 
 def test_download_replaces_a_damaged_cached_file(
-    server: _Server, tmp_path: Path, tiny: dict[str, bytes]
+    server: IdxServer, tmp_path: Path, tiny: dict[str, bytes]
 ) -> None:
     server.serve("m1", tiny)
     spec = tiny_spec(tiny, (server.url("m1"),))
@@ -668,7 +557,7 @@ def test_download_replaces_a_damaged_cached_file(
     with pytest.raises(m.MnistError, match="damaged"):
         m.load(spec, tmp_path)
     d = m.load(spec, tmp_path, download=True)
-    assert fetched(server) == [f"m1:{NAMES[2]}.gz"]
+    assert server.fetched() == [f"m1:{NAMES[2]}.gz"]
     assert np.array_equal(d.x_test, tiny_arrays()[NAMES[2]])
     assert listing(folder) == sorted(f"{n}.gz" for n in NAMES)
 

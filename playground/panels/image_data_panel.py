@@ -1,0 +1,332 @@
+"""Image data panel: which image set (MNIST, Fashion-MNIST or a folder of the user's), whether it
+is on this computer (with a Download button when not), subsets, augmentation and seed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.data import mnist
+from playground.image_data import (
+    DATASET_NAMES,
+    MAX_SEED,
+    TEST_SUBSETS,
+    TRAIN_SUBSETS,
+    ImageDataSettings,
+)
+from playground.panels.download_dialog import DownloadDialog, short_path
+from playground.panels.widgets import spin
+
+DATASET_TIPS = {
+    "mnist": "Handwritten digits 0–9. The easy one: a small MLP reaches about 97% test accuracy.",
+    "fashion-mnist": (
+        "Photos of clothing in 10 classes. Harder: an MLP stalls near 88%, mostly confusing "
+        "shirts, T-shirts, pullovers and coats; convolutions help."
+    ),
+}
+AUGMENT_TIP = (
+    "Random ±2 px shifts and ±10° rotations of the training images, new every epoch. The "
+    "network cannot memorize exact pixels, so it overfits less (most visible on small "
+    "subsets); training accuracy rises more slowly."
+)
+
+
+def _count(n: int | None, everything: str) -> str:
+    return everything if n is None else f"{n:,}"
+
+
+class _ElidedLabel(QLabel):
+    """One line of text elided in the middle to the label's width; the full text is the
+    tooltip, so long paths never widen the panel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str, tip: str | None = None) -> None:
+        self._full = text
+        self.setToolTip(text if tip is None else tip)
+        self._elide()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        metrics = self.fontMetrics()
+        self.setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideMiddle, self.width()))
+
+
+class ImageDataPanel(QWidget):
+    """Emits ``changed`` whenever a setting changes (the run is then reset), and when the
+    selected data set becomes available through a download.
+
+    ``cache_dir`` and ``mirrors`` default to the core's (``NN_PLAYGROUND_DATA`` or the per-user
+    folder; the registry's mirrors)."""
+
+    changed = Signal()
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        mirrors: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.cache_dir = cache_dir
+        self.mirrors = mirrors
+        self.location: mnist.Location | None = None
+        self.download_dialog: DownloadDialog | None = None
+        self._folder: str | None = None
+        self._folder_counts: tuple[int, int] | None = None
+        self._loading = False
+
+        self.dataset = QComboBox()
+        for name in DATASET_NAMES:
+            self.dataset.addItem(mnist.DATASETS[name].title, name)
+            self.dataset.setItemData(
+                self.dataset.count() - 1, DATASET_TIPS[name], Qt.ItemDataRole.ToolTipRole
+            )
+        self.dataset.setToolTip(
+            "The images to learn: 28×28 grey pixels, 10 classes. With a folder loaded, this "
+            "names its classes."
+        )
+        self.status = _ElidedLabel()
+        self.download_button = QPushButton("Download")
+        self.download_button.clicked.connect(self.download)
+        self.folder_button = QPushButton("Load from folder…")
+        self.folder_button.setToolTip(
+            "Use your own copy: a folder with the four IDX files (train-images-idx3-ubyte and "
+            "the others, raw or .gz) or an mnist.npz file. It is checked before it is used."
+        )
+        menu = QMenu(self.folder_button)
+        menu.addAction("Folder of IDX files…", lambda: self.choose_folder())
+        menu.addAction("mnist.npz file…", lambda: self.choose_npz())
+        self.folder_button.setMenu(menu)
+        self.named_button = QPushButton()
+        self.named_button.setToolTip("Forget the folder and use the named data set again.")
+        self.named_button.clicked.connect(self.use_named)
+
+        self.train_subset = QComboBox()
+        for n in TRAIN_SUBSETS:
+            self.train_subset.addItem(_count(n, "all 60,000"), 0 if n is None else n)
+        self.train_subset.setToolTip(
+            "Training images, the same number of each class (drawn with the seed). Fewer make "
+            "epochs faster and the views livelier, but the network sees less variety and "
+            "overfits sooner."
+        )
+        self.test_subset = QComboBox()
+        for n in TEST_SUBSETS:
+            self.test_subset.addItem(_count(n, "all 10,000"), 0 if n is None else n)
+        self.test_subset.setToolTip(
+            "Test images that measure how well the network generalizes (never trained on; "
+            "equal numbers per class). Fewer are quicker to evaluate; more give a steadier "
+            "test accuracy."
+        )
+        self.augment = QCheckBox("Augment (shift, rotate)")
+        self.augment.setToolTip(AUGMENT_TIP)
+        self.seed = spin(0, MAX_SEED, "Seed of the subsets: the same seed picks the same images.")
+
+        form = QGridLayout()  # two label/field pairs a row, like the other panels
+        form.setHorizontalSpacing(6)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
+        form.addWidget(QLabel("Data set"), 0, 0)
+        form.addWidget(self.dataset, 0, 1, 1, 3)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.download_button)
+        form.addLayout(status_row, 1, 0, 1, 4)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_button)
+        folder_row.addWidget(self.named_button)
+        folder_row.addStretch(1)
+        form.addLayout(folder_row, 2, 0, 1, 4)
+        for i, (text, widget) in enumerate(
+            (("Train", self.train_subset), ("Test", self.test_subset), ("Seed", self.seed))
+        ):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            form.addWidget(label, 3 + i // 2, 2 * (i % 2))
+            form.addWidget(widget, 3 + i // 2, 2 * (i % 2) + 1)
+        form.addWidget(self.augment, 4, 2, 1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(form)
+
+        self.set_settings(ImageDataSettings())
+        self.dataset.currentIndexChanged.connect(self._dataset_changed)
+        for box in (self.train_subset, self.test_subset):
+            box.currentIndexChanged.connect(self._emit)
+        self.seed.valueChanged.connect(self._emit)
+        self.augment.toggled.connect(self._emit)
+
+    # -- settings ------------------------------------------------------------------------------
+    def settings(self) -> ImageDataSettings:
+        return ImageDataSettings(
+            dataset=self.dataset.currentData(),
+            folder=self._folder,
+            train_subset=self.train_subset.currentData() or None,
+            test_subset=self.test_subset.currentData() or None,
+            seed=self.seed.value(),
+            augment=self.augment.isChecked(),
+        )
+
+    def set_settings(self, s: ImageDataSettings) -> None:
+        """Show ``s`` without emitting ``changed``. A subset the lists lack is added to them."""
+        self._loading = True
+        try:
+            self.dataset.setCurrentIndex(max(0, self.dataset.findData(s.dataset)))
+            for box, n, everything in (
+                (self.train_subset, s.train_subset, "all 60,000"),
+                (self.test_subset, s.test_subset, "all 10,000"),
+            ):
+                value = 0 if n is None else n
+                if box.findData(value) < 0:
+                    box.addItem(_count(n, everything), value)
+                box.setCurrentIndex(box.findData(value))
+            self.seed.setValue(s.seed)
+            self.augment.setChecked(s.augment)
+            if s.folder != self._folder:
+                self._folder, self._folder_counts = s.folder, None
+        finally:
+            self._loading = False
+        self.refresh_status()
+
+    def available(self) -> bool:
+        """Whether the images can be loaded without a download (a folder, or a local copy)."""
+        if self._folder is not None:
+            return os.path.exists(self._folder)
+        return self.location is not None
+
+    def status_text(self) -> str:
+        """The status line in full (the panel may show it elided)."""
+        return self.status.full_text()
+
+    # -- where the data come from --------------------------------------------------------------
+    def refresh_status(self) -> None:
+        """Look again (no network) for the selected data set and update the status line."""
+        spec = mnist.DATASETS[self.dataset.currentData()]
+        self.location = None
+        if self._folder is not None:
+            text = f"Folder: {short_path(self._folder)}"
+            if self._folder_counts is not None:
+                text += " ({:,} train, {:,} test)".format(*self._folder_counts)
+            elif not os.path.exists(self._folder):
+                text = f"Folder missing: {short_path(self._folder)}"
+            self.status.set_full_text(text, self._folder)
+            self.named_button.setText(f"Use {spec.title}")
+        else:
+            self.location = mnist.status(spec, self.cache_dir)
+            if self.location is not None:
+                folder = str(self.location.folder)
+                self.status.set_full_text(f"Found: {short_path(folder)}", folder)
+            else:
+                searched = [str(mnist.cache_folder(spec, self.cache_dir)), *spec.system_dirs]
+                self.status.set_full_text("Not downloaded", "Looked in " + ", ".join(searched))
+            size = spec.download_size / 1e6
+            self.download_button.setText(f"Download ({size:.0f} MB)")
+            self.download_button.setToolTip(
+                f"Fetch {spec.title} (about {size:.1f} MB) from the internet into "
+                f"{mnist.cache_folder(spec, self.cache_dir)}, checking every file's checksum."
+            )
+        self.download_button.setVisible(self._folder is None and self.location is None)
+        self.named_button.setVisible(self._folder is not None)
+
+    def download(self) -> DownloadDialog:
+        """Open the download dialog for the selected data set and start it (not modal for the
+        caller: returns at once; the status refreshes when the download ends)."""
+        if self.download_dialog is not None:
+            self.download_dialog.deleteLater()
+        dialog = DownloadDialog(
+            self.dataset.currentData(), self, mirrors=self.mirrors, cache_dir=self.cache_dir
+        )
+        dialog.downloadFinished.connect(self._download_finished)
+        self.download_dialog = dialog
+        dialog.open()
+        dialog.start()
+        return dialog
+
+    def choose_folder(self, path: str | None = None) -> bool:
+        """Use a folder of IDX files (or holding mnist.npz); asks for it when ``path`` is None.
+        Returns True if it was valid and is now used."""
+        if path is None:
+            path = QFileDialog.getExistingDirectory(self, "Folder with the four IDX files")
+        return bool(path) and self._use_folder(path)
+
+    def choose_npz(self, path: str | None = None) -> bool:
+        """Use an ``.npz`` archive (Keras's mnist.npz layout); asks for it when ``path`` is
+        None. Returns True if it was valid and is now used."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "MNIST-style archive", "", "NumPy archives (*.npz)"
+            )
+        return bool(path) and self._use_folder(path)
+
+    def use_named(self) -> None:
+        """Forget the folder: back to the named data set."""
+        if self._folder is None:
+            return
+        self._folder, self._folder_counts = None, None
+        self.refresh_status()
+        self._emit()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _use_folder(self, path: str) -> bool:
+        """Read the whole folder with the core's strict readers before accepting it; an invalid
+        one is reported and changes nothing."""
+        spec = mnist.DATASETS[self.dataset.currentData()]
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            ds = mnist.load_folder(path, name=spec.name, class_names=spec.class_names)
+        except (ValueError, OSError) as exc:  # MnistError, DatasetNotFound, unreadable files
+            QApplication.restoreOverrideCursor()
+            QMessageBox.warning(self, "Cannot use these images", str(exc))
+            return False
+        QApplication.restoreOverrideCursor()
+        self._folder = str(Path(path).resolve())
+        self._folder_counts = (ds.n_train, ds.n_test)
+        self.refresh_status()
+        self._emit()
+        return True
+
+    def _download_finished(self, ok: bool, message: str) -> None:
+        was_available = self.available()
+        self.refresh_status()
+        if ok and not was_available and self.available():
+            self._emit()  # the selected data set can now be loaded
+
+    def _dataset_changed(self) -> None:
+        self.refresh_status()
+        self._emit()
+
+    def _emit(self) -> None:
+        if not self._loading:
+            self.changed.emit()

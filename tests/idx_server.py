@@ -1,0 +1,167 @@
+"""Test helpers for MNIST-style data: IDX files written in memory, a tiny look-alike data set and
+a local HTTP server on 127.0.0.1 that serves them as a download mirror.
+
+Shared by the engine's download tests and the app's download dialog tests; no test reaches the
+internet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import http.server
+import os
+import struct
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.data import mnist as m
+
+NAMES = [f.name for f in m.DATASETS["mnist"].files]
+"""The four standard file names, in :data:`core.data.mnist.ROLES` order."""
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An IDX file holding a uint8 array (1-D labels or 3-D images)."""
+    array = np.asarray(array, dtype=np.uint8)
+    magic = 0x0800 | array.ndim
+    header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.tobytes()
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def tiny_arrays(seed: int = 0) -> dict[str, np.ndarray]:
+    """A tiny MNIST look-alike: 20 train and 10 test random images, labels cycling 0..9."""
+    rng = np.random.default_rng(seed)
+    return {
+        NAMES[0]: rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+        NAMES[1]: (np.arange(20) % 10).astype(np.uint8),
+        NAMES[2]: rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
+        NAMES[3]: (np.arange(10)[::-1] % 10).astype(np.uint8),
+    }
+
+
+def tiny_files(seed: int = 0) -> dict[str, bytes]:
+    """File name -> decompressed IDX bytes of :func:`tiny_arrays`."""
+    return {name: idx_bytes(a) for name, a in tiny_arrays(seed).items()}
+
+
+def tiny_spec(files: dict[str, bytes], mirrors: tuple[str, ...] = ()) -> m.DatasetSpec:
+    """A registry entry named ``"tiny"`` whose checksums and sizes are those of ``files``."""
+    data_files = tuple(
+        m.DataFile(name, sha(raw), len(raw), len(gz(raw))) for name, raw in files.items()
+    )
+    return m.DatasetSpec("tiny", "Tiny", m.DIGITS, data_files, mirrors)
+
+
+def write_folder(folder: Path, files: dict[str, bytes], compress: bool = True) -> Path:
+    """Write ``files`` into ``folder`` (created), as ``<name>.gz`` or decompressed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, raw in files.items():
+        if compress:
+            (folder / f"{name}.gz").write_bytes(gz(raw))
+        else:
+            (folder / name).write_bytes(raw)
+    return folder
+
+
+def listing(folder: Path) -> list[str]:
+    """Sorted entries of ``folder`` ([] when it does not exist)."""
+    return sorted(os.listdir(folder)) if folder.exists() else []
+
+
+# --------------------------------------------------------------------------- local HTTP server
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: IdxServer
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.server.log.append(self.path)
+        mode, body = self.server.routes.get(self.path, ("404", b""))
+        if mode == "404":
+            self.send_error(404, "Not Found")
+            return
+        if mode == "hang":
+            self.server.release.wait(5.0)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if mode == "throttle":
+            # A slow link: 1 KiB at a time; stops early (a truncated body) once released.
+            for start in range(0, len(body), 1024):
+                if self.server.release.wait(self.server.pace):
+                    return
+                self.wfile.write(body[start : start + 1024])
+                self.wfile.flush()
+            return
+        # "truncate": announce the full length, send half and close the connection.
+        self.wfile.write(body if mode == "ok" else body[: len(body) // 2])
+        self.wfile.flush()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class IdxServer(http.server.ThreadingHTTPServer):
+    """Serves ``routes``: URL path -> ``(mode, body)``; unknown paths get HTTP 404.
+
+    Modes: ``"ok"``; ``"truncate"`` (half the announced body); ``"hang"`` (no response until
+    :attr:`release` is set); ``"throttle"`` (1 KiB every :attr:`pace` seconds). Every requested
+    path is appended to :attr:`log`.
+    """
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.routes: dict[str, tuple[str, bytes]] = {}
+        self.log: list[str] = []
+        self.release = threading.Event()
+        self.pace = 0.05
+
+    def url(self, mirror: str) -> str:
+        """Base URL of a mirror (a path prefix on this server)."""
+        return f"http://127.0.0.1:{self.server_address[1]}/{mirror}/"
+
+    def serve(self, mirror: str, files: dict[str, bytes], mode: str = "ok") -> None:
+        """Serve each decompressed file gzip-compressed as ``<mirror>/<name>.gz``."""
+        for name, raw in files.items():
+            self.routes[f"/{mirror}/{name}.gz"] = (mode, gz(raw))
+
+    def fetched(self) -> list[str]:
+        """Requests so far as ``"mirror:file"``."""
+        return [p.rsplit("/", 2)[1] + ":" + p.rsplit("/", 1)[1] for p in self.log]
+
+
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy")
+"""Unset these (e.g. ``monkeypatch.delenv``) so urllib talks to 127.0.0.1 directly."""
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[IdxServer]:
+    """An :class:`IdxServer` on a free port, serving on a daemon thread until the block ends."""
+    srv = IdxServer()
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.release.set()
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)
