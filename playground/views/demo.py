@@ -1,20 +1,33 @@
 """Run any single view on its own with a briefly trained model:
 
 python -m playground.views.demo output|network|curves|stats [--preset NAME]
-    [--epochs N] [--screenshot out.png]
+    [--epochs N] [--theme light|dark] [--screenshot out.png]
+
+The image views train on a 2,000-image subset of Fashion-MNIST (or MNIST) and show the test set:
+
+python -m playground.views.demo filters|confusion|images [--dataset fashion-mnist|mnist]
+    [--arch "dense:32,relu,dense:10"] [--epochs N] [--mistakes] [--screenshot out.png]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
+import numpy as np
+
+from core.data import mnist
 from core.data.features import feature_map, grid_points
-from core.training import Grid, build_trainer, take_snapshot
+from core.metrics import confusion_matrix
+from core.spec import normalize, parse_arch
+from core.training import Grid, TrainConfig, build_trainer, take_snapshot
 from playground.presets import presets
 
 VIEWS = ("output", "network", "curves", "stats")
+IMAGE_VIEWS = ("filters", "confusion", "images")
+IMAGE_ARCH = "dense:32,relu,dense:10"
 
 
 def trained_snapshot(preset: str, epochs: int):
@@ -35,6 +48,48 @@ def trained_snapshot(preset: str, epochs: int):
         trainer.run_epoch()
     grid = Grid(feature_map(grid_points(100), f), 100, neuron_stride=2)
     return session, data, spec, take_snapshot(trainer, grid)
+
+
+@functools.lru_cache(maxsize=4)
+def trained_image_model(dataset: str, arch: str, epochs: int):
+    """(prepared data, spec, model, test probabilities ``(n_test, 10)``) after ``epochs`` epochs
+    on 200 training images per class; 1,000 test images."""
+    layers = parse_arch(arch)
+    layout = "image" if layers[0]["type"] == "conv" else "flat"
+    data = mnist.prepare(mnist.load(dataset), layout=layout, per_class=200, n_test=1000, seed=0)
+    spec = normalize({"input_shape": list(data.input_shape), "layers": layers})
+    config = TrainConfig(optimizer="adam", lr=0.003, batch_size=32, epochs=epochs, seed=0)
+    trainer = build_trainer(spec, config, data.x_train, data.y_train, data.x_test, data.y_test)
+    for _ in range(epochs):
+        trainer.run_epoch()
+    return data, spec, trainer.model, trainer.model.predict_proba(data.x_test)
+
+
+def make_image_view(name: str, data, spec, model, probs, mistakes: bool = False):
+    from playground.views.confusion_view import ConfusionView
+    from playground.views.filters_view import FiltersView
+    from playground.views.image_grid_view import ImageGridView
+
+    predicted = probs.argmax(axis=1)
+    if name == "filters":
+        view = FiltersView()
+        first = next(i for i, e in enumerate(spec["layers"]) if e["type"] in ("dense", "conv"))
+        view.set_weights(model.get_state()[f"{first}.W"], spec["layers"][first]["type"])
+    elif name == "confusion":
+        view = ConfusionView()
+        k = len(data.class_names)
+        view.set_matrix(confusion_matrix(data.y_test, predicted, k), data.class_names)
+    else:
+        view = ImageGridView()
+        view.mistakes_only.setChecked(mistakes)
+        view.set_images(
+            data.x_test.reshape(-1, 28, 28),
+            data.y_test,
+            predicted,
+            probs[np.arange(len(probs)), predicted],
+            data.class_names,
+        )
+    return view
 
 
 def make_view(name: str, session, data, spec, snap):
@@ -63,9 +118,13 @@ def make_view(name: str, session, data, spec, snap):
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m playground.views.demo")
-    p.add_argument("view", choices=VIEWS)
+    p.add_argument("view", choices=VIEWS + IMAGE_VIEWS)
     p.add_argument("--preset", default="spiral", choices=sorted(presets()))
-    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist", "mnist"))
+    p.add_argument("--arch", default=IMAGE_ARCH, help="image views: the network, e.g. %(default)s")
+    p.add_argument("--epochs", type=int, help="default: 60 (2D views), 2 (image views)")
+    p.add_argument("--mistakes", action="store_true", help="images: mistakes only")
+    p.add_argument("--theme", default="light", choices=("light", "dark"))
     p.add_argument("--screenshot", metavar="PNG")
     args = p.parse_args(argv)
     if args.screenshot and not os.environ.get("DISPLAY"):
@@ -75,8 +134,16 @@ def main(argv: list[str] | None = None) -> int:
     from playground.theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    apply_theme(app)
-    view = make_view(args.view, *trained_snapshot(args.preset, args.epochs))
+    apply_theme(app, args.theme)
+    if args.view in IMAGE_VIEWS:
+        try:
+            run = trained_image_model(args.dataset, args.arch, args.epochs or 2)
+        except mnist.DatasetNotFound as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        view = make_image_view(args.view, *run, mistakes=args.mistakes)
+    else:
+        view = make_view(args.view, *trained_snapshot(args.preset, args.epochs or 60))
     view.resize(640, 480)
     view.setWindowTitle(f"NN Playground: {args.view}")
     view.show()
