@@ -1,17 +1,22 @@
-"""Network editor: hidden layers (neurons, activation, batch norm, dropout), initializer, loss,
-and the parameter count."""
+"""Network editor: hidden layers (dense; for images also convolution and pooling), initializer,
+loss, each layer's output shape and the parameter count."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -19,8 +24,20 @@ from PySide6.QtWidgets import (
 
 from core.activations import ACTIVATIONS
 from core.init import INITIALIZERS
-from playground.panels.widgets import dspin, spin
-from playground.session import MAX_LAYERS, MAX_UNITS, LayerSettings, NetworkSettings
+from playground.panels.widgets import choice_box, dspin, spin
+from playground.session import (
+    MAX_FILTERS,
+    MAX_KERNEL,
+    MAX_LAYERS,
+    MAX_PADDING,
+    MAX_POOL,
+    MAX_STRIDE,
+    MAX_UNITS,
+    LayerSettings,
+    NetworkError,
+    NetworkSettings,
+    network_shapes,
+)
 
 HIDDEN_ACTIVATIONS = [a for a in ACTIVATIONS if a != "softmax"]
 ACTIVATION_TIPS = {
@@ -41,69 +58,252 @@ LOSSES = {
     "sigmoid_bce": "Sigmoid binary cross-entropy: one output, two classes only.",
     "mse": "Mean squared error: regression.",
 }
+POOL_TYPES = [
+    ("maxpool", "max", "Keeps the strongest response in each window: the usual choice."),
+    ("avgpool", "avg", "Keeps the mean of each window: smoother, keeps weak responses too."),
+]
+KIND_TIPS = {
+    "dense": "Dense layer: every neuron sees every input (an image is flattened first).",
+    "conv": "Convolution: small filters slide over the image, so each learns one local "
+    "pattern (an edge, a stroke) and finds it anywhere, with few weights.",
+}
+#: Column heads of the plane's editor (dense rows only) and of the image editor.
+DENSE_COLUMNS = [
+    ("Layer", ""),
+    ("Neurons", ""),
+    ("Activation", ""),
+    ("", ""),
+    ("Dropout", ""),
+    ("", ""),
+]
+IMAGE_COLUMNS = [
+    ("", ""),
+    ("Layer", "Kind of layer: dense, convolution or pooling (max or average)."),
+    ("Size", "Neurons (dense), filters (conv) or window side in pixels (pool)."),
+    ("Kernel", "Side of each convolution filter in pixels."),
+    ("Stride", "Step between windows, in pixels."),
+    ("Pad", "Zeros added on every side of the image before the convolution."),
+    ("Activation", "Non-linearity after the layer."),
+    ("BN", "Batch normalization before the activation."),
+    ("Output", "Shape this layer produces: channels×height×width, or neurons."),
+    ("", ""),
+]
+OUTPUT_TIP = IMAGE_COLUMNS[8][1]
+ERROR_STYLE = "color: #d03030;"
+
+
+def format_shape(shape: Sequence[int]) -> str:
+    """``(16, 24, 24)`` -> ``"16×24×24"``; ``(100,)`` -> ``"100"``."""
+    return "×".join(map(str, shape))
 
 
 class LayerRow:
-    """The widgets of one hidden layer."""
+    """The widgets of one hidden layer; only those its kind uses are created."""
 
     def __init__(self, panel: NetworkPanel, settings: LayerSettings) -> None:
-        self.units = spin(
-            1,
-            MAX_UNITS,
-            "Neurons in this layer: more neurons can fit more complex shapes (and overfit noise).",
-        )
-        self.units.setValue(settings.units)
-        self.activation = QComboBox()
-        for name in HIDDEN_ACTIVATIONS:
-            self.activation.addItem(name, name)
-            self.activation.setItemData(
-                self.activation.count() - 1, ACTIVATION_TIPS[name], Qt.ItemDataRole.ToolTipRole
+        self.base = settings  # keeps the fields this kind does not edit
+        self.number = QLabel()
+        self.output = QLabel()
+        self.output.setToolTip(OUTPUT_TIP)
+        self.kind_label: QLabel | None = None
+        self.pool_type: QComboBox | None = None
+        self.units: QSpinBox | None = None
+        self.filters: QSpinBox | None = None
+        self.kernel: QSpinBox | None = None
+        self.stride: QSpinBox | None = None
+        self.padding: QSpinBox | None = None
+        self.size: QSpinBox | None = None
+        self.activation: QComboBox | None = None
+        self.batchnorm: QCheckBox | None = None
+        self.dropout: QDoubleSpinBox | None = None
+        edited = panel.edited
+        if settings.kind in ("maxpool", "avgpool"):
+            self.pool_type = choice_box(
+                POOL_TYPES,
+                "Pooling keeps one value per window: it shrinks the image (fewer weights "
+                "after it) and makes features tolerant to small shifts. Nothing to learn.",
             )
-        self.activation.setCurrentIndex(HIDDEN_ACTIVATIONS.index(settings.activation))
-        self.activation.setToolTip(
-            "This layer's activation function: " + ACTIVATION_TIPS[settings.activation]
-        )
-        self.batchnorm = QCheckBox("BN")
-        self.batchnorm.setChecked(settings.batchnorm)
-        self.batchnorm.setToolTip(
-            "Batch normalization before the activation: keeps each "
-            "unit's input centred and scaled, which often allows larger "
-            "learning rates."
-        )
-        self.dropout = dspin(
-            0.0,
-            0.9,
-            0.05,
-            2,
-            "Dropout rate after this layer: randomly "
-            "silences units while training, which fights overfitting.",
-        )
-        self.dropout.setValue(settings.dropout)
+            self.pool_type.setCurrentIndex(self.pool_type.findData(settings.kind))
+            self.pool_type.currentIndexChanged.connect(edited)
+            self.size = self._spin(
+                edited,
+                1,
+                MAX_POOL,
+                settings.size,
+                "Window side in pixels: 2 halves the height and width.",
+            )
+            self.stride = self._spin(
+                edited,
+                0,
+                MAX_STRIDE,
+                settings.stride or 0,
+                "Step between windows; auto: the window size, so windows do not overlap.",
+                arrows=False,
+            )
+            self.stride.setSpecialValueText("auto")
+        else:
+            self.kind_label = QLabel(settings.kind)
+            self.kind_label.setToolTip(KIND_TIPS.get(settings.kind, ""))
+            if settings.kind == "conv":
+                self._conv_widgets(edited, settings)
+            else:
+                self.units = self._spin(
+                    edited,
+                    1,
+                    MAX_UNITS,
+                    settings.units,
+                    "Neurons in this layer: more neurons can fit more complex shapes "
+                    "(and overfit noise).",
+                )
+            self.activation = choice_box(
+                [(a, a, ACTIVATION_TIPS[a]) for a in HIDDEN_ACTIVATIONS], ""
+            )
+            self.activation.setCurrentIndex(HIDDEN_ACTIVATIONS.index(settings.activation))
+            self._activation_tip()
+            self.activation.currentIndexChanged.connect(edited)
+            self.activation.currentIndexChanged.connect(lambda _: self._activation_tip())
+            self.batchnorm = QCheckBox("BN")
+            self.batchnorm.setChecked(settings.batchnorm)
+            self.batchnorm.setToolTip(
+                "Batch normalization before the activation: keeps each "
+                + ("channel's" if settings.kind == "conv" else "unit's")
+                + " input centred and scaled, which often allows larger learning rates."
+            )
+            self.batchnorm.toggled.connect(edited)
+        if settings.kind == "dense":
+            self.dropout = dspin(
+                0.0,
+                0.9,
+                0.05,
+                2,
+                "Dropout rate after this layer: randomly "
+                "silences units while training, which fights overfitting.",
+            )
+            self.dropout.setValue(settings.dropout)
+            self.dropout.valueChanged.connect(edited)
         self.remove = QToolButton()
         self.remove.setText("✕")
         self.remove.setToolTip("Remove this layer.")
         self.remove.clicked.connect(lambda: panel.remove_layer(self))
-        for w in (self.units, self.dropout):
-            w.valueChanged.connect(panel.changed)
-        self.activation.currentIndexChanged.connect(panel.changed)
-        self.activation.currentIndexChanged.connect(
-            lambda _: self.activation.setToolTip(
-                "This layer's activation function: "
-                + ACTIVATION_TIPS[self.activation.currentData()]
-            )
+
+    def _conv_widgets(self, edited: Callable[[], None], settings: LayerSettings) -> None:
+        self.filters = self._spin(
+            edited,
+            1,
+            MAX_FILTERS,
+            settings.filters,
+            "Filters (output channels): each learns one pattern. More filters see more kinds "
+            "of pattern, at more weights and time.",
         )
-        self.batchnorm.toggled.connect(panel.changed)
+        self.kernel = self._spin(
+            edited,
+            1,
+            MAX_KERNEL,
+            settings.kernel,
+            "Kernel: each filter looks at a square this many pixels wide. Larger kernels see "
+            "bigger patterns with more weights; stacked small ones see as far more cheaply.",
+            arrows=False,
+        )
+        self.stride = self._spin(
+            edited,
+            1,
+            MAX_STRIDE,
+            settings.stride or 1,
+            "Stride: pixels the filter moves per step. 2 halves the output size: cheaper, "
+            "but coarser.",
+            arrows=False,
+        )
+        self.padding = self._spin(
+            edited,
+            0,
+            MAX_PADDING,
+            settings.padding,
+            "Padding: zeros added around the image. (kernel − 1) / 2 keeps the size, so "
+            "border pixels count as much as the centre.",
+            arrows=False,
+        )
+
+    @staticmethod
+    def _spin(
+        edited: Callable[[], None], lo: int, hi: int, value: int, tip: str, arrows: bool = True
+    ) -> QSpinBox:
+        w = spin(lo, hi, tip)
+        w.setValue(value)
+        if not arrows:  # small numbers: typing or the wheel is enough, and rows stay narrow
+            w.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)
+            w.setAlignment(Qt.AlignmentFlag.AlignRight)
+        w.valueChanged.connect(edited)
+        return w
+
+    def _activation_tip(self) -> None:
+        self.activation.setToolTip(
+            "This layer's activation function: " + ACTIVATION_TIPS[self.activation.currentData()]
+        )
+
+    @property
+    def kind(self) -> str:
+        return self.pool_type.currentData() if self.pool_type is not None else self.base.kind
+
+    def cells(self, image: bool) -> list[tuple[QWidget, int, int]]:
+        """``(widget, column, column span)`` in the grid of :data:`DENSE_COLUMNS` or
+        :data:`IMAGE_COLUMNS`. A dense row's dropout takes the columns only conv rows use."""
+        if not image:
+            line = [self.number, self.units, self.activation, self.batchnorm, self.dropout]
+            return [(w, c, 1) for c, w in enumerate([*line, self.remove])]
+        size = next(w for w in (self.units, self.filters, self.size) if w is not None)
+        cells = [(self.number, 0, 1), (self.kind_label or self.pool_type, 1, 1), (size, 2, 1)]
+        if self.kernel is not None:
+            cells += [(self.kernel, 3, 1), (self.stride, 4, 1), (self.padding, 5, 1)]
+        elif self.stride is not None:
+            cells.append((self.stride, 4, 1))
+        if self.dropout is not None:
+            cells.append((self.dropout, 3, 3))
+        if self.activation is not None:
+            cells += [(self.activation, 6, 1), (self.batchnorm, 7, 1)]
+        return [*cells, (self.output, 8, 1), (self.remove, 9, 1)]
 
     def widgets(self) -> list[QWidget]:
-        return [self.units, self.activation, self.batchnorm, self.dropout, self.remove]
+        return [w for w, _, _ in self.cells(True)]
+
+    def set_image_mode(self, image: bool) -> None:
+        """The image grid names BN and dropout in its head and cells instead."""
+        if self.batchnorm is not None:
+            self.batchnorm.setText("" if image else "BN")
+        if self.dropout is not None:  # spans the narrow conv columns there, so no arrows
+            self.dropout.setPrefix("dropout " if image else "")
+            self.dropout.setButtonSymbols(
+                QSpinBox.ButtonSymbols.NoButtons if image else QSpinBox.ButtonSymbols.UpDownArrows
+            )
 
     def settings(self) -> LayerSettings:
-        return LayerSettings(
-            self.units.value(),
-            self.activation.currentData(),
-            self.batchnorm.isChecked(),
-            round(self.dropout.value(), 4),
-        )
+        values: dict = {"kind": self.kind}
+        if self.units is not None:
+            values["units"] = self.units.value()
+        if self.filters is not None:
+            values.update(
+                filters=self.filters.value(),
+                kernel=self.kernel.value(),
+                stride=self.stride.value(),
+                padding=self.padding.value(),
+            )
+        if self.size is not None:
+            values.update(size=self.size.value(), stride=self.stride.value() or None)
+        if self.activation is not None:
+            values.update(
+                activation=self.activation.currentData(), batchnorm=self.batchnorm.isChecked()
+            )
+        if self.dropout is not None:
+            values["dropout"] = round(self.dropout.value(), 4)
+        return replace(self.base, **values)
+
+    def show_shape(self, shape: Sequence[int] | None, problem: str = "") -> None:
+        """The row's output shape, or (``problem``) mark the row as the one that cannot work."""
+        style = ERROR_STYLE if problem else ""
+        self.number.setStyleSheet(style)
+        self.output.setStyleSheet(style)
+        self.output.setText("✕" if problem else format_shape(shape) if shape else "–")
+        self.output.setToolTip(problem or OUTPUT_TIP)
+        self.number.setToolTip(problem)
 
 
 class NetworkPanel(QWidget):
@@ -112,18 +312,30 @@ class NetworkPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[LayerRow] = []
+        self.input_shape: list[int] = [2]
+        self.n_classes: int | None = None
+        self._problem = ""
+        self._heads: list[QLabel] = []
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(6)
-        for c, head in enumerate(("Layer", "Neurons", "Activation", "", "Dropout", "")):
-            label = QLabel(head)
-            label.setObjectName("columnHead")
-            self.grid.addWidget(label, 0, c)
         self.add = QPushButton("+ Add layer")
         self.add.setToolTip(
             "Add a hidden layer (deeper networks compose simpler shapes into "
             f"complex ones). Up to {MAX_LAYERS}."
         )
-        self.add.clicked.connect(self.add_layer)
+        self.add.clicked.connect(lambda: self.add_layer("dense"))
+        self.add_conv = QPushButton("+ Conv")
+        self.add_conv.setToolTip(
+            "Add a convolution after the last convolution or pooling layer: it learns local "
+            "patterns that later layers combine into digits and objects."
+        )
+        self.add_conv.clicked.connect(lambda: self.add_layer("conv"))
+        self.add_pool = QPushButton("+ Pool")
+        self.add_pool.setToolTip(
+            "Add a 2×2 max pooling after the last convolution or pooling layer: it halves the "
+            "image, so later layers see more of it with fewer weights."
+        )
+        self.add_pool.clicked.connect(lambda: self.add_layer("maxpool"))
         self.init = QComboBox()
         self.init.addItem("auto (He for ReLU-like, else Glorot)", "auto")
         for name in INITIALIZERS:
@@ -132,29 +344,36 @@ class NetworkPanel(QWidget):
             "How weights start. A poor scale makes signals vanish or explode "
             "through the layers before training even begins."
         )
-        self.loss = QComboBox()
-        for name, tip in LOSSES.items():
-            self.loss.addItem(name, name)
-            self.loss.setItemData(self.loss.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.loss.setToolTip("What training minimizes. " + LOSSES["auto"])
+        self.loss = choice_box(
+            [(name, name, tip) for name, tip in LOSSES.items()],
+            "What training minimizes. " + LOSSES["auto"],
+        )
         self.params = QLabel()
         self.params.setObjectName("paramCount")
-        self.init.currentIndexChanged.connect(self.changed)
-        self.loss.currentIndexChanged.connect(self.changed)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(ERROR_STYLE)
+        self.message.hide()
+        self.init.currentIndexChanged.connect(self.edited)
+        self.loss.currentIndexChanged.connect(self.edited)
         form = QFormLayout()
         form.addRow("Initializer", self.init)
         form.addRow("Loss", self.loss)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.add)
+        for button in (self.add_conv, self.add_pool, self.add):
+            bottom.addWidget(button)
         bottom.addStretch(1)
         bottom.addWidget(self.params)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(self.grid)
         layout.addLayout(bottom)
+        layout.addWidget(self.message)
         layout.addLayout(form)
         layout.addStretch(1)
+        self._relayout()
 
+    # -- settings ------------------------------------------------------------------------------
     def settings(self) -> NetworkSettings:
         return NetworkSettings(
             [r.settings() for r in self.rows], self.init.currentData(), self.loss.currentData()
@@ -166,21 +385,87 @@ class NetworkPanel(QWidget):
             for row in list(self.rows):
                 self._drop(row)
             for layer in net.hidden:
-                self._append(layer)
+                self.rows.append(LayerRow(self, layer))
             self.init.setCurrentIndex(max(0, self.init.findData(net.init)))
             self.loss.setCurrentIndex(max(0, self.loss.findData(net.loss)))
         finally:
             self.blockSignals(False)
         self._relayout()
 
+    def set_input_shape(self, shape: Sequence[int], n_classes: int | None = None) -> None:
+        """What the network gets: ``[features]`` on the plane, ``[channels, height, width]`` for
+        images (which offers convolution and pooling rows). With ``n_classes`` the panel counts
+        the parameters itself; otherwise :meth:`set_param_count` reports them."""
+        self.input_shape = list(shape)
+        self.n_classes = n_classes
+        self._relayout()
+
+    def is_image(self) -> bool:
+        """Whether the image editor shows (image input, or rows only images can use)."""
+        return len(self.input_shape) == 3 or any(r.kind != "dense" for r in self.rows)
+
+    # -- shapes and parameter count ------------------------------------------------------------
+    def problem(self) -> str:
+        """Why the network cannot work with this input (naming the row), or ``""``."""
+        return self._problem
+
     def set_param_count(self, n: int | None, problem: str = "") -> None:
+        """Show the parameter count, or that the run cannot be built; the panel's own finding
+        about a layer's shape is kept, as it names the row."""
+        if self._problem:
+            return
         self.params.setText(f"{n:,} parameters" if n is not None else problem)
 
-    def add_layer(self) -> None:
+    def _check(self) -> None:
+        """Each row's output shape from the engine's layers; the first row that does not fit
+        is marked and its message replaces the parameter count."""
+        net = self.settings()
+        n_out = 1
+        if self.n_classes is not None and net.loss in ("auto", "softmax_ce"):
+            n_out = self.n_classes
+        try:
+            shapes, n_params = network_shapes(net, self.input_shape, n_out)
+        except ValueError as exc:
+            self._problem = str(exc)
+            row = exc.row if isinstance(exc, NetworkError) else 0
+            shapes = exc.shapes if isinstance(exc, NetworkError) else []
+            for i, r in enumerate(self.rows, 1):
+                shape = shapes[i - 1] if i <= len(shapes) else None
+                r.show_shape(shape, self._problem if i == row else "")
+            self.params.setText("")
+            self.message.setText(self._problem)
+            self.message.show()
+            return
+        self._problem = ""
+        self.message.hide()
+        for r, shape in zip(self.rows, shapes, strict=True):
+            r.show_shape(shape)
+        if self.n_classes is not None:
+            self.params.setText(f"{n_params:,} parameters")
+
+    def edited(self) -> None:
+        """A control changed: refresh the shapes first so ``changed`` handlers see them."""
+        self._check()
+        self.changed.emit()
+
+    # -- rows ----------------------------------------------------------------------------------
+    def add_layer(self, kind: str = "dense") -> None:
+        """Append a dense row (a copy of the last dense row), or put a conv / pool row after
+        the last conv or pool row, where image layers can go."""
         if len(self.rows) >= MAX_LAYERS:
             return
-        last = self.rows[-1].settings() if self.rows else LayerSettings()
-        self._append(LayerSettings(last.units, last.activation))
+        same = [r.settings() for r in self.rows if r.kind == kind]
+        if kind == "dense":
+            if same:
+                last = same[-1]
+            else:  # images need a wider first dense layer than the plane
+                last = LayerSettings(100, "relu") if self.is_image() else LayerSettings()
+            settings, at = LayerSettings(last.units, last.activation), len(self.rows)
+        else:
+            settings = same[-1] if same else LayerSettings(activation="relu", kind=kind)
+            image = [i for i, r in enumerate(self.rows, 1) if r.kind != "dense"]
+            at = image[-1] if image else 0
+        self.rows.insert(at, LayerRow(self, settings))
         self._relayout()
         self.changed.emit()
 
@@ -189,25 +474,40 @@ class NetworkPanel(QWidget):
         self._relayout()
         self.changed.emit()
 
-    def _append(self, settings: LayerSettings) -> None:
-        self.rows.append(LayerRow(self, settings))
-
     def _drop(self, row: LayerRow) -> None:
         self.rows.remove(row)
         for w in row.widgets():
             self.grid.removeWidget(w)
+            w.hide()  # until the event loop deletes it
             w.deleteLater()
 
     def _relayout(self) -> None:
-        for i in range(self.grid.count() - 1, -1, -1):
-            w = self.grid.itemAt(i).widget()
-            if w is not None and w.objectName() == "layerNumber":
-                self.grid.removeWidget(w)
-                w.deleteLater()
+        image = self.is_image()
+        self.grid.setHorizontalSpacing(4 if image else 6)  # the image grid has more columns
+        for w in self._heads:
+            self.grid.removeWidget(w)
+            w.hide()  # until the event loop deletes it
+            w.deleteLater()
+        columns = IMAGE_COLUMNS if image else DENSE_COLUMNS
+        self._heads = []
+        for c, (head, tip) in enumerate(columns):
+            label = QLabel(head)
+            label.setObjectName("columnHead")
+            label.setToolTip(tip)
+            self.grid.addWidget(label, 0, c)
+            self._heads.append(label)
         for r, row in enumerate(self.rows, 1):
-            number = QLabel(f"{r}")
-            number.setObjectName("layerNumber")
-            self.grid.addWidget(number, r, 0)
-            for c, w in enumerate(row.widgets(), 1):
-                self.grid.addWidget(w, r, c)
-        self.add.setEnabled(len(self.rows) < MAX_LAYERS)
+            row.number.setText(f"{r}")
+            row.set_image_mode(image)
+            for w in row.widgets():
+                self.grid.removeWidget(w)
+                w.hide()
+            for w, c, span in row.cells(image):
+                self.grid.addWidget(w, r, c, 1, span)
+                w.show()
+        for button in (self.add_conv, self.add_pool):
+            button.setVisible(image)
+        self.add.setText("+ Dense" if image else "+ Add layer")
+        for button in (self.add, self.add_conv, self.add_pool):
+            button.setEnabled(len(self.rows) < MAX_LAYERS)
+        self._check()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox
 
@@ -72,3 +72,13 @@ class RateBox(QComboBox):
         if value != self._value:
             self._value = value
             self.valueChanged.emit(value)
+
+
+def choice_box(items: list[tuple[str, str, str]], tip: str) -> QComboBox:
+    """A combo box of ``(value, text, tooltip)`` items; ``currentData()`` is the value."""
+    w = QComboBox()
+    for value, text, item_tip in items:
+        w.addItem(text, value)
+        w.setItemData(w.count() - 1, item_tip, Qt.ItemDataRole.ToolTipRole)
+    w.setToolTip(tip)
+    return w

@@ -4,8 +4,31 @@ import numpy as np
 import pytest
 
 from core.model import Sequential
+from core.spec import normalize, parse_arch
 from playground.presets import presets
-from playground.session import LayerSettings, Session
+from playground.session import (
+    LayerSettings,
+    NetworkError,
+    NetworkSettings,
+    Session,
+    network_shapes,
+    network_spec,
+)
+
+IMAGE = [1, 28, 28]
+
+
+def small_cnn(**last_dense) -> NetworkSettings:
+    """conv 16@5×5 relu, max pool 2, conv 32@3×3 relu, max pool 2, dense 100 relu."""
+    return NetworkSettings(
+        [
+            LayerSettings(kind="conv", filters=16, kernel=5, activation="relu"),
+            LayerSettings(kind="maxpool", size=2),
+            LayerSettings(kind="conv", filters=32, kernel=3, activation="relu"),
+            LayerSettings(kind="maxpool", size=2),
+            LayerSettings(100, "relu", **last_dense),
+        ]
+    )
 
 
 @pytest.mark.parametrize("name", sorted(presets()))
@@ -74,3 +97,104 @@ def test_damaged_json_is_refused():
         Session.from_json("{not json")
     with pytest.raises(ValueError, match="session"):
         Session.from_json('{"data": {}}')
+
+
+def test_sessions_saved_before_layer_kinds_still_load():
+    session = presets()["spiral"]
+    session.network.hidden = [LayerSettings(5, "elu", batchnorm=True, dropout=0.2)]
+    old = session.to_dict()
+    old["network"]["hidden"] = [
+        {"units": 5, "activation": "elu", "batchnorm": True, "dropout": 0.2}
+    ]  # the format before conv and pool rows
+    loaded = Session.from_dict(old)
+    assert loaded.network.hidden[0].kind == "dense"
+    assert loaded.build_spec(loaded.build_dataset()) == session.build_spec(session.build_dataset())
+
+
+def test_conv_and_pool_rows_round_trip_through_json():
+    session = presets()["spiral"]
+    session.network = small_cnn()
+    session.network.hidden[1] = LayerSettings(kind="avgpool", size=3, stride=1)
+    loaded = Session.from_json(session.to_json())
+    assert loaded.network == session.network
+    assert loaded.network.hidden[1].stride == 1 and loaded.network.hidden[0].stride is None
+
+
+def test_cnn_spec_is_the_engines_compact_form_with_flatten_added():
+    spec = network_spec(small_cnn(), IMAGE, 10, "softmax_ce")
+    text = "conv:16x5,relu,pool:2,conv:32x3,relu,pool:2,flatten,dense:100,relu,dense:10"
+    assert spec == normalize({"input_shape": IMAGE, "layers": parse_arch(text)})
+    shapes, n_params = network_shapes(small_cnn(), IMAGE, 10)
+    assert n_params == Sequential(spec).n_params == 86_166
+    assert shapes == [(16, 24, 24), (16, 12, 12), (32, 10, 10), (32, 5, 5), (100,)]
+
+
+def test_flatten_goes_before_dense_layers_and_the_output_when_the_input_is_an_image():
+    mlp = NetworkSettings([LayerSettings(64, "relu")])
+    kinds = [e["type"] for e in network_spec(mlp, IMAGE, 10, "softmax_ce")["layers"]]
+    assert kinds == ["flatten", "dense", "relu", "dense"]
+    convs = NetworkSettings([LayerSettings(kind="conv", filters=4, kernel=3, batchnorm=True)])
+    spec = network_spec(convs, IMAGE, 10, "softmax_ce")
+    assert [e["type"] for e in spec["layers"]] == ["conv", "batchnorm", "tanh", "flatten", "dense"]
+    assert network_shapes(convs, IMAGE, 10) == ([(4, 26, 26)], Sequential(spec).n_params)
+    plane = NetworkSettings([LayerSettings(8)])
+    assert "flatten" not in [e["type"] for e in network_spec(plane, [2], 2, "mse")["layers"]]
+
+
+def test_stride_padding_and_average_pooling_shape_rows():
+    net = NetworkSettings(
+        [
+            LayerSettings(kind="conv", filters=8, kernel=3, stride=2, padding=1),
+            LayerSettings(kind="avgpool", size=3, stride=1),
+            LayerSettings(kind="maxpool", size=3),
+        ]
+    )
+    shapes, n_params = network_shapes(net, IMAGE, 10)
+    assert shapes == [(8, 14, 14), (8, 12, 12), (8, 4, 4)]
+    assert n_params == Sequential(network_spec(net, IMAGE, 10, "softmax_ce")).n_params
+
+
+@pytest.mark.parametrize(
+    ("rows", "bad_row", "message"),
+    [
+        (
+            [
+                LayerSettings(kind="conv", filters=4, kernel=5, stride=4),  # 28 -> 6
+                LayerSettings(kind="maxpool", size=2),  # 6 -> 3
+                LayerSettings(kind="maxpool", size=4),
+            ],
+            3,
+            r"layer 3 \(max pool 4\): pool 4x4 does not fit input 3x3",
+        ),
+        (
+            [LayerSettings(kind="maxpool", size=8), LayerSettings(kind="conv", kernel=7)],
+            2,
+            r"layer 2 \(conv 16@7×7\): kernel 7x7 does not fit input 3x3 \(padding 0\)",
+        ),
+        (
+            [LayerSettings(100), LayerSettings(kind="conv")],
+            2,
+            r"layer 2 \(conv 16@3×3\): input shape \(100,\) is not an image",
+        ),
+    ],
+)
+def test_impossible_shapes_name_the_row(rows, bad_row, message):
+    with pytest.raises(NetworkError, match=message) as info:
+        network_shapes(NetworkSettings(rows), IMAGE, 10)
+    assert info.value.row == bad_row
+    assert len(info.value.shapes) == bad_row - 1  # the rows before it still have shapes
+
+
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        (LayerSettings(kind="conv", filters=0), r"layer 2 \(conv 0@3×3\): filters: 0"),
+        (LayerSettings(kind="conv", kernel=12), "kernel: 12 is out of range"),
+        (LayerSettings(kind="maxpool", size=2, stride=0), "stride: 0"),
+        (LayerSettings(kind="lstm"), "kind: 'lstm' is not known"),
+    ],
+)
+def test_bad_row_values_name_the_row(layer, message):
+    with pytest.raises(NetworkError, match=message) as info:
+        network_spec(NetworkSettings([LayerSettings(), layer]), IMAGE, 10, "softmax_ce")
+    assert info.value.row == 2
