@@ -21,6 +21,7 @@ from core import metrics
 from core.model import Sequential
 from core.optimizers import OPTIMIZERS, clip_grad_norm, make_optimizer
 from core.schedules import make_schedule
+from core.trace import LossTrace
 from core.validation import check_choice, check_number
 
 #: Evaluation and statistics use at most this many samples of each set (a fixed subset: the
@@ -28,6 +29,8 @@ from core.validation import check_choice, check_number
 EVAL_LIMIT = 10_000
 #: Samples whose hidden activations decide which units are dead (a snapshot statistic).
 DEAD_UNIT_SAMPLES = 512
+#: Test samples whose predictions a snapshot carries (confusion matrix, example images).
+PREDICTION_LIMIT = 10_000
 
 
 @dataclass
@@ -160,6 +163,11 @@ class Trainer:
         self.steps = 0
         self.epoch = 0  # completed epochs
         self.batch_loss: float | None = None  # exponential moving average of mini-batch losses
+        self.loss_trace = LossTrace()
+        #: The last evaluation's predicted class and its probability for the first test samples
+        #: (classification; None before the first epoch ends).
+        self.test_pred: np.ndarray | None = None
+        self.test_conf: np.ndarray | None = None
         self.train_time = 0.0
         self._n = len(self.x_train)
         self._batch = min(int(config.batch_size), self._n)
@@ -248,6 +256,7 @@ class Trainer:
         self.optimizer.lr = self.lr
         self.optimizer.step(theta, grad)
         self.steps += 1
+        self.loss_trace.add(self.steps, loss)
         ema = self.batch_loss
         self.batch_loss = (
             loss if ema is None or not math.isfinite(ema) else 0.95 * ema + 0.05 * loss
@@ -295,7 +304,12 @@ class Trainer:
             loss = self.model.loss.forward(out, y)
         if not self.classification:
             return loss, None
-        pred = self.model.loss.output(out).argmax(axis=1)
+        probs = self.model.loss.output(out)
+        pred = probs.argmax(axis=1)
+        if which == "test":
+            n = min(len(pred), PREDICTION_LIMIT)
+            self.test_pred = pred[:n].astype(np.int16)
+            self.test_conf = probs[np.arange(n), pred[:n]].astype(np.float16)
         return loss, metrics.accuracy(y, pred)
 
     def set_lr(self, lr: float) -> None:
@@ -648,7 +662,9 @@ class Snapshot:
     predicted values (regression); ``neuron_grids`` maps a hidden activation layer's index to its
     units' outputs ``(units, res // stride, res // stride)``. ``weight_norms``/``grad_norms``
     (last step's gradient) and ``dead_fraction`` are by layer index. ``reason`` says why a run
-    ended (``done``).
+    ended (``done``). ``trace_steps``/``trace_loss`` are the per-step losses as kept by
+    :class:`core.trace.LossTrace`; ``test_pred``/``test_conf`` the last evaluation's predicted
+    class and its probability for the first test samples (classification, after an epoch).
     """
 
     step: int
@@ -671,6 +687,11 @@ class Snapshot:
     dead_fraction: dict[int, float]
     grid_output: np.ndarray | None = None
     neuron_grids: dict[int, np.ndarray] | None = None
+    steps_per_epoch: int = 1
+    trace_steps: np.ndarray | None = None
+    trace_loss: np.ndarray | None = None
+    test_pred: np.ndarray | None = None
+    test_conf: np.ndarray | None = None
     done: bool = False
     reason: str | None = None
 
@@ -681,6 +702,10 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _frozen_or_none(a: np.ndarray | None) -> np.ndarray | None:
+    return None if a is None else _frozen(a)
+
+
 def take_snapshot(
     trainer: Trainer,
     grid: Grid | None = None,
@@ -688,12 +713,16 @@ def take_snapshot(
     done: bool = False,
     reason: str | None = None,
     detail: bool = True,
+    dead_samples: int = DEAD_UNIT_SAMPLES,
 ) -> Snapshot:
     """Build a Snapshot of the trainer's current state (forward passes for statistics and the
     grid happen here, on the caller's thread). ``detail=False`` leaves out the weight copies,
-    norms and dead-unit fractions (progress reports that need only the metrics)."""
+    norms, dead-unit fractions, loss trace and predictions (progress reports that need only
+    the metrics). ``dead_samples`` training samples decide which units are dead (fewer make
+    snapshots of large convolutional networks cheaper; 0 skips the statistic)."""
     model = trainer.model
-    outputs = model.forward_collect(trainer.x_train[:DEAD_UNIT_SAMPLES]) if detail else None
+    detail_dead = detail and dead_samples > 0
+    outputs = model.forward_collect(trainer.x_train[:dead_samples]) if detail_dead else None
     grid_output = neuron_grids = None
     if grid is not None:
         res = grid.resolution
@@ -709,6 +738,7 @@ def take_snapshot(
             for i in metrics.hidden_unit_layers(model)
         }
     history = trainer.history
+    trace = trainer.loss_trace.arrays() if detail else (None, None)
     return Snapshot(
         step=trainer.steps,
         epoch=trainer.epoch,
@@ -729,9 +759,14 @@ def take_snapshot(
         weights={k: _frozen(v) for k, v in model.get_state().items()} if detail else {},
         weight_norms=metrics.layer_norms(model, "params") if detail else {},
         grad_norms=metrics.layer_norms(model, "grads") if detail else {},
-        dead_fraction=metrics.dead_fractions(model, outputs) if detail else {},
+        dead_fraction=metrics.dead_fractions(model, outputs) if detail_dead else {},
         grid_output=grid_output,
         neuron_grids=neuron_grids,
+        steps_per_epoch=trainer.steps_per_epoch,
+        trace_steps=_frozen_or_none(trace[0]),
+        trace_loss=_frozen_or_none(trace[1]),
+        test_pred=_frozen_or_none(trainer.test_pred) if detail else None,
+        test_conf=_frozen_or_none(trainer.test_conf) if detail else None,
         done=done,
         reason=reason,
     )
@@ -794,6 +829,7 @@ def train_iter(
     max_epochs: int | None = None,
     control: TrainControl | None = None,
     detail: bool = True,
+    dead_samples: int = DEAD_UNIT_SAMPLES,
 ) -> Iterator[Snapshot]:
     """Train and yield Snapshots: one at the start, then at most one every ``interval`` seconds
     (25 per second by default, so training speed does not depend on the display), and always a
@@ -801,25 +837,32 @@ def train_iter(
 
     ``"epochs"`` (``max_epochs``, default the config's ``epochs``; 0 = no limit), ``"target_loss"``,
     ``"early_stopping"``, ``"diverged: ..."`` (NaN/inf loss) or ``"stopped"`` (``control.stop()``).
-    ``detail=False`` makes light snapshots (see :func:`take_snapshot`).
+    ``detail=False`` makes light snapshots and ``dead_samples`` sets the dead-unit statistic's
+    sample count (see :func:`take_snapshot`).
     """
+
+    def snapshot(done: bool = False, reason: str | None = None) -> Snapshot:
+        return take_snapshot(
+            trainer, grid, done=done, reason=reason, detail=detail, dead_samples=dead_samples
+        )
+
     config = trainer.config
     max_epochs = config.epochs if max_epochs is None else max_epochs
     monitor = "test_loss" if trainer.x_test is not None else "train_loss"
     best, waited = _patience_state(trainer, monitor, config.min_delta)
-    yield take_snapshot(trainer, grid, detail=detail)
+    yield snapshot()
     last = time.perf_counter()
     while True:
         if control is not None and control.pending:
             snap_now, stop = control.apply(trainer)
             if stop:
-                yield take_snapshot(trainer, grid, done=True, reason="stopped", detail=detail)
+                yield snapshot(True, "stopped")
                 return
             if snap_now:
-                yield take_snapshot(trainer, grid, detail=detail)
+                yield snapshot()
                 last = time.perf_counter()
         if max_epochs and trainer.epoch >= max_epochs:
-            yield take_snapshot(trainer, grid, done=True, reason="epochs", detail=detail)
+            yield snapshot(True, "epochs")
             return
         epoch_before = trainer.epoch
         loss = trainer.step()
@@ -847,9 +890,9 @@ def train_iter(
                     if waited >= config.patience:
                         reason = "early_stopping"
         if reason is not None:
-            yield take_snapshot(trainer, grid, done=True, reason=reason, detail=detail)
+            yield snapshot(True, reason)
             return
         now = time.perf_counter()
         if now - last >= interval:
             last = now  # a steady cadence: the snapshot's own cost is inside the interval
-            yield take_snapshot(trainer, grid, detail=detail)
+            yield snapshot()

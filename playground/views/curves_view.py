@@ -1,4 +1,5 @@
-"""Loss and accuracy per epoch, train and test, with a log-scale toggle for the loss."""
+"""Loss and accuracy per epoch, train and test, the per-step training loss smoothed beneath them,
+and a log-scale toggle for the loss."""
 
 from __future__ import annotations
 
@@ -10,6 +11,22 @@ from core.training import Snapshot
 
 TRAIN_PEN = pg.mkPen((8, 119, 189), width=2)
 TEST_PEN = pg.mkPen((245, 147, 34), width=2)
+STEP_PEN = pg.mkPen((128, 128, 128, 150), width=1)
+#: The per-step curve is a trailing moving average over this fraction of its points.
+SMOOTHING = 0.02
+
+
+def smoothed(values: np.ndarray, fraction: float = SMOOTHING) -> np.ndarray:
+    """Trailing moving average over ``fraction`` of the points (at least one): each point is
+    the mean of itself and the ones just before it, so the curve never looks ahead."""
+    k = max(1, int(len(values) * fraction))
+    if k == 1:
+        return values
+    c = np.cumsum(np.concatenate([[0.0], values]))
+    out = np.empty(len(values))
+    out[k - 1 :] = (c[k:] - c[:-k]) / k
+    out[: k - 1] = c[1:k] / np.arange(1, k)
+    return out
 
 
 class CurvesView(QWidget):
@@ -31,6 +48,7 @@ class CurvesView(QWidget):
             "clipToView": True,
             "skipFiniteCheck": True,
         }
+        self.step_loss = self.loss_plot.plot(pen=STEP_PEN, name="per step", **fast)
         self.train_loss = self.loss_plot.plot(pen=TRAIN_PEN, name="train", **fast)
         self.test_loss = self.loss_plot.plot(pen=TEST_PEN, name="test", **fast)
         self.train_acc = self.acc_plot.plot(pen=TRAIN_PEN, name="train", **fast)
@@ -49,7 +67,13 @@ class CurvesView(QWidget):
         layout.addWidget(self.log_scale)
 
     def clear(self) -> None:
-        for curve in (self.train_loss, self.test_loss, self.train_acc, self.test_acc):
+        for curve in (
+            self.step_loss,
+            self.train_loss,
+            self.test_loss,
+            self.train_acc,
+            self.test_acc,
+        ):
             curve.setData([], [])
 
     def show_snapshot(self, snap: Snapshot) -> None:
@@ -66,4 +90,10 @@ class CurvesView(QWidget):
             if key.endswith("loss") and self.log_scale.isChecked():
                 ok &= values > 0
             curve.setData(epochs[ok], values[ok])
+        if snap.trace_loss is not None:
+            loss = smoothed(snap.trace_loss)
+            ok = np.isfinite(loss)
+            if self.log_scale.isChecked():
+                ok &= loss > 0
+            self.step_loss.setData(snap.trace_steps[ok] / snap.steps_per_epoch, loss[ok])
         self.acc_plot.setVisible(bool(np.isfinite(h["train_acc"]).any()) or len(epochs) == 0)

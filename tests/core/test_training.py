@@ -230,3 +230,22 @@ def test_evaluate_matches_predictions():
     pred = t.model.predict(t.x_test)
     assert acc == pytest.approx(np.mean(pred == t.y_test))
     assert math.isfinite(loss)
+
+
+def test_snapshots_carry_the_step_losses_and_test_predictions():
+    t = trainer_for(toy(), epochs=2)
+    first, *_, last = run(t)
+    assert first.test_pred is None and len(first.trace_steps) == 0
+    spe = t.steps_per_epoch
+    assert last.steps_per_epoch == spe
+    assert last.trace_steps.tolist() == list(range(1, 2 * spe + 1))
+    assert np.all(np.isfinite(last.trace_loss)) and not last.trace_loss.flags.writeable
+    np.testing.assert_array_equal(last.test_pred, t.model.predict(t.x_test))
+    probs = t.model.predict_proba(t.x_test)
+    np.testing.assert_allclose(last.test_conf, probs.max(axis=1), atol=1e-3)
+
+
+def test_dead_unit_statistic_can_be_skipped():
+    t = trainer_for(toy(), epochs=1)
+    *_, last = run(t, dead_samples=0)
+    assert last.dead_fraction == {} and last.weights

@@ -43,3 +43,24 @@ def test_output_image_for_two_and_three_classes():
     assert unsure.min() > 230  # undecided: pale
     discrete = output_image(three, classification=True, discretize=True)
     assert discrete[0, 1, :3].min() < 230  # discretized: a class colour even when unsure
+
+
+def test_per_step_loss_is_a_trailing_moving_average():
+    from playground.views.curves_view import smoothed
+
+    values = np.arange(200, dtype=float)
+    out = smoothed(values, fraction=0.02)  # 4 points
+    assert out[0] == 0 and out[2] == 1.0  # the start averages what exists so far
+    np.testing.assert_allclose(out[3:], values[3:] - 1.5)  # mean of itself and 3 before
+    np.testing.assert_array_equal(smoothed(values[:10]), values[:10])  # too short to smooth
+
+
+def test_curves_show_the_per_step_loss_in_epochs(qapp):
+    from playground.views.curves_view import CurvesView
+
+    session, data, spec, snap = demo.trained_snapshot("xor", 3)
+    view = CurvesView()
+    view.show_snapshot(snap)
+    x, y = view.step_loss.getData()
+    assert len(x) == 3 * snap.steps_per_epoch
+    assert x[-1] == pytest.approx(3.0) and np.all(np.isfinite(y))
