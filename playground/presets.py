@@ -1,14 +1,47 @@
-"""Ready-made sessions, each with settings that learn its data set well."""
+"""Ready-made sessions, each with settings that learn its data set well: toy sets on the plane,
+and MNIST / Fashion-MNIST images."""
 
 from __future__ import annotations
 
 from core.training import TrainConfig
+from playground.image_data import ImageDataSettings
+from playground.image_session import ImageSession
 from playground.session import DataSettings, LayerSettings, NetworkSettings, Session
 
 
 def _session(data: DataSettings, hidden: list[tuple[int, str]], **training) -> Session:
     net = NetworkSettings(hidden=[LayerSettings(units=u, activation=a) for u, a in hidden])
     return Session(data=data, network=net, training=TrainConfig(epochs=0, **training))
+
+
+def _images(dataset: str, rows: list[LayerSettings], **training) -> ImageSession:
+    data = ImageDataSettings(dataset, train_subset=10_000, test_subset=2_000)
+    config = TrainConfig(**{"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": 0})
+    config = TrainConfig.from_dict({**config.to_dict(), **training})
+    return ImageSession(data, NetworkSettings(hidden=rows), config)
+
+
+def _dense(units: int, dropout: float = 0.0) -> LayerSettings:
+    return LayerSettings(units=units, activation="relu", dropout=dropout)
+
+
+def _conv(filters: int, kernel: int) -> LayerSettings:
+    return LayerSettings(kind="conv", filters=filters, kernel=kernel, activation="relu")
+
+
+POOL = LayerSettings(kind="maxpool", size=2)
+
+
+def image_presets() -> dict[str, ImageSession]:
+    """One-hidden-layer MLP, a deeper MLP and a small CNN on Fashion-MNIST (installed with the
+    app on Debian), and the MLP and CNN on MNIST (downloaded on first use)."""
+    return {
+        "fashion-mlp": _images("fashion-mnist", [_dense(100)]),
+        "fashion-deep": _images("fashion-mnist", [_dense(256, 0.2), _dense(128, 0.2), _dense(64)]),
+        "fashion-cnn": _images("fashion-mnist", [_conv(16, 5), POOL, _dense(100)]),
+        "mnist-mlp": _images("mnist", [_dense(100)]),
+        "mnist-cnn": _images("mnist", [_conv(16, 5), POOL, _conv(32, 3), POOL, _dense(100)]),
+    }
 
 
 def presets() -> dict[str, Session]:

@@ -46,7 +46,7 @@ class StatsView(QWidget):
         )
         self.grad_plot = pg.PlotWidget()
         self.grad_plot.setLabel("left", "gradient norm")
-        self.grad_plot.setLabel("bottom", "dense layer")
+        self.grad_plot.setLabel("bottom", "layer")
         self.grad_plot.setMenuEnabled(False)
         self.grad_bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=WEIGHT_BRUSH)
         self.grad_plot.addItem(self.grad_bars)
@@ -57,6 +57,8 @@ class StatsView(QWidget):
         self.dead_plot.setMenuEnabled(False)
         self.dead_bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=BIAS_BRUSH)
         self.dead_plot.addItem(self.dead_bars)
+        for plot in (self.grad_plot, self.dead_plot):
+            plot.getAxis("bottom").enableAutoSIPrefix(False)  # layer numbers, not quantities
         self.grad_plot.setToolTip(
             "Size of each layer's gradient at the last step: vanishing "
             "(near 0) or exploding gradients show here."

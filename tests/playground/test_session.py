@@ -1,11 +1,15 @@
 """Session settings (no Qt): presets build, JSON round trips, point edits, clear errors."""
 
+import math
+
 import numpy as np
 import pytest
 
 from core.model import Sequential
 from core.spec import normalize, parse_arch
-from playground.presets import presets
+from playground.image_data import layout_for
+from playground.image_session import ImageSession, session_from_json
+from playground.presets import image_presets, presets
 from playground.session import (
     LayerSettings,
     NetworkError,
@@ -198,3 +202,17 @@ def test_bad_row_values_name_the_row(layer, message):
     with pytest.raises(NetworkError, match=message) as info:
         network_spec(NetworkSettings([LayerSettings(), layer]), IMAGE, 10, "softmax_ce")
     assert info.value.row == 2
+
+
+@pytest.mark.parametrize("name", sorted(image_presets()))
+def test_every_image_preset_builds_and_round_trips(name):
+    session = image_presets()[name]
+    model = Sequential(session.build_spec())
+    assert math.prod(model.input_shape) == 784 and model.n_outputs == 10
+    assert layout_for(session.build_spec()) == (
+        "image" if session.network.hidden[0].kind != "dense" else "flat"
+    )
+    session.training.validate()
+    again = session_from_json(session.to_json())
+    assert isinstance(again, ImageSession) and again.to_dict() == session.to_dict()
+    assert isinstance(session_from_json(presets()["xor"].to_json()), Session)

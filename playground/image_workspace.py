@@ -1,0 +1,251 @@
+"""Image mode of the window: MNIST / Fashion-MNIST data and training settings on the left, the
+network editor and the first layer's weights in the middle, test predictions (confusion matrix,
+example images) and the draw-to-classify panel on the right, curves and statistics below.
+
+The workspace turns its panels into a run description (:meth:`ImageWorkspace.prepare_run`) and
+shows snapshots; the window owns the training controller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from core import metrics
+from core.data.mnist import DatasetNotFound, MnistError
+from core.training import Snapshot, TrainConfig
+from playground.image_data import ImageDataSettings, PreparedImages, load_image_data
+from playground.image_session import ImageSession
+from playground.layout import group, scroll_column
+from playground.panels.image_data_panel import ImageDataPanel
+from playground.panels.network_panel import NetworkPanel
+from playground.panels.training_panel import TrainingPanel
+from playground.views.confusion_view import ConfusionView
+from playground.views.curves_view import CurvesView
+from playground.views.draw_view import DrawView
+from playground.views.filters_view import FiltersView
+from playground.views.image_grid_view import ImageGridView
+from playground.views.stats_view import StatsView
+
+N_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class ImageRun:
+    """What the engine needs to train an image run (it loads the images itself)."""
+
+    spec: dict[str, Any]
+    config: TrainConfig
+    data: ImageDataSettings
+
+
+class ImageWorkspace(QWidget):
+    """Signals: ``changed`` (data or network changed: the run must be reset), ``lrChanged``,
+    ``regularizationChanged`` (apply live)."""
+
+    changed = Signal()
+    lrChanged = Signal(float)
+    regularizationChanged = Signal(float, float)
+
+    def __init__(self, parent: QWidget | None = None, *, cache_dir=None, mirrors=None) -> None:
+        super().__init__(parent)
+        self._cache_dir = cache_dir
+        self._data: PreparedImages | None = None
+        self._data_key: dict | None = None
+        self._spec: dict[str, Any] | None = None
+        self._pred_epoch = -1
+        self._filter: tuple[int, int] | None = None  # confusion cell shown in the image grid
+        self._snap: Snapshot | None = None
+
+        self.data_panel = ImageDataPanel(cache_dir=cache_dir, mirrors=mirrors)
+        self.network_panel = NetworkPanel()
+        self.network_panel.set_input_shape([1, 28, 28], N_CLASSES)
+        self.training_panel = TrainingPanel()
+        self.filters_view = FiltersView()
+        self.confusion_view = ConfusionView()
+        self.images_view = ImageGridView()
+        self.draw_view = DrawView()
+        self.curves_view = CurvesView()
+        self.stats_view = StatsView()
+        self._build_layout()
+
+        self.data_panel.changed.connect(self.changed)
+        self.network_panel.changed.connect(self.changed)
+        self.training_panel.changed.connect(self.changed)
+        self.training_panel.lrChanged.connect(self.lrChanged)
+        self.training_panel.regularizationChanged.connect(self.regularizationChanged)
+        self.confusion_view.cellClicked.connect(self.show_cell)
+        self.images_view.mistakes_only.toggled.connect(lambda _: self._show_predictions())
+
+    def _build_layout(self) -> None:
+        left = scroll_column(
+            [group("Data", self.data_panel), group("Training", self.training_panel)]
+        )
+        middle = QWidget()
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(0, 0, 0, 0)
+        middle_layout.addWidget(group("Network", self.network_panel))
+        middle_layout.addWidget(self.filters_view, 1)
+        self.show_all_button = QPushButton("Show all test images")
+        self.show_all_button.setToolTip("Leave the confusion-matrix cell and show every image.")
+        self.show_all_button.clicked.connect(self.show_all)
+        self.show_all_button.hide()
+        images = QWidget()
+        images_layout = QVBoxLayout(images)
+        images_layout.setContentsMargins(0, 0, 0, 0)
+        images_layout.addWidget(self.images_view, 1)
+        images_layout.addWidget(self.show_all_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(images, "Test images")
+        self.tabs.addTab(self.confusion_view, "Confusion matrix")
+        self.tabs.addTab(self.draw_view, "Draw")
+        self.tabs.setTabToolTip(0, "Test images with the network's guess; mistakes in red.")
+        self.tabs.setTabToolTip(1, "Which classes the network confuses (click a cell).")
+        self.tabs.setTabToolTip(2, "Draw a digit or garment and watch the network classify it.")
+
+        self.top_split = QSplitter(Qt.Orientation.Horizontal)
+        for widget in (left, middle, self.tabs):
+            self.top_split.addWidget(widget)
+        self.top_split.setStretchFactor(0, 0)
+        self.top_split.setStretchFactor(1, 3)
+        self.top_split.setStretchFactor(2, 4)
+        self.top_split.setSizes([left.minimumWidth(), 480, 560])
+        self.bottom_split = QSplitter(Qt.Orientation.Horizontal)
+        self.bottom_split.addWidget(self.curves_view)
+        self.bottom_split.addWidget(self.stats_view)
+        self.main_split = QSplitter(Qt.Orientation.Vertical)
+        self.main_split.addWidget(self.top_split)
+        self.main_split.addWidget(self.bottom_split)
+        self.main_split.setStretchFactor(0, 3)
+        self.main_split.setStretchFactor(1, 1)
+        self.main_split.setSizes([560, 240])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.main_split)
+
+    # -- sessions ------------------------------------------------------------------------------
+    def session(self) -> ImageSession:
+        return ImageSession(
+            self.data_panel.settings(),
+            self.network_panel.settings(),
+            self.training_panel.config(),
+        )
+
+    def apply_session(self, session: ImageSession) -> None:
+        """Show ``session`` in the panels (without emitting ``changed``)."""
+        for panel in (self.data_panel, self.network_panel, self.training_panel):
+            panel.blockSignals(True)
+        try:
+            self.data_panel.set_settings(session.data)
+            self.network_panel.set_settings(session.network)
+            self.training_panel.set_config(session.training)
+        finally:
+            for panel in (self.data_panel, self.network_panel, self.training_panel):
+                panel.blockSignals(False)
+
+    # -- runs ----------------------------------------------------------------------------------
+    def prepare_run(self) -> ImageRun:
+        """Check the panels and load the test images shown beside the run; raises ValueError
+        with a message for the user when the run can't start (bad network, missing data)."""
+        session = self.session()
+        problem = self.network_panel.problem()
+        if problem:
+            raise ValueError(problem)
+        spec = session.build_spec(N_CLASSES)
+        session.training.validate()
+        self._data = self._load(session.data)
+        self.training_panel.set_max_batch(len(self._data.x_train))
+        return ImageRun(spec, session.training, session.data)
+
+    def _load(self, settings: ImageDataSettings) -> PreparedImages:
+        key = settings.to_dict()
+        if self._data is not None and self._data_key == key:
+            return self._data
+        try:
+            data = load_image_data(settings, self._cache_dir)
+        except DatasetNotFound:
+            title = settings.spec.title
+            raise ValueError(
+                f"{title} is not on this computer yet: press Download in the Data panel, or "
+                "Load from folder."
+            ) from None
+        except MnistError as exc:
+            raise ValueError(f"Can't read the images: {exc}") from None
+        self._data_key = key
+        return data
+
+    def start_run(self, run: ImageRun) -> None:
+        """Clear the views for a new run of ``run``."""
+        self._spec, self._snap, self._pred_epoch, self._filter = run.spec, None, -1, None
+        names = list(self._data.class_names)
+        layers = run.spec["layers"]
+        trainable = [(i, e) for i, e in enumerate(layers) if e["type"] in ("dense", "conv")]
+        self.stats_view.set_layers(
+            [(i, f"{e['type']} {k + 1}") for k, (i, e) in enumerate(trainable)]
+        )
+        self._first = trainable[0]
+        self.curves_view.clear()
+        self.filters_view.clear()
+        self.confusion_view.set_matrix(np.zeros((N_CLASSES, N_CLASSES), np.int64), names)
+        self.images_view.set_title("Predictions appear after the first epoch")
+        self.images_view.set_images(
+            self._data.test_images[:0],
+            self._data.y_test[:0],
+            np.zeros(0, np.int64),
+            np.zeros(0),
+            names,
+        )
+        self.draw_view.set_model(None, names)
+
+    @property
+    def class_names(self) -> list[str]:
+        return [] if self._data is None else list(self._data.class_names)
+
+    # -- snapshots -----------------------------------------------------------------------------
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self._snap = snap
+        self.curves_view.show_snapshot(snap)
+        self.stats_view.show_snapshot(snap)
+        if not snap.weights or self._spec is None:
+            return
+        index, entry = self._first
+        self.filters_view.set_weights(snap.weights[f"{index}.W"], entry["type"])
+        self.draw_view.set_weights(self._spec, snap.weights, self.class_names)
+        if snap.test_pred is not None and snap.epoch != self._pred_epoch:
+            self._pred_epoch = snap.epoch
+            self._show_predictions()
+
+    def show_cell(self, true_class: int, predicted: int) -> None:
+        """Show the test images of one confusion-matrix cell."""
+        self._filter = (true_class, predicted)
+        self._show_predictions()
+        self.tabs.setCurrentIndex(0)
+
+    def show_all(self) -> None:
+        self._filter = None
+        self._show_predictions()
+
+    def _show_predictions(self) -> None:
+        snap = self._snap
+        if snap is None or snap.test_pred is None or self._data is None:
+            return
+        pred = snap.test_pred.astype(np.int64)
+        n = len(pred)
+        y = self._data.y_test[:n]
+        names = self.class_names
+        self.confusion_view.set_matrix(metrics.confusion_matrix(y, pred, len(names)), names)
+        keep = np.arange(n)
+        title = f"Test images after epoch {snap.epoch}"
+        if self._filter is not None:
+            t, p = self._filter
+            keep = np.flatnonzero((y == t) & (pred == p))
+            title = f"True {names[t]}, predicted {names[p]}: {len(keep):,} images"
+        self.show_all_button.setVisible(self._filter is not None)
+        self.images_view.set_title(title)
+        self.images_view.set_images(
+            self._data.test_images[keep], y[keep], pred[keep], snap.test_conf[keep], names
+        )
