@@ -6,11 +6,14 @@ timer 2 s late). In its own process the engine gets a core of its own and the GU
 
 Protocol over a duplex ``multiprocessing`` pipe (both sides pickle plain data):
   GUI -> engine: ("setup", RunSetup) ("start",) ("pause",) ("step",) ("lr", x) ("reg", l1, l2)
+                 ("save_experiment", path, data, metadata) ("export", kind, path, metadata)
                  ("ack",) ("quit",)
   engine -> GUI: ("snapshot", run_id, Snapshot) ("state", run_id, state, reason)
-                 ("failed", run_id, message)
+                 ("failed", run_id, message) ("saved", run_id, path, error or "")
 Snapshots are flow-controlled: after sending one the engine sends no other until the GUI acks
 it, keeping only the newest, so a busy GUI never has a backlog and training never blocks on it.
+Saves and exports are handled like every command, between two training steps, so a file always
+holds a consistent state of the run (weights, optimizer, generator and position together).
 
 This module imports no Qt: it is what the child process runs.
 """
@@ -25,6 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from core.experiment import Experiment, save_experiment
+from core.io import save_model
+from core.onnx_export import export_onnx
+from core.pyexport import export_python
 from core.training import (
     Grid,
     Snapshot,
@@ -36,6 +43,13 @@ from core.training import (
 )
 
 IDLE, RUNNING, PAUSED, DONE = "idle", "running", "paused", "done"
+
+#: ("export", kind, ...) -> writer(model, path, metadata); each writes its file atomically.
+EXPORTS = {
+    "weights": lambda model, path, metadata: save_model(model, path, metadata),
+    "onnx": lambda model, path, metadata: export_onnx(model, path, metadata=metadata),
+    "python": lambda model, path, metadata: export_python(model, path, metadata=metadata),
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,11 @@ class RunSetup:
     y_test: np.ndarray
     grid: Grid | None
     run_id: int = 0
+    #: Continue this saved run (its weights, optimizer, generator, position and history) on
+    #: the arrays above, which must be the data it was trained on.
+    resume: Experiment | None = None
+    #: Start from these weights (``Sequential.get_state`` layout) instead of fresh ones.
+    initial_state: dict[str, np.ndarray] | None = None
 
 
 class Engine:
@@ -112,13 +131,43 @@ class Engine:
             self.trainer.run_epoch()
             self.publish(take_snapshot(self.trainer, self.grid))
             self.set_state(PAUSED)
+        elif kind == "save_experiment":
+            path, data, metadata = command[1:]
+            self.write(path, lambda: save_experiment(path, self.trainer, data, metadata))
+        elif kind == "export":
+            export, path, metadata = EXPORTS[command[1]], command[2], command[3]
+            self.write(path, lambda: export(self.trainer.model, path, metadata))
+
+    def write(self, path: str, save) -> None:
+        """Run ``save()`` on the current trainer and report ("saved", run_id, path, error)."""
+        error = ""
+        if self.trainer is None:
+            error = "There is no network to save: the current settings do not build one."
+        else:
+            self.control.apply(self.trainer)  # rates changed while paused belong to the run
+            try:
+                save()
+            except Exception as exc:  # a failed save is reported, never the end of the engine
+                error = str(exc) or type(exc).__name__
+        with self.lock:
+            self.send(("saved", self.run_id, path, error))
 
     def setup(self, run: RunSetup) -> None:
         self.run_id, self.iter, self.pending = run.run_id, None, None
+        if run.resume is not None and self.trainer is not None:
+            # Rate requests not yet applied belong to the previous run: the saved one keeps its own.
+            self.control.apply(self.trainer)
         try:
-            self.trainer = build_trainer(
-                run.spec, run.config, run.x_train, run.y_train, run.x_test, run.y_test
-            )
+            if run.resume is not None:
+                self.trainer = run.resume.build_trainer(
+                    run.x_train, run.y_train, run.x_test, run.y_test, config=run.config
+                )
+            else:
+                self.trainer = build_trainer(
+                    run.spec, run.config, run.x_train, run.y_train, run.x_test, run.y_test
+                )
+                if run.initial_state is not None:
+                    self.trainer.model.set_state(run.initial_state)
         except ValueError as exc:
             self.trainer = None
             with self.lock:

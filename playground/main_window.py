@@ -1,20 +1,15 @@
 """The main window: panels on the left, the network in the middle, the output on the right,
 curves and statistics below. It owns the training controller (the worker thread) and turns panel
 changes into runs: structural changes reset the run, the learning and regularization rates
-apply live.
+apply live. The File menu lives in :mod:`playground.file_actions`.
 """
 
 from __future__ import annotations
 
-import csv
-import math
-from pathlib import Path
-
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QGroupBox,
     QLabel,
     QMainWindow,
@@ -31,6 +26,7 @@ from core.data.features import feature_map, grid_points
 from core.data.toy2d import DOMAIN, Dataset
 from core.model import Sequential
 from core.training import Grid, Snapshot
+from playground.file_actions import FileActions
 from playground.panels.data_panel import DataPanel
 from playground.panels.network_panel import NetworkPanel
 from playground.panels.training_panel import TrainingPanel
@@ -55,6 +51,7 @@ class MainWindow(QMainWindow):
         self.controller = TrainingController(self)
         self.dataset: Dataset | None = None
         self.spec: dict | None = None
+        self.run_session: Session | None = None  # the settings the current run was built from
         self.last_snapshot: Snapshot | None = None
         self._applying = False
 
@@ -66,7 +63,9 @@ class MainWindow(QMainWindow):
         self.curves_view = CurvesView()
         self.stats_view = StatsView()
         self._build_layout()
+        self.files = FileActions(self)
         self._build_actions()
+        self.setAcceptDrops(True)
 
         self.data_panel.changed.connect(self.reset_run)
         self.data_panel.csvRequested.connect(self.import_csv)
@@ -185,18 +184,7 @@ class MainWindow(QMainWindow):
         tb.addWidget(self.preset_box)
 
         file_menu = self.menuBar().addMenu("&File")
-        export_history = QAction("Export history as CSV…", self)
-        export_history.triggered.connect(lambda: self.export_history())
-        file_menu.addAction(export_history)
-        for name, widget in (
-            ("output view", self.output_view),
-            ("network", self.network_view),
-            ("curves", self.curves_view),
-            ("statistics", self.stats_view),
-        ):
-            action = QAction(f"Export {name} as PNG…", self)
-            action.triggered.connect(lambda _=False, w=widget, n=name: self.export_png(w, n))
-            file_menu.addAction(action)
+        self.files.populate(file_menu)
         file_menu.addSeparator()
         quit_action = QAction("Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -244,7 +232,8 @@ class MainWindow(QMainWindow):
             self.data_panel.settings(), self.network_panel.settings(), self.training_panel.config()
         )
 
-    def apply_session(self, session: Session) -> None:
+    def apply_session(self, session: Session, **start) -> None:
+        """Show ``session`` in the panels and set up one run for it (``start``: see reset_run)."""
         self._applying = True
         try:
             self.data_panel.set_settings(session.data)
@@ -252,7 +241,7 @@ class MainWindow(QMainWindow):
             self.training_panel.set_config(session.training)
         finally:
             self._applying = False
-        self.reset_run()
+        self.reset_run(**start)
 
     def _preset_chosen(self, index: int) -> None:
         name = self.preset_box.itemData(index)
@@ -260,8 +249,9 @@ class MainWindow(QMainWindow):
             self.apply_session(presets()[name])
 
     # -- runs ----------------------------------------------------------------------------------
-    def reset_run(self) -> None:
-        """Build the data set and network from the panels and set up a fresh run."""
+    def reset_run(self, **start) -> None:
+        """Build the data set and network from the panels and set up a fresh run, or one that
+        starts as ``start`` says (RunSetup's ``resume`` or ``initial_state``)."""
         if self._applying:
             return
         session = self.session()
@@ -276,6 +266,7 @@ class MainWindow(QMainWindow):
             return
         self.banner.hide()
         self.dataset, self.spec, self.last_snapshot = dataset, spec, None
+        self.run_session = session
         features = session.data.features
         points = grid_points(GRID_RESOLUTION, DOMAIN)
         inputs = feature_map(points, features)
@@ -301,6 +292,7 @@ class MainWindow(QMainWindow):
                 x_test=feature_map(dataset.x_test, features),
                 y_test=dataset.y_test,
                 grid=Grid(inputs, res, neuron_stride=2),
+                **start,
             )
         )
         self.save_settings()
@@ -375,41 +367,23 @@ class MainWindow(QMainWindow):
         self.banner.setText(text)
         self.banner.show()
 
-    # -- exports -------------------------------------------------------------------------------
+    # -- files ---------------------------------------------------------------------------------
     def export_png(self, widget: QWidget, name: str, path: str | None = None) -> bool:
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(
-                self, f"Export {name}", f"{name}.png", "PNG images (*.png)"
-            )
-        if not path:
-            return False
-        ok = widget.grab().save(path, "PNG")
-        if not ok:
-            QMessageBox.warning(self, "Export failed", f"Could not write {path}.")
-        return ok
+        return self.files.export_view(widget, name, path)
 
     def export_history(self, path: str | None = None) -> bool:
-        snap = self.last_snapshot
-        if snap is None or not len(snap.history["epoch"]):
-            QMessageBox.information(self, "Nothing to export", "Train for an epoch first.")
-            return False
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Export history", "history.csv", "CSV files (*.csv)"
-            )
-        if not path:
-            return False
-        columns = snap.history
-        try:
-            with Path(path).open("w", newline="") as f:
-                writer = csv.writer(f)
-                writer.writerow(list(columns))
-                for row in zip(*columns.values(), strict=True):
-                    writer.writerow(["" if math.isnan(v) else f"{v:.10g}" for v in row])
-        except OSError as exc:
-            QMessageBox.warning(self, "Export failed", str(exc))
-            return False
-        return True
+        return self.files.export_history(path)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if self.files.dropped_file(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        path = self.files.dropped_file(event.mimeData())
+        if path:
+            event.acceptProposedAction()
+            # Opened after the drop returns: a message box inside it would hold the drag source.
+            QTimer.singleShot(0, lambda: self.files.open(path))
 
     # -- closing -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)

@@ -325,10 +325,6 @@ def apply_edits(base: Dataset, edits: list[list[Any]]) -> Dataset:
     )
 
 
-#: Activations the editor offers after a hidden layer (softmax belongs to the loss).
-HIDDEN_ACTIVATIONS = tuple(name for name in ACTIVATIONS if name != "softmax")
-
-
 def network_from_spec(spec: dict[str, Any]) -> NetworkSettings:
     """The network editor's settings for a normalized spec of flat inputs, hidden layers of the
     editor's form (dense, optional batch norm, an activation, optional dropout) and a dense
@@ -349,9 +345,9 @@ def network_from_spec(spec: dict[str, Any]) -> NetworkSettings:
         i += 1
         batchnorm = i < len(body) and body[i]["type"] == "batchnorm"
         i += batchnorm
-        if i >= len(body) or body[i]["type"] not in HIDDEN_ACTIVATIONS:
+        activation = body[i]["type"] if i < len(body) else None
+        if activation not in ACTIVATIONS or activation == "softmax":  # softmax: the loss's
             raise ValueError(f"layer {i + 1}: the editor needs an activation after each dense")
-        activation = body[i]["type"]
         i += 1
         dropout = 0.0
         if i < len(body) and body[i]["type"] == "dropout":

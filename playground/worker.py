@@ -22,11 +22,12 @@ __all__ = ["DONE", "IDLE", "PAUSED", "RUNNING", "RunSetup", "TrainingController"
 
 class TrainingController(QObject):
     """Commands go to the engine process; ``snapshotReady``, ``stateChanged`` and ``failed``
-    are emitted on the GUI thread, only for the current run."""
+    are emitted on the GUI thread, only for the current run; ``saved`` for every save."""
 
     snapshotReady = Signal(object)  # Snapshot
     stateChanged = Signal(str, str)  # state, reason (e.g. "diverged: ...")
     failed = Signal(str)
+    saved = Signal(str, str)  # path, error ("" when the file was written)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +68,7 @@ class TrainingController(QObject):
         still on their way are ignored."""
         self._run_id += 1
         self.last = None
+        self.state = IDLE  # as every new run starts: right away, not when the engine says so
         self._send("setup", replace(run, run_id=self._run_id))
 
     def start(self) -> None:
@@ -84,6 +86,21 @@ class TrainingController(QObject):
 
     def set_regularization(self, l1: float, l2: float) -> None:
         self._send("reg", float(l1), float(l2))
+
+    def save_experiment(self, path: str, data: dict, metadata: dict) -> None:
+        """Save the current run as an experiment file (between two steps); ``saved`` follows."""
+        self._save(path, "save_experiment", path, data, metadata)
+
+    def export(self, kind: str, path: str, metadata: dict) -> None:
+        """Export the current model: ``kind`` "weights" (model file), "onnx" or "python";
+        ``saved`` follows."""
+        self._save(path, "export", kind, path, metadata)
+
+    def _save(self, path: str, *command) -> None:
+        if self._process.is_alive():
+            self._send(*command)
+        else:
+            self.saved.emit(path, "The training engine has stopped; nothing was saved.")
 
     @property
     def running(self) -> bool:
@@ -111,6 +128,9 @@ class TrainingController(QObject):
             while self._conn.poll():
                 message = self._conn.recv()
                 kind, run_id = message[0], message[1]
+                if kind == "saved":  # reported whatever run it was: a file was written or not
+                    self.saved.emit(message[2], message[3])
+                    continue
                 if run_id != self._run_id:
                     if kind == "snapshot":
                         self._send("ack")

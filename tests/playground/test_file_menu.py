@@ -1,0 +1,345 @@
+"""The File menu driven with given paths (no dialogs): experiments saved and continued exactly,
+model exports that agree with the engine, opening model files (also by dropping them), bad
+files refused with the run untouched, view and history exports, recent files."""
+
+import importlib.util
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from core.data.features import feature_map, grid_points
+from core.data.toy2d import DOMAIN
+from core.experiment import load_experiment
+from core.io import load_model, save_model
+from core.model import Sequential
+from core.spec import mlp_spec, normalize, parse_arch
+from core.training import TrainConfig
+from playground.engine_process import Engine, RunSetup
+from playground.file_actions import RECENT_KEY
+from playground.main_window import GRID_RESOLUTION
+from playground.session import DataSettings, Session, network_from_spec
+from playground.worker import DONE, IDLE, PAUSED
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    """Messages of the warning dialogs shown (the dialogs themselves are not opened)."""
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: shown.append(args[2]))
+    return shown
+
+
+def step_epoch(qtbot, window):
+    with qtbot.waitSignal(
+        window.controller.stateChanged, timeout=10000, check_params_cb=lambda s, r: s == PAUSED
+    ):
+        window.step_action.trigger()
+
+
+def written(qtbot, window, action):
+    """Run a save or export through the engine; return the path it reports."""
+    with qtbot.waitSignal(window.controller.saved, timeout=10000) as blocker:
+        assert action() is not False
+    path, error = blocker.args
+    assert error == ""
+    return path
+
+
+def open_file(qtbot, window, path):
+    with qtbot.waitSignal(window.runReset, timeout=10000):
+        assert window.files.open(str(path))
+    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=10000)
+
+
+def file_action(window, text):
+    """The File menu's action (or a submenu's) whose text is ``text``."""
+    menus = [window.menuBar().actions()[0].menu()]
+    while menus:
+        for action in menus.pop().actions():
+            if action.menu() is not None:
+                menus.append(action.menu())
+            elif action.text().replace("&", "") == text:
+                return action
+    raise AssertionError(f"no {text!r} in the File menu")
+
+
+def grid_inputs(features):
+    return feature_map(grid_points(GRID_RESOLUTION, DOMAIN), features)
+
+
+def shown_predictions(window):
+    snap = window.last_snapshot
+    return snap.grid_output.reshape(GRID_RESOLUTION**2, -1)
+
+
+def test_saved_experiment_continues_with_identical_losses(make_window, qtbot, tmp_path):
+    window = make_window("xor")
+    with qtbot.waitSignal(window.runReset):
+        window.training_panel.epochs.setValue(60)
+    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=5000)
+    path = str(tmp_path / "run.npz")
+    done = {"timeout": 60000, "check_params_cb": lambda state, reason: state == DONE}
+    with qtbot.waitSignal(window.controller.stateChanged, **done):
+        window.play_action.trigger()
+        qtbot.waitUntil(lambda: window.last_snapshot.step > 0, timeout=10000)
+        written(qtbot, window, lambda: window.files.save_experiment(path))  # while running
+    saved = load_experiment(path)
+    assert 0 < saved.steps and saved.epoch < 60  # saved mid-run, between two steps
+    uninterrupted = window.last_snapshot
+    assert uninterrupted.epoch == 60
+
+    open_file(qtbot, window, path)
+    assert window.last_snapshot.step == saved.steps and window.controller.state == IDLE
+    assert window.session().to_dict() == saved.data
+    with qtbot.waitSignal(window.controller.stateChanged, **done):
+        window.play_action.trigger()
+    continued = window.last_snapshot
+    for column in ("step", "train_loss", "test_loss", "train_acc"):
+        assert np.array_equal(continued.history[column], uninterrupted.history[column]), column
+    for name, value in uninterrupted.weights.items():
+        assert np.array_equal(continued.weights[name], value), name
+
+
+def test_save_before_training_then_ctrl_s_and_a_failed_save(
+    window, qtbot, tmp_path, warnings, monkeypatch
+):
+    path = str(tmp_path / "fresh.npz")
+    written(qtbot, window, lambda: window.files.save_experiment_as(path))
+    saved = load_experiment(path)
+    assert saved.epoch == 0 and saved.steps == 0
+    assert saved.data == window.session().to_dict()
+    assert saved.metadata["features"] == ["x1", "x2"] and saved.metadata["task"] == "classification"
+    for name, value in window.last_snapshot.weights.items():
+        assert np.array_equal(saved.state["model"][name], value), name
+    assert window.windowTitle().startswith("fresh.npz")
+
+    # Ctrl+S writes to the same file, without asking.
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("asked"))
+    step_epoch(qtbot, window)
+    save = file_action(window, "Save experiment")
+    assert save.shortcut() == QKeySequence(QKeySequence.StandardKey.Save)
+    written(qtbot, window, save.trigger)
+    assert load_experiment(path).epoch == 1
+
+    with qtbot.waitSignal(window.controller.saved, timeout=10000):
+        window.files.save_experiment_as(str(tmp_path / "no-such-folder" / "x.npz"))
+    assert len(warnings) == 1 and "no-such-folder" in warnings[0]
+    assert load_experiment(path).epoch == 1
+
+
+def test_exported_weights_and_python_predict_as_the_engine(window, qtbot, tmp_path):
+    step_epoch(qtbot, window)
+    expected = shown_predictions(window)
+    x = grid_inputs(["x1", "x2"])
+
+    path = written(
+        qtbot, window, lambda: window.files.export_model("weights", str(tmp_path / "m.npz"))
+    )
+    model, metadata = load_model(path)
+    np.testing.assert_allclose(model.predict_proba(x), expected, atol=1e-6)
+    assert metadata["dataset"] == "spiral" and metadata["features"] == ["x1", "x2"]
+    assert metadata["class_names"] == ["0", "1"] and metadata["task"] == "classification"
+
+    path = written(
+        qtbot, window, lambda: window.files.export_model("python", str(tmp_path / "m.py"))
+    )
+    spec = importlib.util.spec_from_file_location("exported_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    np.testing.assert_allclose(module.predict_proba(x), expected, atol=1e-6)
+
+
+def test_exported_onnx_agrees_with_onnxruntime(window, qtbot, tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    step_epoch(qtbot, window)
+    expected = shown_predictions(window)
+    path = written(
+        qtbot, window, lambda: window.files.export_model("onnx", str(tmp_path / "m.onnx"))
+    )
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    (probabilities,) = session.run(["probabilities"], {"input": grid_inputs(["x1", "x2"])})
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+
+
+def test_engine_reports_failed_saves_and_carries_on(monkeypatch, tmp_path):
+    sent = []
+    engine = Engine(sent.append)
+    engine.handle(("save_experiment", "run.npz", {}, {}))
+    assert sent[-1][0] == "saved" and "no network" in sent[-1][3]
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(20, 2)).astype(np.float32), rng.integers(0, 2, 20)
+    engine.setup(RunSetup(mlp_spec(2, [4], 2), TrainConfig(), x, y, x, y, None, run_id=3))
+    monkeypatch.setitem(sys.modules, "onnx", None)  # the optional package is not installed
+    path = str(tmp_path / "m.onnx")
+    engine.handle(("export", "onnx", path, {}))
+    assert sent[-1][:3] == ("saved", 3, path) and "pip install" in sent[-1][3]
+    engine.handle(("step",))
+    assert sent[-1] == ("state", 3, PAUSED, "")
+
+
+def test_views_export_as_svg_and_png_and_history_as_csv(window, qtbot, tmp_path):
+    step_epoch(qtbot, window)
+    drawable = {"path", "polyline", "polygon", "rect", "line", "image", "text", "circle"}
+    for name, widget in window.files.views:
+        stem = name.replace(" ", "-")
+        assert window.files.export_view(widget, name, str(tmp_path / f"{stem}.svg"))
+        tags = [e.tag.rpartition("}")[2] for e in ET.parse(tmp_path / f"{stem}.svg").iter()]
+        assert sum(t in drawable for t in tags) >= 10, (name, tags)
+        assert window.files.export_view(widget, name, str(tmp_path / f"{stem}.png"))
+        image = QImage(str(tmp_path / f"{stem}.png"))
+        assert not image.isNull() and image.width() >= widget.width() > 0
+    output_tags = {e.tag.rpartition("}")[2] for e in ET.parse(tmp_path / "output-view.svg").iter()}
+    assert {"image", "text"} <= output_tags  # the heatmap and the axis labels
+    assert window.files.export_history(str(tmp_path / "h.csv"))
+    lines = (tmp_path / "h.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch,step") and len(lines) == 2
+
+
+def test_dropping_a_model_file_shows_its_network_and_predictions(make_window, qtbot, tmp_path):
+    window = make_window("xor")
+    # Three classes of the spiral over inputs listed in another order than the editor's.
+    features = ["x1x2", "x1", "x2"]
+    model = Sequential(mlp_spec(3, [6, 5], 3, activation="tanh"), rng=np.random.default_rng(3))
+    path = tmp_path / "spiral3.npz"
+    metadata = {"dataset": "spiral", "features": features, "class_names": ["a", "b", "c"]}
+    save_model(model, path, metadata)
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(
+        QPoint(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    resets = []
+    window.runReset.connect(lambda: resets.append(1))
+    with qtbot.waitSignal(window.runReset, timeout=10000):
+        QApplication.sendEvent(window, drop)
+    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=10000)
+
+    assert len(resets) == 1  # the whole session applied with one reset
+    layers = window.network_panel.settings().hidden
+    assert [(r.units, r.activation) for r in layers] == [(6, "tanh"), (5, "tanh")]
+    data = window.data_panel.settings()
+    assert data.dataset == "spiral" and data.n_classes == 3
+    assert data.features == ["x1", "x2", "x1x2"]
+    assert window.last_snapshot.step == 0 and window.controller.state == IDLE
+    assert window.output_view._snapshot is window.last_snapshot
+    expected = model.predict_proba(grid_inputs(features))
+    np.testing.assert_allclose(shown_predictions(window), expected, atol=1e-6)
+    assert window.files.recent_files() == [str(path.resolve())]
+
+
+def test_editor_settings_rebuild_a_model_network():
+    spec = mlp_spec(3, [8, 4], 3, activation=["relu", "elu"], batchnorm=True, dropout=0.25)
+    network = network_from_spec(spec)
+    assert [(r.units, r.activation, r.batchnorm, r.dropout) for r in network.hidden] == [
+        (8, "relu", True, 0.25),
+        (4, "elu", True, 0.25),
+    ]
+    data = DataSettings("spiral", n_classes=3, features=["x1", "x2", "x1x2"])
+    session = Session(data, network)
+    assert session.build_spec(session.build_dataset()) == spec
+    for arch in ("dense:4,dense:2", "dense:4,relu,dense:2,softmax", "dense:4,relu,relu,dense:2"):
+        with pytest.raises(ValueError, match="editor"):
+            network_from_spec(normalize({"input_shape": [2], "layers": parse_arch(arch)}))
+
+
+def test_bad_files_are_refused_and_change_nothing(window, qtbot, tmp_path, warnings):
+    step_epoch(qtbot, window)
+    good = tmp_path / "good.npz"
+    model = Sequential(mlp_spec(2, [4], 2), rng=np.random.default_rng(0))
+    save_model(model, good, {"features": ["x1", "x2"]})
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:-200])
+    nan = tmp_path / "nan.npz"
+    with np.load(good, allow_pickle=False) as archive:
+        arrays = dict(archive)
+    arrays["param/0.W"] = np.full_like(arrays["param/0.W"], np.nan)
+    np.savez(nan, **arrays)
+    text = tmp_path / "notes.npz"
+    text.write_text("not a model\n")
+    cnn = tmp_path / "cnn.npz"
+    cnn_spec = {"input_shape": [1, 8, 8], "layers": parse_arch("conv:4x3,relu,flatten,dense:3")}
+    save_model(Sequential(cnn_spec, rng=np.random.default_rng(0)), cnn)
+    other_data = tmp_path / "other-data.npz"
+    written(qtbot, window, lambda: window.files.save_experiment_as(str(other_data)))
+    with np.load(other_data, allow_pickle=False) as archive:
+        arrays = dict(archive)
+    meta = str(arrays["meta.json"]).replace('"seed": 0, "n_classes"', '"seed": 7, "n_classes"')
+    assert meta != str(arrays["meta.json"])
+    arrays["meta.json"] = np.array(meta)
+    np.savez(other_data, **arrays)
+
+    session, spec = window.session().to_dict(), window.spec
+    snap, title = window.last_snapshot, window.windowTitle()
+    recent = window.files.recent_files()
+    cases = {
+        truncated: "not a readable model or experiment file",
+        nan: "param/0.W contains NaN",
+        text: "not a readable",
+        cnn: "1x8x8 inputs",
+        other_data: "cannot continue this run",
+    }
+    with qtbot.assertNotEmitted(window.runReset):
+        for path in cases:
+            assert not window.files.open(str(path))
+    assert len(warnings) == len(cases)
+    for (path, expected), message in zip(cases.items(), warnings, strict=True):
+        assert message.startswith(f"{path}: ") and expected in message, message
+    assert window.session().to_dict() == session and window.spec is spec
+    assert window.last_snapshot is snap and window.windowTitle() == title
+    assert window.files.recent_files() == recent
+    step_epoch(qtbot, window)  # the same run goes on
+    assert window.last_snapshot.epoch == 2
+    assert window.last_snapshot.history["train_loss"][0] == snap.history["train_loss"][0]
+
+
+def test_recent_files_are_kept_and_a_missing_one_is_dropped(
+    window, qtbot, tmp_path, warnings, settings
+):
+    paths = []
+    for seed in range(2):
+        path = tmp_path / f"model{seed}.npz"
+        model = Sequential(mlp_spec(2, [4], 2), rng=np.random.default_rng(seed))
+        save_model(model, path, {"features": ["x1", "x2"]})
+        open_file(qtbot, window, path)
+        paths.append(str(path.resolve()))
+    exported = written(
+        qtbot, window, lambda: window.files.export_model("weights", str(tmp_path / "w.npz"))
+    )
+    recent = [str(tmp_path.resolve() / "w.npz"), paths[1], paths[0]]
+    assert exported == str(tmp_path / "w.npz") and window.files.recent_files() == recent
+    stored = QSettings(settings.fileName(), QSettings.Format.IniFormat)
+    assert stored.value(RECENT_KEY, [], type=list) == recent  # persisted for the next launch
+    menu = [a.data() for a in window.files.recent_menu.actions() if a.data()]
+    assert menu == recent
+
+    (tmp_path / "model0.npz").unlink()
+    assert not window.files.open_recent(paths[0])
+    assert len(warnings) == 1 and "no longer exists" in warnings[0]
+    assert window.files.recent_files() == recent[:2]
+    with qtbot.waitSignal(window.runReset, timeout=10000):
+        file_action(window, f"2 {Path(paths[1]).name}").trigger()
+    assert window.files.recent_files() == [paths[1], recent[0]]
+    file_action(window, "Clear list").trigger()
+    assert window.files.recent_files() == []
+    assert [a.text() for a in window.files.recent_menu.actions() if a.text()] == ["Clear list"]
