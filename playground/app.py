@@ -11,12 +11,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from playground.presets import presets
+from playground.presets import all_presets
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="nn-playground", description="NN Playground desktop app")
-    p.add_argument("--preset", choices=sorted(presets()), help="start from a preset")
+    p.add_argument("--preset", choices=sorted(all_presets()), help="start from a preset")
     p.add_argument(
         "--train-seconds",
         type=float,
@@ -24,6 +24,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="start training at once and pause after this many seconds",
     )
     p.add_argument("--screenshot", metavar="PNG", help="save the window to PNG and exit")
+    p.add_argument(
+        "--draw",
+        metavar="SAMPLE",
+        help="image mode: show the Draw tab with a sample drawn (e.g. 7) before the screenshot",
+    )
     p.add_argument("--theme", choices=("light", "dark"), default="light")
     p.add_argument("--size", default="1440x900", help="window size WxH")
     p.add_argument(
@@ -71,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if window.controller.state == "running":
                 QTimer.singleShot(50, shoot)
                 return
+            if args.draw:
+                try:
+                    window.images.show_drawing(args.draw)
+                except ValueError as exc:
+                    print(f"--draw: {exc}", file=sys.stderr)
+            window.flush_views()
+            app.processEvents()
             window.grab().save(args.screenshot, "PNG")
             window.close()
 

@@ -10,8 +10,12 @@ Protocol over a duplex ``multiprocessing`` pipe (both sides pickle plain data):
                  ("ack",) ("quit",)
   engine -> GUI: ("snapshot", run_id, Snapshot) ("state", run_id, state, reason)
                  ("failed", run_id, message) ("saved", run_id, path, error or "")
-Snapshots are flow-controlled: after sending one the engine sends no other until the GUI acks
+Messages are sent by a thread of their own (:class:`Outbox`): a snapshot is hundreds of
+kilobytes, more than a pipe holds, and training must not wait while the GUI is busy painting.
+Snapshots are flow-controlled: after sending one the outbox sends no other until the GUI acks
 it, keeping only the newest, so a busy GUI never has a backlog and training never blocks on it.
+Image runs carry a recipe (:class:`playground.image_data.ImageDataSettings`) rather than arrays:
+the engine loads the images itself, once per recipe.
 Saves and exports are handled like every command, between two training steps, so a file always
 holds a consistent state of the run (weights, optimizer, generator and position together).
 
@@ -23,16 +27,20 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from core.data import mnist
 from core.experiment import Experiment, save_experiment
 from core.io import save_model
 from core.onnx_export import export_onnx
 from core.pyexport import export_python
 from core.training import (
+    DEAD_UNIT_SAMPLES,
     Grid,
     Snapshot,
     TrainConfig,
@@ -41,6 +49,7 @@ from core.training import (
     take_snapshot,
     train_iter,
 )
+from playground.image_data import ImageDataSettings, layout_for, load_image_data
 
 IDLE, RUNNING, PAUSED, DONE = "idle", "running", "paused", "done"
 
@@ -58,12 +67,18 @@ class RunSetup:
 
     spec: dict[str, Any]
     config: TrainConfig
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    grid: Grid | None
+    x_train: np.ndarray | None = None
+    y_train: np.ndarray | None = None
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    grid: Grid | None = None
     run_id: int = 0
+    #: Train on these images (loaded by the engine) instead of the arrays above.
+    images: ImageDataSettings | None = None
+    #: Seconds between snapshots, and the samples of the dead-unit statistic (fewer for big
+    #: convolutional networks, whose snapshots cost more).
+    interval: float = 0.04
+    dead_samples: int = DEAD_UNIT_SAMPLES
     #: Continue this saved run (its weights, optimizer, generator, position and history) on
     #: the arrays above, which must be the data it was trained on.
     resume: Experiment | None = None
@@ -71,50 +86,113 @@ class RunSetup:
     initial_state: dict[str, np.ndarray] | None = None
 
 
+class Outbox:
+    """Messages to the GUI, in order, sent by a daemon thread so that the training loop never
+    waits on the pipe.
+
+    Snapshots wait in a single slot (the newest replaces an unsent one) and leave only once the
+    GUI has acknowledged the previous one. Any other message first releases the waiting
+    snapshot, so the GUI sees a run's newest picture before it hears the run paused or ended.
+    """
+
+    def __init__(self, send: Callable[[tuple], None]) -> None:
+        self._send = send
+        self._ready = threading.Condition()
+        self._queue: deque[tuple] = deque()
+        self._snapshot: tuple | None = None
+        self._awaiting_ack = False
+        self._sending = False
+        threading.Thread(target=self._run, name="outbox", daemon=True).start()
+
+    def snapshot(self, run_id: int, snap: Snapshot) -> None:
+        with self._ready:
+            self._snapshot = ("snapshot", run_id, snap)
+            self._ready.notify()
+
+    def message(self, message: tuple) -> None:
+        with self._ready:
+            if self._snapshot is not None:
+                self._queue.append(self._snapshot)
+                self._snapshot = None
+            self._queue.append(message)
+            self._ready.notify()
+
+    def ack(self) -> None:
+        with self._ready:
+            self._awaiting_ack = False
+            self._ready.notify()
+
+    def drop_snapshot(self) -> None:
+        """Forget an unsent snapshot (of a run that was replaced)."""
+        with self._ready:
+            self._snapshot = None
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until everything sendable has been sent; False on timeout."""
+        with self._ready:
+            return self._ready.wait_for(
+                lambda: (
+                    not self._sending
+                    and not self._queue
+                    and (self._snapshot is None or self._awaiting_ack)
+                ),
+                timeout,
+            )
+
+    def _next(self) -> tuple:
+        with self._ready:
+            self._sending = False
+            self._ready.notify_all()  # for drain()
+            while True:
+                if self._queue:
+                    message = self._queue.popleft()
+                    break
+                if self._snapshot is not None and not self._awaiting_ack:
+                    message, self._snapshot = self._snapshot, None
+                    break
+                self._ready.wait()
+            if message[0] == "snapshot":
+                self._awaiting_ack = True
+            self._sending = True
+            return message
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._send(self._next())
+        except (BrokenPipeError, EOFError, OSError):
+            os._exit(0)  # the app has gone
+
+
 class Engine:
     """The child process's state machine; ``handle`` takes one command."""
 
-    def __init__(self, send) -> None:
-        self.send = send
+    def __init__(self, send: Callable[[tuple], None]) -> None:
+        self.outbox = Outbox(send)
         self.control = TrainControl()
         self.state = IDLE
         self.trainer = None
         self.iter = None
         self.grid: Grid | None = None
+        self.dead_samples = DEAD_UNIT_SAMPLES
         self.run_id = 0
-        self.awaiting_ack = False
-        self.pending: tuple[int, Snapshot] | None = None
-        self.lock = threading.Lock()  # guards the pipe's sending end and the hand-over state
+        self._images: tuple[tuple, tuple] | None = None  # (recipe key, arrays) of the last load
+
+    def send(self, message: tuple) -> None:
+        self.outbox.message(message)
 
     def publish(self, snap: Snapshot) -> None:
-        with self.lock:
-            if self.awaiting_ack:
-                self.pending = (self.run_id, snap)  # newest wins
-            else:
-                self.send(("snapshot", self.run_id, snap))
-                self.awaiting_ack = True
+        self.outbox.snapshot(self.run_id, snap)
 
     def ack(self) -> None:
-        """The GUI has shown the last snapshot: send the newest waiting one at once. Called from
-        the command-reading thread, so a snapshot never waits for the training loop."""
-        with self.lock:
-            self.awaiting_ack = False
-            self._flush()
-
-    def _flush(self) -> None:
-        """Send the waiting snapshot, if any (the caller holds the lock)."""
-        if self.pending is not None:
-            (run_id, snap), self.pending = self.pending, None
-            self.send(("snapshot", run_id, snap))
-            self.awaiting_ack = True
+        """The GUI has shown the last snapshot: the newest waiting one may go."""
+        self.outbox.ack()
 
     def set_state(self, state: str, reason: str = "") -> None:
         """Announce a state change, after the newest snapshot: once the GUI sees "paused" or
         "done", no snapshot of that run follows until training resumes."""
         self.state = state
-        with self.lock:
-            self._flush()
-            self.send(("state", self.run_id, state, reason))
+        self.send(("state", self.run_id, state, reason))
 
     def handle(self, command: tuple) -> None:
         kind = command[0]
@@ -129,7 +207,7 @@ class Engine:
         elif kind == "step" and self.iter is not None and self.state != RUNNING:
             self.control.apply(self.trainer)  # a rate change made while paused
             self.trainer.run_epoch()
-            self.publish(take_snapshot(self.trainer, self.grid))
+            self.publish(take_snapshot(self.trainer, self.grid, dead_samples=self.dead_samples))
             self.set_state(PAUSED)
         elif kind == "save_experiment":
             path, data, metadata = command[1:]
@@ -149,36 +227,54 @@ class Engine:
                 save()
             except Exception as exc:  # a failed save is reported, never the end of the engine
                 error = str(exc) or type(exc).__name__
-        with self.lock:
-            self.send(("saved", self.run_id, path, error))
+        self.send(("saved", self.run_id, path, error))
 
     def setup(self, run: RunSetup) -> None:
-        self.run_id, self.iter, self.pending = run.run_id, None, None
+        self.run_id, self.iter = run.run_id, None
+        self.outbox.drop_snapshot()
         if run.resume is not None and self.trainer is not None:
             # Rate requests not yet applied belong to the previous run: the saved one keeps its own.
             self.control.apply(self.trainer)
         try:
+            arrays, augment = self.arrays(run)
             if run.resume is not None:
-                self.trainer = run.resume.build_trainer(
-                    run.x_train, run.y_train, run.x_test, run.y_test, config=run.config
-                )
+                self.trainer = run.resume.build_trainer(*arrays, config=run.config, augment=augment)
             else:
-                self.trainer = build_trainer(
-                    run.spec, run.config, run.x_train, run.y_train, run.x_test, run.y_test
-                )
+                self.trainer = build_trainer(run.spec, run.config, *arrays, augment=augment)
                 if run.initial_state is not None:
                     self.trainer.model.set_state(run.initial_state)
-        except ValueError as exc:
+        except (ValueError, mnist.DatasetNotFound) as exc:  # MnistError is a ValueError
             self.trainer = None
-            with self.lock:
-                self.send(("failed", self.run_id, str(exc)))
+            self.send(("failed", self.run_id, str(exc)))
             self.set_state(IDLE, str(exc))
             return
-        self.grid = run.grid
+        self.grid, self.dead_samples = run.grid, run.dead_samples
         self.control.apply(self.trainer)  # settle requests made for the previous run
-        self.iter = train_iter(self.trainer, grid=self.grid, control=self.control)
+        self.iter = train_iter(
+            self.trainer,
+            grid=self.grid,
+            control=self.control,
+            interval=run.interval,
+            dead_samples=run.dead_samples,
+        )
         self.publish(next(self.iter))  # the untrained state
         self.set_state(IDLE)
+
+    def arrays(self, run: RunSetup) -> tuple[tuple, Callable | None]:
+        """(x_train, y_train, x_test, y_test) and the augmentation of ``run``: its own arrays,
+        or its images, loaded once per recipe (flat or image layout are views of them)."""
+        if run.images is None:
+            return (run.x_train, run.y_train, run.x_test, run.y_test), None
+        key = tuple(sorted(run.images.to_dict().items()))
+        if self._images is None or self._images[0] != key:
+            self._images = None  # free the old images before loading new ones
+            d = load_image_data(run.images, layout="flat")
+            self._images = (key, (d.x_train, d.y_train, d.x_test, d.y_test))
+        x_train, y_train, x_test, y_test = self._images[1]
+        if layout_for(run.spec) == "image":
+            x_train, x_test = (x.reshape(len(x), 1, 28, 28) for x in (x_train, x_test))
+        augment = augment_images if run.images.augment else None
+        return (x_train, y_train, x_test, y_test), augment
 
     def advance(self) -> None:
         """Train until the next snapshot (about 40 ms, or sooner if asked for one)."""
@@ -187,6 +283,12 @@ class Engine:
         if snap.done:
             self.iter = None
             self.set_state(DONE, snap.reason or "")
+
+
+def augment_images(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random shifts and rotations of a batch of 28×28 images, flat or ``(n, 1, 28, 28)``."""
+    shape = x.shape
+    return mnist.augment(x.reshape(len(x), 28, 28), rng).reshape(shape)
 
 
 def engine_main(conn) -> None:

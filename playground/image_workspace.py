@@ -1,6 +1,7 @@
-"""Image mode of the window: MNIST / Fashion-MNIST data and training settings on the left, the
-network editor and the first layer's weights in the middle, test predictions (confusion matrix,
-example images) and the draw-to-classify panel on the right, curves and statistics below.
+"""Image mode of the window: MNIST / Fashion-MNIST data, the network editor and the training
+settings on the left, the first layer's weights in the middle, test predictions (confusion
+matrix, example images) and the draw-to-classify panel on the right, curves and statistics
+below.
 
 The workspace turns its panels into a run description (:meth:`ImageWorkspace.prepare_run`) and
 shows snapshots; the window owns the training controller.
@@ -24,14 +25,17 @@ from playground.layout import group, scroll_column
 from playground.panels.image_data_panel import ImageDataPanel
 from playground.panels.network_panel import NetworkPanel
 from playground.panels.training_panel import TrainingPanel
+from playground.throttle import Throttled
 from playground.views.confusion_view import ConfusionView
 from playground.views.curves_view import CurvesView
-from playground.views.draw_view import DrawView
+from playground.views.draw_view import SAMPLE_STROKES, DrawView, draw_sample
 from playground.views.filters_view import FiltersView
 from playground.views.image_grid_view import ImageGridView
 from playground.views.stats_view import StatsView
 
 N_CLASSES = 10
+#: The views redraw at most this often (ms): a snapshot changes little in a fifth of a second.
+VIEW_INTERVAL = 200
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class ImageWorkspace(QWidget):
         self.draw_view = DrawView()
         self.curves_view = CurvesView()
         self.stats_view = StatsView()
+        self._views = Throttled(self._show_views, VIEW_INTERVAL, self)
         self._build_layout()
 
         self.data_panel.changed.connect(self.changed)
@@ -82,14 +87,16 @@ class ImageWorkspace(QWidget):
         self.images_view.mistakes_only.toggled.connect(lambda _: self._show_predictions())
 
     def _build_layout(self) -> None:
+        # Every choice in one scrolling column (the conv editor is wide): the weights, the test
+        # predictions and the draw panel get the rest of a 1280-px window.
         left = scroll_column(
-            [group("Data", self.data_panel), group("Training", self.training_panel)]
+            [
+                group("Data", self.data_panel),
+                group("Network", self.network_panel),
+                group("Training", self.training_panel),
+            ]
         )
-        middle = QWidget()
-        middle_layout = QVBoxLayout(middle)
-        middle_layout.setContentsMargins(0, 0, 0, 0)
-        middle_layout.addWidget(group("Network", self.network_panel))
-        middle_layout.addWidget(self.filters_view, 1)
+        middle = self.filters_view
         self.show_all_button = QPushButton("Show all test images")
         self.show_all_button.setToolTip("Leave the confusion-matrix cell and show every image.")
         self.show_all_button.clicked.connect(self.show_all)
@@ -113,7 +120,7 @@ class ImageWorkspace(QWidget):
         self.top_split.setStretchFactor(0, 0)
         self.top_split.setStretchFactor(1, 3)
         self.top_split.setStretchFactor(2, 4)
-        self.top_split.setSizes([left.minimumWidth(), 480, 560])
+        self.top_split.setSizes([left.minimumSizeHint().width(), 340, 560])
         self.bottom_split = QSplitter(Qt.Orientation.Horizontal)
         self.bottom_split.addWidget(self.curves_view)
         self.bottom_split.addWidget(self.stats_view)
@@ -180,6 +187,7 @@ class ImageWorkspace(QWidget):
 
     def start_run(self, run: ImageRun) -> None:
         """Clear the views for a new run of ``run``."""
+        self._views.cancel()
         self._spec, self._snap, self._pred_epoch, self._filter = run.spec, None, -1, None
         names = list(self._data.class_names)
         layers = run.spec["layers"]
@@ -208,6 +216,13 @@ class ImageWorkspace(QWidget):
     # -- snapshots -----------------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:
         self._snap = snap
+        self._views(snap)
+
+    def flush_views(self) -> None:
+        """Bring the views up to the newest snapshot now."""
+        self._views.flush()
+
+    def _show_views(self, snap: Snapshot) -> None:
         self.curves_view.show_snapshot(snap)
         self.stats_view.show_snapshot(snap)
         if not snap.weights or self._spec is None:
@@ -218,6 +233,16 @@ class ImageWorkspace(QWidget):
         if snap.test_pred is not None and snap.epoch != self._pred_epoch:
             self._pred_epoch = snap.epoch
             self._show_predictions()
+
+    def show_drawing(self, sample: str) -> None:
+        """Open the Draw tab with one of the built-in sample strokes drawn (demos, screenshots);
+        ValueError for an unknown sample."""
+        if sample not in SAMPLE_STROKES:
+            raise ValueError(f"sample: {sample!r}; allowed: {', '.join(sorted(SAMPLE_STROKES))}")
+        self.tabs.setCurrentWidget(self.draw_view)
+        self.draw_view.canvas.clear()
+        draw_sample(self.draw_view.canvas, sample)
+        self.draw_view.refresh()
 
     def show_cell(self, true_class: int, predicted: int) -> None:
         """Show the test images of one confusion-matrix cell."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout, QWidget
 
 
@@ -17,20 +17,34 @@ def group(title: str, widget: QWidget) -> QGroupBox:
     return box
 
 
-def scroll_column(widgets: Sequence[QWidget]) -> QScrollArea:
-    """Widgets stacked top-down in a vertically scrolling column exactly as wide as they need,
-    so a small window scrolls the panels instead of squeezing them."""
+class ScrollColumn(QScrollArea):
+    """A vertically scrolling column never narrower than its content needs: panels that grow
+    (a wider network editor) widen the column instead of being cut off."""
+
+    def __init__(self, column: QWidget) -> None:
+        super().__init__()
+        self.setWidget(column)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        column.installEventFilter(self)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        bar = self.verticalScrollBar().sizeHint().width()
+        width = self.widget().minimumSizeHint().width() + bar + 2 * self.frameWidth()
+        return QSize(width, super().minimumSizeHint().height())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the content's needs changed: ask the splitter again
+        return super().eventFilter(watched, event)
+
+
+def scroll_column(widgets: Sequence[QWidget]) -> ScrollColumn:
+    """Widgets stacked top-down in a :class:`ScrollColumn`."""
     column = QWidget()
     layout = QVBoxLayout(column)
     layout.setContentsMargins(0, 0, 0, 0)
     for widget in widgets:
         layout.addWidget(widget)
     layout.addStretch(1)
-    scroll = QScrollArea()
-    scroll.setWidget(column)
-    scroll.setWidgetResizable(True)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    scroll.setMinimumWidth(
-        column.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
-    )
-    return scroll
+    return ScrollColumn(column)

@@ -1,7 +1,8 @@
-"""The main window: panels on the left, the network in the middle, the output on the right,
-curves and statistics below. It owns the training controller (the worker thread) and turns panel
-changes into runs: structural changes reset the run, the learning and regularization rates
-apply live. The File menu lives in :mod:`playground.file_actions`.
+"""The main window, in two modes: the plane (toy 2D data: panels on the left, the network in the
+middle, the output on the right, curves and statistics below) and images (MNIST /
+Fashion-MNIST: :mod:`playground.image_workspace`). It owns the training controller (the engine
+process) and turns panel changes into runs: structural changes reset the run, the learning and
+regularization rates apply live. The File menu lives in :mod:`playground.file_actions`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
-    QGroupBox,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QSplitter,
+    QStackedWidget,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -27,11 +27,15 @@ from core.data.toy2d import DOMAIN, Dataset
 from core.model import Sequential
 from core.training import Grid, Snapshot
 from playground.file_actions import FileActions
+from playground.image_session import ImageSession, session_from_json
+from playground.image_workspace import ImageWorkspace
+from playground.layout import group, scroll_column
 from playground.panels.data_panel import DataPanel
 from playground.panels.network_panel import NetworkPanel
 from playground.panels.training_panel import TrainingPanel
-from playground.presets import DEFAULT, presets
+from playground.presets import DEFAULT, all_presets, image_presets, presets
 from playground.session import Session
+from playground.throttle import Throttled
 from playground.views.curves_view import CurvesView
 from playground.views.network_view import NetworkView
 from playground.views.output_view import OutputView
@@ -39,6 +43,14 @@ from playground.views.stats_view import StatsView
 from playground.worker import DONE, RUNNING, RunSetup, TrainingController
 
 GRID_RESOLUTION = 100
+PLANE, IMAGES = "plane", "images"
+#: Views costly to redraw (long curves, histograms) refresh at most this often (ms); the output
+#: and network views follow every snapshot.
+SLOW_VIEW_INTERVAL = 200
+#: Image runs: seconds between snapshots, and images for the dead-unit statistic (a CNN's
+#: snapshot costs a forward pass over them).
+IMAGE_SNAPSHOT_INTERVAL = 0.1
+IMAGE_DEAD_SAMPLES = 64
 
 
 class MainWindow(QMainWindow):
@@ -51,7 +63,7 @@ class MainWindow(QMainWindow):
         self.controller = TrainingController(self)
         self.dataset: Dataset | None = None
         self.spec: dict | None = None
-        self.run_session: Session | None = None  # the settings the current run was built from
+        self.run_session: Session | ImageSession | None = None  # what the current run came from
         self.last_snapshot: Snapshot | None = None
         self._applying = False
 
@@ -62,6 +74,8 @@ class MainWindow(QMainWindow):
         self.output_view = OutputView()
         self.curves_view = CurvesView()
         self.stats_view = StatsView()
+        self.images = ImageWorkspace()
+        self._slow_views = Throttled(self._show_slow_views, SLOW_VIEW_INTERVAL, self)
         self._build_layout()
         self.files = FileActions(self)
         self._build_actions()
@@ -78,50 +92,27 @@ class MainWindow(QMainWindow):
             lambda x1, x2: self.data_panel.add_edit(["remove", x1, x2])
         )
         self.network_view.neuronClicked.connect(self.output_view.show_neuron)
+        self.images.changed.connect(self.reset_run)
+        self.images.lrChanged.connect(self.controller.set_lr)
+        self.images.regularizationChanged.connect(self.controller.set_regularization)
         self.controller.snapshotReady.connect(self.show_snapshot)
         self.controller.stateChanged.connect(self._state_changed)
         self.controller.failed.connect(self._show_banner)
 
-        session = self._restore(preset)
-        if preset is not None:
-            self.preset_box.setCurrentIndex(self.preset_box.findData(preset))
-        self.apply_session(session)
+        self._restore_sessions(preset)
         self._restore_layout()
 
     # -- layout --------------------------------------------------------------------------------
     def _build_layout(self) -> None:
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(_group("Data", self.data_panel))
-        left_layout.addWidget(_group("Training", self.training_panel))
-        left_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(
-            left.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        scroll = scroll_column(
+            [group("Data", self.data_panel), group("Training", self.training_panel)]
         )
-
         middle = QWidget()
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
-        middle_layout.addWidget(_group("Network", self.network_panel))
+        middle_layout.addWidget(group("Network", self.network_panel))
         middle_layout.addWidget(self.network_view, 1)
-
-        self.banner = QLabel()
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet(
-            "#banner { background: #fde2e1; color: #8a1c13; padding: 8px; border-radius: 4px; }"
-        )
-        self.banner.hide()
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.banner)
-        right_layout.addWidget(self.output_view, 1)
+        right = self.output_view
 
         self.top_split = QSplitter(Qt.Orientation.Horizontal)
         self.top_split.addWidget(scroll)
@@ -130,7 +121,7 @@ class MainWindow(QMainWindow):
         self.top_split.setStretchFactor(0, 0)
         self.top_split.setStretchFactor(1, 3)
         self.top_split.setStretchFactor(2, 3)
-        self.top_split.setSizes([scroll.minimumWidth(), 520, 450])
+        self.top_split.setSizes([scroll.minimumSizeHint().width(), 520, 450])
         self.bottom_split = QSplitter(Qt.Orientation.Horizontal)
         self.bottom_split.addWidget(self.curves_view)
         self.bottom_split.addWidget(self.stats_view)
@@ -140,7 +131,24 @@ class MainWindow(QMainWindow):
         self.main_split.setStretchFactor(0, 3)
         self.main_split.setStretchFactor(1, 1)
         self.main_split.setSizes([560, 240])
-        self.setCentralWidget(self.main_split)
+
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(
+            "#banner { background: #fde2e1; color: #8a1c13; padding: 8px; border-radius: 4px; }"
+        )
+        self.banner.hide()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.main_split)
+        self.stack.addWidget(self.images)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(2)
+        central_layout.addWidget(self.banner)
+        central_layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
 
         self.status_metrics = QLabel()
         self.status_speed = QLabel()
@@ -174,10 +182,21 @@ class MainWindow(QMainWindow):
         self.epoch_label.setObjectName("counter")
         tb.addWidget(self.epoch_label)
         tb.addSeparator()
+        tb.addWidget(QLabel(" Mode "))
+        self.mode_box = QComboBox()
+        self.mode_box.addItem("Plane (2D points)", PLANE)
+        self.mode_box.addItem("Images (digits, clothes)", IMAGES)
+        self.mode_box.setToolTip(
+            "Plane: learn to separate points of toy 2D data sets and watch every neuron. "
+            "Images: learn to recognize handwritten digits or clothes (28×28 pixels), then draw "
+            "your own."
+        )
+        self.mode_box.activated.connect(lambda i: self.set_mode(self.mode_box.itemData(i)))
+        tb.addWidget(self.mode_box)
         tb.addWidget(QLabel(" Preset "))
         self.preset_box = QComboBox()
         self.preset_box.addItem("—", None)
-        for name in presets():
+        for name in all_presets():
             self.preset_box.addItem(name, name)
         self.preset_box.setToolTip("Load a ready-made data set and network that learns it.")
         self.preset_box.activated.connect(self._preset_chosen)
@@ -195,16 +214,45 @@ class MainWindow(QMainWindow):
             run_menu.addAction(action)
 
     # -- sessions ------------------------------------------------------------------------------
-    def _restore(self, preset: str | None) -> Session:
+    def _restore_sessions(self, preset: str | None) -> None:
+        """Show the saved sessions of both modes (or the preset's) and set up a run in the
+        mode last used (or the preset's)."""
+        plane = self._saved_session("session", Session) or presets()[DEFAULT]
+        images = self._saved_session("session/images", ImageSession)
+        images = images or image_presets()["fashion-mlp"]
+        mode = IMAGES if self.settings.value("mode") == IMAGES else PLANE
         if preset is not None:
-            return presets()[preset]
-        saved = self.settings.value("session")
+            chosen = all_presets()[preset]
+            mode = IMAGES if isinstance(chosen, ImageSession) else PLANE
+            plane, images = (plane, chosen) if mode == IMAGES else (chosen, images)
+            self.preset_box.setCurrentIndex(self.preset_box.findData(preset))
+        self._applying = True
+        try:
+            self._show_session(plane)
+            self._show_session(images)
+        finally:
+            self._applying = False
+        self.set_mode(mode)
+
+    def _saved_session(self, key: str, kind: type) -> Session | ImageSession | None:
+        saved = self.settings.value(key)
         if saved:
             try:
-                return Session.from_json(str(saved))
+                session = session_from_json(str(saved))
             except ValueError:
-                pass  # an older or damaged saved session: start from the default
-        return presets()[DEFAULT]
+                return None  # an older or damaged saved session: start from the default
+            return session if isinstance(session, kind) else None
+        return None
+
+    @property
+    def mode(self) -> str:
+        return IMAGES if self.stack.currentWidget() is self.images else PLANE
+
+    def set_mode(self, mode: str) -> None:
+        """Show the plane or the image workspace and set up a run there."""
+        self.stack.setCurrentWidget(self.images if mode == IMAGES else self.main_split)
+        self.mode_box.setCurrentIndex(self.mode_box.findData(mode))
+        self.reset_run()
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("geometry")
@@ -220,33 +268,53 @@ class MainWindow(QMainWindow):
                 split.restoreState(state)
 
     def save_settings(self) -> None:
-        self.settings.setValue("session", self.session().to_json())
+        self.settings.setValue("session", self.plane_session().to_json())
+        self.settings.setValue("session/images", self.images.session().to_json())
+        self.settings.setValue("mode", self.mode)
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("split/top", self.top_split.saveState())
         self.settings.setValue("split/bottom", self.bottom_split.saveState())
         self.settings.setValue("split/main", self.main_split.saveState())
         self.settings.sync()
 
-    def session(self) -> Session:
+    def session(self) -> Session | ImageSession:
+        """The settings shown in the current mode."""
+        return self.images.session() if self.mode == IMAGES else self.plane_session()
+
+    def plane_session(self) -> Session:
         return Session(
             self.data_panel.settings(), self.network_panel.settings(), self.training_panel.config()
         )
 
-    def apply_session(self, session: Session, **start) -> None:
-        """Show ``session`` in the panels and set up one run for it (``start``: see reset_run)."""
+    @property
+    def current_training_panel(self) -> TrainingPanel:
+        return self.images.training_panel if self.mode == IMAGES else self.training_panel
+
+    def apply_session(self, session: Session | ImageSession, **start) -> None:
+        """Show ``session`` in its mode's panels, switch to that mode and set up one run for it
+        (``start``: see reset_run)."""
         self._applying = True
         try:
-            self.data_panel.set_settings(session.data)
-            self.network_panel.set_settings(session.network)
-            self.training_panel.set_config(session.training)
+            self._show_session(session)
+            mode = IMAGES if isinstance(session, ImageSession) else PLANE
+            self.stack.setCurrentWidget(self.images if mode == IMAGES else self.main_split)
+            self.mode_box.setCurrentIndex(self.mode_box.findData(mode))
         finally:
             self._applying = False
         self.reset_run(**start)
 
+    def _show_session(self, session: Session | ImageSession) -> None:
+        if isinstance(session, ImageSession):
+            self.images.apply_session(session)
+            return
+        self.data_panel.set_settings(session.data)
+        self.network_panel.set_settings(session.network)
+        self.training_panel.set_config(session.training)
+
     def _preset_chosen(self, index: int) -> None:
         name = self.preset_box.itemData(index)
         if name:
-            self.apply_session(presets()[name])
+            self.apply_session(all_presets()[name])
 
     # -- runs ----------------------------------------------------------------------------------
     def reset_run(self, **start) -> None:
@@ -254,7 +322,11 @@ class MainWindow(QMainWindow):
         starts as ``start`` says (RunSetup's ``resume`` or ``initial_state``)."""
         if self._applying:
             return
-        session = self.session()
+        self._slow_views.cancel()
+        if self.mode == IMAGES:
+            self._reset_image_run(**start)
+            return
+        session = self.plane_session()
         try:
             dataset = session.build_dataset()
             spec = session.build_spec(dataset)
@@ -298,6 +370,36 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.runReset.emit()
 
+    def _reset_image_run(self, **start) -> None:
+        try:
+            run = self.images.prepare_run()
+        except ValueError as exc:
+            self._show_banner(f"Can't build this run: {exc}")
+            return
+        self.banner.hide()
+        self.dataset, self.spec, self.last_snapshot = None, run.spec, None
+        self.run_session = self.images.session()
+        self.images.start_run(run)
+        self.controller.setup(
+            RunSetup(
+                spec=run.spec,
+                config=run.config,
+                images=run.data,
+                interval=IMAGE_SNAPSHOT_INTERVAL,
+                dead_samples=IMAGE_DEAD_SAMPLES,
+                **start,
+            )
+        )
+        self.save_settings()
+        self.runReset.emit()
+
+    @property
+    def run_name(self) -> str:
+        """A short name of the current run's data (default file names)."""
+        if self.mode == IMAGES:
+            return self.images.session().data.dataset
+        return self.dataset.name if self.dataset is not None else "run"
+
     def toggle_play(self) -> None:
         if self.controller.state == RUNNING:
             self.controller.pause()
@@ -327,10 +429,12 @@ class MainWindow(QMainWindow):
     # -- snapshots and state -------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:
         self.last_snapshot = snap
-        self.output_view.show_snapshot(snap)
-        self.network_view.show_snapshot(snap)
-        self.curves_view.show_snapshot(snap)
-        self.stats_view.show_snapshot(snap)
+        if self.mode == IMAGES:
+            self.images.show_snapshot(snap)
+        else:
+            self.output_view.show_snapshot(snap)
+            self.network_view.show_snapshot(snap)
+            self._slow_views(snap)
         self.epoch_label.setText(f"  Epoch {snap.epoch:,}   Step {snap.step:,}  ")
         parts = []
         for label, loss, acc in (
@@ -350,6 +454,15 @@ class MainWindow(QMainWindow):
             )
         else:
             self.status_speed.setText("")
+
+    def _show_slow_views(self, snap: Snapshot) -> None:
+        self.curves_view.show_snapshot(snap)
+        self.stats_view.show_snapshot(snap)
+
+    def flush_views(self) -> None:
+        """Bring the rate-limited views up to the newest snapshot (before reading them)."""
+        self._slow_views.flush()
+        self.images.flush_views()
 
     def _state_changed(self, state: str, reason: str) -> None:
         running = state == RUNNING
@@ -390,11 +503,3 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.controller.shutdown()
         super().closeEvent(event)
-
-
-def _group(title: str, widget: QWidget) -> QGroupBox:
-    box = QGroupBox(title)
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(4, 8, 4, 4)
-    layout.addWidget(widget)
-    return box

@@ -110,3 +110,8 @@ def presets() -> dict[str, Session]:
 
 
 DEFAULT = "spiral"
+
+
+def all_presets() -> dict[str, Session | ImageSession]:
+    """Every preset by name: the plane's, then the image presets."""
+    return {**presets(), **image_presets()}

@@ -171,7 +171,7 @@ class DrawView(QWidget):
         result_box = QWidget()
         result_box.setLayout(self._result)
         result_box.setMinimumWidth(150)
-        result_box.setFixedHeight(self.preview.height() + preview_caption.sizeHint().height())
+        result_box.setFixedHeight(self.preview.height() * 3 // 4)
 
         self.plot = pg.PlotWidget()
         self.plot.setMouseEnabled(False, False)
@@ -180,7 +180,7 @@ class DrawView(QWidget):
         self.plot.hideAxis("bottom")
         self.plot.getViewBox().invertY(True)
         self.plot.getAxis("left").setStyle(tickLength=0)
-        self.plot.setMinimumHeight(200)
+        self.plot.setMinimumHeight(150)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.72, width=[], pen=None)
         self.plot.addItem(self.bars)
@@ -197,15 +197,13 @@ class DrawView(QWidget):
         left.addLayout(controls)
         left.addStretch(1)
 
-        preview_column = QVBoxLayout()
-        preview_column.setSpacing(2)
-        preview_column.addWidget(preview_caption)
-        preview_column.addWidget(self.preview)
-        top_row = QHBoxLayout()
-        top_row.addLayout(preview_column)
-        top_row.addWidget(result_box, 1)
+        # Input, answer and bars stacked in one narrow column: the panel must fit beside the
+        # network editor in a 1280-px window.
         right = QVBoxLayout()
-        right.addLayout(top_row)
+        right.setSpacing(2)
+        right.addWidget(preview_caption, 0, Qt.AlignmentFlag.AlignHCenter)
+        right.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignHCenter)
+        right.addWidget(result_box)
         right.addWidget(self.plot, 1)
 
         body = QHBoxLayout()

@@ -81,7 +81,7 @@ def shown_predictions(window):
 def test_saved_experiment_continues_with_identical_losses(make_window, qtbot, tmp_path):
     window = make_window("xor")
     with qtbot.waitSignal(window.runReset):
-        window.training_panel.epochs.setValue(60)
+        window.training_panel.epochs.setValue(500)
     qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=5000)
     path = str(tmp_path / "run.npz")
     done = {"timeout": 60000, "check_params_cb": lambda state, reason: state == DONE}
@@ -90,9 +90,9 @@ def test_saved_experiment_continues_with_identical_losses(make_window, qtbot, tm
         qtbot.waitUntil(lambda: window.last_snapshot.step > 0, timeout=10000)
         written(qtbot, window, lambda: window.files.save_experiment(path))  # while running
     saved = load_experiment(path)
-    assert 0 < saved.steps and saved.epoch < 60  # saved mid-run, between two steps
+    assert 0 < saved.steps and saved.epoch < 500  # saved mid-run, between two steps
     uninterrupted = window.last_snapshot
-    assert uninterrupted.epoch == 60
+    assert uninterrupted.epoch == 500
 
     open_file(qtbot, window, path)
     assert window.last_snapshot.step == saved.steps and window.controller.state == IDLE
@@ -171,16 +171,21 @@ def test_exported_onnx_agrees_with_onnxruntime(window, qtbot, tmp_path):
 def test_engine_reports_failed_saves_and_carries_on(monkeypatch, tmp_path):
     sent = []
     engine = Engine(sent.append)
-    engine.handle(("save_experiment", "run.npz", {}, {}))
+
+    def handle(command):
+        engine.handle(command)
+        assert engine.outbox.drain()
+
+    handle(("save_experiment", "run.npz", {}, {}))
     assert sent[-1][0] == "saved" and "no network" in sent[-1][3]
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(20, 2)).astype(np.float32), rng.integers(0, 2, 20)
     engine.setup(RunSetup(mlp_spec(2, [4], 2), TrainConfig(), x, y, x, y, None, run_id=3))
     monkeypatch.setitem(sys.modules, "onnx", None)  # the optional package is not installed
     path = str(tmp_path / "m.onnx")
-    engine.handle(("export", "onnx", path, {}))
+    handle(("export", "onnx", path, {}))
     assert sent[-1][:3] == ("saved", 3, path) and "pip install" in sent[-1][3]
-    engine.handle(("step",))
+    handle(("step",))
     assert sent[-1] == ("state", 3, PAUSED, "")
 
 

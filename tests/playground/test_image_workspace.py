@@ -47,6 +47,7 @@ def trained(ws, session, epochs=1):
         trainer.run_epoch()
     snap = take_snapshot(trainer)
     ws.show_snapshot(snap)
+    ws.flush_views()
     return run, d, snap
 
 

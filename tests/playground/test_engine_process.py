@@ -1,0 +1,135 @@
+"""The engine process's logic without a process: message order and flow control of the outbox,
+and image runs built from a recipe (the engine loads the images itself)."""
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.spec import mlp_spec, normalize, parse_arch
+from core.training import TrainConfig
+from playground.engine_process import IDLE, PAUSED, Engine, Outbox, RunSetup
+from playground.image_data import ImageDataSettings
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+class Pipe:
+    """Records what is sent; ``gate`` can hold the sender (a GUI that isn't reading)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, message: tuple) -> None:
+        self.gate.wait(5)
+        self.sent.append(message)
+
+
+def kinds(pipe):
+    return [m[0] if m[0] != "snapshot" else ("snapshot", m[2]) for m in pipe.sent]
+
+
+def test_snapshots_wait_for_the_ack_and_the_newest_wins():
+    pipe = Pipe()
+    box = Outbox(pipe)
+    box.snapshot(0, 1)
+    assert box.drain()
+    box.snapshot(0, 2)
+    box.snapshot(0, 3)
+    assert box.drain()
+    assert kinds(pipe) == [("snapshot", 1)]  # 2 and 3 wait for the ack; 3 replaced 2
+    box.ack()
+    assert box.drain()
+    assert kinds(pipe) == [("snapshot", 1), ("snapshot", 3)]
+
+
+def test_a_state_message_goes_after_the_waiting_snapshot_even_without_ack():
+    pipe = Pipe()
+    box = Outbox(pipe)
+    box.snapshot(0, 1)
+    assert box.drain()
+    box.snapshot(0, 2)
+    box.message(("state", 0, PAUSED, ""))
+    assert box.drain()
+    assert kinds(pipe) == [("snapshot", 1), ("snapshot", 2), "state"]
+
+
+def test_a_slow_reader_never_blocks_the_caller():
+    pipe = Pipe()
+    pipe.gate.clear()  # the GUI is not reading
+    box = Outbox(pipe)
+    done = threading.Event()
+
+    def publish():
+        for n in range(1000):
+            box.snapshot(0, n)
+        box.message(("state", 0, PAUSED, ""))
+        done.set()
+
+    threading.Thread(target=publish).start()
+    assert done.wait(5)  # the publisher finished while the pipe was stuck
+    pipe.gate.set()
+    assert box.drain()
+    assert kinds(pipe)[-1] == "state" and kinds(pipe)[-2] == ("snapshot", 999)
+
+
+def spec_for(arch: str, shape: list[int]) -> dict:
+    return normalize({"input_shape": shape, "layers": parse_arch(arch), "loss": "softmax_ce"})
+
+
+def tiny_run(**kw):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 2)).astype(np.float32), rng.integers(0, 2, 40)
+    return RunSetup(mlp_spec(2, [4], 2), TrainConfig(), x, y, x, y, run_id=1, **kw)
+
+
+def test_step_sends_the_snapshot_then_paused():
+    pipe = Pipe()
+    engine = Engine(pipe)
+    engine.setup(tiny_run())
+    engine.ack()
+    engine.handle(("step",))
+    assert engine.outbox.drain()
+    assert [k if isinstance(k, str) else k[0] for k in kinds(pipe)] == [
+        "snapshot",
+        "state",
+        "snapshot",
+        "state",
+    ]
+    assert pipe.sent[1][2] == IDLE and pipe.sent[-1][2] == PAUSED
+    assert pipe.sent[2][2].epoch == 1
+
+
+@pytest.mark.skipif(not FASHION.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
+@pytest.mark.parametrize(
+    "arch", ["dense:16,relu,dense:10", "conv:4x5,relu,pool:2,flatten,dense:10"]
+)
+def test_image_runs_load_their_images_from_the_recipe(arch):
+    pipe = Pipe()
+    engine = Engine(pipe)
+    shape = [784] if arch.startswith("dense") else [1, 28, 28]
+    spec = spec_for(arch, shape)
+    recipe = ImageDataSettings("fashion-mnist", train_subset=200, test_subset=100, augment=True)
+    engine.setup(RunSetup(spec, TrainConfig(batch_size=50), images=recipe, run_id=2))
+    engine.ack()
+    engine.handle(("step",))
+    assert engine.outbox.drain()
+    assert pipe.sent[0][0] == "snapshot", pipe.sent
+    snap = [m for m in pipe.sent if m[0] == "snapshot"][-1][2]
+    assert snap.epoch == 1 and snap.test_pred.shape == (100,)
+    assert engine.trainer.augment is not None
+    assert engine.trainer.x_train.shape[1:] == tuple(spec["input_shape"])
+
+
+def test_a_missing_data_set_is_reported_not_raised(tmp_path, monkeypatch):
+    monkeypatch.setenv("NN_PLAYGROUND_DATA", str(tmp_path))
+    pipe = Pipe()
+    engine = Engine(pipe)
+    spec = spec_for("dense:10", [784])
+    engine.setup(RunSetup(spec, TrainConfig(), images=ImageDataSettings("mnist"), run_id=4))
+    assert engine.outbox.drain()
+    assert pipe.sent[0][0] == "failed" and "mnist" in pipe.sent[0][2].lower()
+    assert engine.trainer is None

@@ -1,0 +1,96 @@
+"""Image mode driven through the window: switch modes, train on a Fashion-MNIST subset from the
+Debian package to >= 75% test accuracy, see the views and the draw panel follow, persistence."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from playground.main_window import IMAGES, PLANE, MainWindow
+
+pytestmark = pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
+
+
+def choose(qtbot, window, combo, value):
+    with qtbot.waitSignal(window.runReset, timeout=10000):
+        combo.setCurrentIndex(combo.findData(value))
+
+
+@pytest.fixture
+def images(make_window, qtbot):
+    window = make_window("fashion-mlp")
+    panel = window.images.data_panel
+    choose(qtbot, window, panel.train_subset, 1000)
+    choose(qtbot, window, panel.test_subset, 1000)
+    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=10000)
+    return window
+
+
+def test_trains_a_fashion_subset_to_75_percent_through_the_ui(images, qtbot):
+    window = images
+    assert window.mode == IMAGES and window.stack.currentWidget() is window.images
+    window.play_action.trigger()
+    qtbot.waitUntil(
+        lambda: (window.last_snapshot.test_acc or 0) >= 0.75 and window.last_snapshot.epoch >= 2,
+        timeout=60000,
+    )
+    with qtbot.waitSignal(window.controller.stateChanged, timeout=5000):
+        window.play_action.trigger()
+    window.flush_views()
+    ws = window.images
+    matrix = ws.confusion_view.matrix
+    counts = [int(matrix.cell_text(t, t).split(": ")[1].split()[0]) for t in range(10)]
+    assert sum(counts) >= 750  # the diagonal: every correct test image
+    assert ws.images_view.shown_indices().size > 0
+    assert ws.filters_view.tile_count() == 64
+    assert ws.draw_view.model() is not None
+    assert "Test loss" in window.status_metrics.text()
+
+
+def test_draw_panel_classifies_with_the_model_being_trained(images, qtbot):
+    window = images
+    with qtbot.waitSignal(window.controller.snapshotReady, timeout=20000):
+        window.step_action.trigger()
+    window.flush_views()
+    draw = window.images.draw_view
+    window.images.tabs.setCurrentWidget(draw)
+    canvas = draw.canvas
+    with qtbot.waitSignal(draw.predictionUpdated, timeout=2000):
+        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(80, 60))
+        qtbot.mouseMove(canvas, QPoint(200, 60))
+        qtbot.mouseMove(canvas, QPoint(200, 220))
+        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(200, 220))
+    probs = draw.predictions()
+    assert probs is not None and probs.shape == (10,) and np.isclose(probs.sum(), 1, atol=1e-4)
+    assert draw.preprocessed().max() > 0.5
+
+
+def test_an_impossible_network_shows_the_banner_and_keeps_the_panels(images, qtbot):
+    window = images
+    panel = window.images.network_panel
+    for _ in range(5):  # 28 -> 14 -> 7 -> 3 -> 1 -> nothing
+        panel.add_pool.click()
+    assert "layer 5 (max pool 2)" in window.banner.text() and window.banner.isVisibleTo(window)
+    assert panel.problem()
+
+
+def test_mode_and_both_sessions_persist(make_window, qtbot, settings):
+    window = make_window("fashion-mlp")
+    plane_before = window.plane_session().to_dict()
+    with qtbot.waitSignal(window.runReset, timeout=10000):
+        window.mode_box.setCurrentIndex(window.mode_box.findData(PLANE))
+        window.mode_box.activated.emit(window.mode_box.currentIndex())
+    assert window.mode == PLANE and window.spec["input_shape"] == [2]
+    window.close()
+    again = MainWindow(settings=settings)
+    qtbot.addWidget(again)
+    try:
+        assert again.mode == PLANE
+        assert again.plane_session().to_dict() == plane_before
+        assert again.images.session().data.dataset == "fashion-mnist"
+    finally:
+        again.close()
