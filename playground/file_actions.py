@@ -33,7 +33,11 @@ from core.data.toy2d import DATASETS, Dataset
 from core.experiment import Experiment, load_experiment
 from core.io import atomic_write, load_model, read_npz
 from core.model import Sequential
+from playground.image_data import layout_for, load_image_data
+from playground.image_session import FLAT_SHAPE, ImageSession, session_from_dict
+from playground.image_session import MODE as IMAGES
 from playground.session import Session, network_from_spec
+from playground.views.draw_view import check_model
 
 if TYPE_CHECKING:
     from playground.main_window import MainWindow
@@ -47,6 +51,7 @@ EXPORTS = {
     "onnx": ("ONNX model", ".onnx", "ONNX models (*.onnx)"),
     "python": ("Python module", ".py", "Python files (*.py)"),
 }
+IMAGE_PIXELS = FLAT_SHAPE[0]  # models of 28×28 images open in the image mode's draw panel
 IMAGE_FILTERS = {".png": "PNG image (*.png)", ".svg": "SVG image (*.svg)"}
 
 
@@ -141,8 +146,19 @@ class FileActions(QObject):
         return True
 
     def open_model(self, path: str) -> None:
-        """Show a model file's network with its weights, paused: its predictions are shown."""
+        """Show a model file's network with its weights, paused: its predictions are shown.
+        A classifier of 28×28 images goes to the image mode's draw panel instead."""
         model, metadata = load_model(path)
+        if math.prod(model.input_shape) == IMAGE_PIXELS:
+            check_model(model, metadata.get("class_names"))  # before anything changes
+            if self.window.mode != IMAGES:
+                self.window.set_mode(IMAGES)
+            self.window.images.show_model(model, metadata.get("class_names"), path)
+            self.window.images.tabs.setCurrentWidget(self.window.images.draw_view)
+            self.window.statusBar().showMessage(
+                f"Opened the model {Path(path).name}: draw to see how it classifies.", 8000
+            )
+            return
         session, state = self._model_session(path, model, metadata)
         self._apply(session, initial_state=state)
         self._set_document(None)  # a new run: Save experiment asks where
@@ -208,7 +224,7 @@ class FileActions(QObject):
             session.network = auto  # the editor's default loss is this model's
         return session, state
 
-    def _experiment_session(self, path: str, exp: Experiment) -> Session:
+    def _experiment_session(self, path: str, exp: Experiment) -> Session | ImageSession:
         """The session an experiment was saved from, checked to rebuild its run exactly."""
         if "kind" in exp.data:
             raise ValueError(
@@ -216,9 +232,11 @@ class FileActions(QObject):
                 f"nn-playground-train --resume {path}"
             )
         try:
-            session = Session.from_dict(exp.data)
+            session = session_from_dict(exp.data)
         except ValueError as exc:
             raise ValueError(f"{path}: the saved settings are unusable: {exc}") from None
+        if isinstance(session, ImageSession):
+            return self._image_experiment_session(path, exp, session)
         dataset = self._build(path, session, exp.spec)
         features = session.data.features
         exp.build_trainer(  # refuses other data or settings that change the run
@@ -227,6 +245,21 @@ class FileActions(QObject):
             feature_map(dataset.x_test, features),
             dataset.y_test,
             config=session.training,
+        )
+        return session
+
+    def _image_experiment_session(
+        self, path: str, exp: Experiment, session: ImageSession
+    ) -> ImageSession:
+        try:
+            built = session.build_spec()
+            images = load_image_data(session.data, layout=layout_for(exp.spec))
+        except (ValueError, OSError) as exc:  # a missing or unreadable data set
+            raise ValueError(f"{path}: the file's settings don't build a run here: {exc}") from None
+        if _without_init(built) != _without_init(exp.spec):
+            raise ValueError(f"{path}: the network editor builds a different network from it")
+        exp.build_trainer(  # refuses other images or settings that change the run
+            images.x_train, images.y_train, images.x_test, images.y_test, config=session.training
         )
         return session
 
@@ -267,7 +300,7 @@ class FileActions(QObject):
         if session is None:
             return False
         if path is None:
-            name = self.experiment_path or f"{self.window.dataset.name}-experiment.npz"
+            name = self.experiment_path or f"{self.window.run_name}-experiment.npz"
             path = self._ask_save("Save experiment", name, NPZ_FILTER, ".npz")
         if not path:
             return False
@@ -282,7 +315,7 @@ class FileActions(QObject):
             return False
         what, suffix, filters = EXPORTS[kind]
         if path is None:
-            stem = f"{self.window.dataset.name}-model"
+            stem = f"{self.window.run_name}-model"
             path = self._ask_save(f"Export {what}", stem + suffix, filters, suffix)
         if not path:
             return False
@@ -294,6 +327,14 @@ class FileActions(QObject):
     def metadata(self) -> dict[str, Any]:
         """What a model file says about its data (see core.io): data set, inputs, classes."""
         dataset, session = self.window.dataset, self._session_to_save()
+        if isinstance(session, ImageSession):
+            return {
+                "dataset": session.data.dataset,
+                "task": "classification",
+                "class_names": self.window.images.class_names,
+                "input": "a 28×28 grayscale image, ink 1.0 on background 0.0, row by row",
+                "config": session.training.to_dict(),
+            }
         features = list(session.data.features)
         return {
             "dataset": dataset.name,
@@ -304,7 +345,7 @@ class FileActions(QObject):
             "config": session.training.to_dict(),
         }
 
-    def _session_to_save(self) -> Session | None:
+    def _session_to_save(self) -> Session | ImageSession | None:
         """The settings of the run the engine has, with the rates applied to it live."""
         session = self.window.run_session
         if session is None:
@@ -312,7 +353,7 @@ class FileActions(QObject):
                 self.window, "Nothing to save", "The current settings don't build a network."
             )
             return None
-        live = self.window.training_panel.config()
+        live = self.window.current_training_panel.config()
         training = replace(session.training, lr=live.lr, l1=live.l1, l2=live.l2)
         return replace(session, training=training)
 

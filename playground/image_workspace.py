@@ -10,6 +10,7 @@ shows snapshots; the window owns the training controller.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,7 @@ class ImageWorkspace(QWidget):
         self._pred_epoch = -1
         self._filter: tuple[int, int] | None = None  # confusion cell shown in the image grid
         self._snap: Snapshot | None = None
+        self._model_file: str | None = None  # the draw panel shows this file's model
 
         self.data_panel = ImageDataPanel(cache_dir=cache_dir, mirrors=mirrors)
         self.network_panel = NetworkPanel()
@@ -195,7 +197,10 @@ class ImageWorkspace(QWidget):
         self.stats_view.set_layers(
             [(i, f"{e['type']} {k + 1}") for k, (i, e) in enumerate(trainable)]
         )
-        self._first = trainable[0]
+        # Weights drawn as images: a conv's filters, or a dense layer that sees every pixel.
+        index, entry = trainable[0]
+        sees_pixels = entry["type"] == "conv" or all(e["type"] == "flatten" for e in layers[:index])
+        self._first = (index, entry) if sees_pixels else None
         self.curves_view.clear()
         self.filters_view.clear()
         self.confusion_view.set_matrix(np.zeros((N_CLASSES, N_CLASSES), np.int64), names)
@@ -208,6 +213,8 @@ class ImageWorkspace(QWidget):
             names,
         )
         self.draw_view.set_model(None, names)
+        self._model_file = None
+        self.draw_view.title.setText("Draw to classify")
 
     @property
     def class_names(self) -> list[str]:
@@ -227,12 +234,23 @@ class ImageWorkspace(QWidget):
         self.stats_view.show_snapshot(snap)
         if not snap.weights or self._spec is None:
             return
-        index, entry = self._first
-        self.filters_view.set_weights(snap.weights[f"{index}.W"], entry["type"])
-        self.draw_view.set_weights(self._spec, snap.weights, self.class_names)
+        if self._first is None:
+            self.filters_view.caption.setText("The first weighted layer doesn't see the pixels")
+        else:
+            index, entry = self._first
+            self.filters_view.set_weights(snap.weights[f"{index}.W"], entry["type"])
+        if self._model_file is None:
+            self.draw_view.set_weights(self._spec, snap.weights, self.class_names)
         if snap.test_pred is not None and snap.epoch != self._pred_epoch:
             self._pred_epoch = snap.epoch
             self._show_predictions()
+
+    def show_model(self, model, class_names, path: str) -> None:
+        """Classify drawings with a model opened from a file (until the next run starts);
+        ValueError/TypeError if it is not a classifier of 28×28 images."""
+        self.draw_view.set_model(model, class_names)
+        self._model_file = path
+        self.draw_view.title.setText(f"Draw to classify — {Path(path).name}")
 
     def show_drawing(self, sample: str) -> None:
         """Open the Draw tab with one of the built-in sample strokes drawn (demos, screenshots);

@@ -240,27 +240,7 @@ class DrawView(QWidget):
                 self._set_class_names(tuple(str(c) for c in class_names))
             self.refresh()
             return
-        if not isinstance(model, Sequential):
-            raise TypeError(f"model: {type(model).__name__}; allowed: a core.model.Sequential")
-        if math.prod(model.input_shape) != FIELD * FIELD:
-            raise ValueError(
-                f"model: input shape {model.input_shape} does not take a 28×28 image; "
-                "allowed: (784,) or (1, 28, 28)"
-            )
-        if model.loss.task != "classification" or model.loss.name != "softmax_ce":
-            raise ValueError(
-                f"model: loss {model.loss.name!r}; allowed: a softmax classifier (softmax_ce)"
-            )
-        n = model.n_outputs
-        if class_names is None:
-            names = DIGITS if n == len(DIGITS) else tuple(str(i) for i in range(n))
-        else:
-            names = tuple(str(c) for c in class_names)
-            if len(names) != n:
-                raise ValueError(
-                    f"class_names: {len(names)} names for a model with {n} outputs; "
-                    "allowed: one name per output"
-                )
+        names = check_model(model, class_names)
         self._model = model
         self._set_class_names(names)
         self.refresh()
@@ -381,6 +361,33 @@ class DrawView(QWidget):
             event.accept()
         else:
             super().keyPressEvent(event)
+
+
+def check_model(model: Sequential, class_names: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The class names to show for ``model`` if the draw panel can use it; raises
+    ValueError/TypeError (naming the field) otherwise (see :meth:`DrawView.set_model`)."""
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model: {type(model).__name__}; allowed: a core.model.Sequential")
+    if math.prod(model.input_shape) != FIELD * FIELD:
+        raise ValueError(
+            f"model: input shape {model.input_shape} does not take a 28×28 image; "
+            "allowed: (784,) or (1, 28, 28)"
+        )
+    if model.loss.task != "classification" or model.loss.name != "softmax_ce":
+        raise ValueError(
+            f"model: loss {model.loss.name!r}; allowed: a softmax classifier (softmax_ce)"
+        )
+    n = model.n_outputs
+    if class_names is None:
+        names = DIGITS if n == len(DIGITS) else tuple(str(i) for i in range(n))
+    else:
+        names = tuple(str(c) for c in class_names)
+        if len(names) != n:
+            raise ValueError(
+                f"class_names: {len(names)} names for a model with {n} outputs; "
+                "allowed: one name per output"
+            )
+    return names
 
 
 def _percent(p: float) -> str:

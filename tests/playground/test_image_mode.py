@@ -94,3 +94,47 @@ def test_mode_and_both_sessions_persist(make_window, qtbot, settings):
         assert again.images.session().data.dataset == "fashion-mnist"
     finally:
         again.close()
+
+
+def step_epoch(qtbot, window):
+    with qtbot.waitSignal(
+        window.controller.stateChanged, timeout=20000, check_params_cb=lambda s, r: s == "paused"
+    ):
+        window.step_action.trigger()
+
+
+def written(qtbot, window, action):
+    with qtbot.waitSignal(window.controller.saved, timeout=20000) as blocker:
+        assert action() is not False
+    assert blocker.args[1] == ""
+    return blocker.args[0]
+
+
+def test_image_experiment_reopens_and_continues_identically(images, qtbot, tmp_path):
+    window = images
+    step_epoch(qtbot, window)
+    path = written(qtbot, window, lambda: window.files.save_experiment(str(tmp_path / "e.npz")))
+    step_epoch(qtbot, window)
+    uninterrupted = window.last_snapshot
+    with qtbot.waitSignal(window.runReset, timeout=20000):
+        assert window.files.open(path)
+    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=20000)
+    assert window.mode == IMAGES and window.last_snapshot.epoch == 1
+    step_epoch(qtbot, window)
+    continued = window.last_snapshot
+    for column in ("step", "train_loss", "test_loss", "test_acc"):
+        assert np.array_equal(continued.history[column], uninterrupted.history[column]), column
+
+
+def test_an_exported_image_model_opens_in_the_draw_panel(images, make_window, qtbot, tmp_path):
+    step_epoch(qtbot, images)
+    path = written(
+        qtbot, images, lambda: images.files.export_model("weights", str(tmp_path / "m.npz"))
+    )
+    plane = make_window("spiral")
+    assert plane.mode == PLANE
+    assert plane.files.open(path)
+    draw = plane.images.draw_view
+    assert plane.mode == IMAGES and plane.images.tabs.currentWidget() is draw
+    assert draw.model() is not None and draw.class_names()[-1] == "Ankle boot"
+    assert "m.npz" in draw.title.text()
