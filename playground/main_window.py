@@ -75,7 +75,13 @@ class MainWindow(QMainWindow):
         self.curves_view = CurvesView()
         self.stats_view = StatsView()
         self.images = ImageWorkspace()
-        self._slow_views = Throttled(self._show_slow_views, SLOW_VIEW_INTERVAL, self)
+        # Each costly view on its own schedule, the views taking turns to redraw at once, so
+        # their redraws fall in different event-loop turns instead of one long one.
+        self._slow_views = [
+            Throttled(view.show_snapshot, SLOW_VIEW_INTERVAL, self)
+            for view in (self.curves_view, self.stats_view)
+        ]
+        self._slow_turn = 0
         self._build_layout()
         self.files = FileActions(self)
         self._build_actions()
@@ -322,7 +328,8 @@ class MainWindow(QMainWindow):
         starts as ``start`` says (RunSetup's ``resume`` or ``initial_state``)."""
         if self._applying:
             return
-        self._slow_views.cancel()
+        for view in self._slow_views:
+            view.cancel()
         if self.mode == IMAGES:
             self._reset_image_run(**start)
             return
@@ -434,7 +441,12 @@ class MainWindow(QMainWindow):
         else:
             self.output_view.show_snapshot(snap)
             self.network_view.show_snapshot(snap)
-            self._slow_views(snap)
+            for i, view in enumerate(self._slow_views):
+                if i == self._slow_turn:
+                    view(snap)
+                else:
+                    view.later(snap)
+            self._slow_turn = (self._slow_turn + 1) % len(self._slow_views)
         self.epoch_label.setText(f"  Epoch {snap.epoch:,}   Step {snap.step:,}  ")
         parts = []
         for label, loss, acc in (
@@ -455,13 +467,10 @@ class MainWindow(QMainWindow):
         else:
             self.status_speed.setText("")
 
-    def _show_slow_views(self, snap: Snapshot) -> None:
-        self.curves_view.show_snapshot(snap)
-        self.stats_view.show_snapshot(snap)
-
     def flush_views(self) -> None:
         """Bring the rate-limited views up to the newest snapshot (before reading them)."""
-        self._slow_views.flush()
+        for view in self._slow_views:
+            view.flush()
         self.images.flush_views()
 
     def _state_changed(self, state: str, reason: str) -> None:

@@ -33,6 +33,13 @@ class Throttled(QObject):
         self._fn(value)
         self._timer.start()
 
+    def later(self, value: Any) -> None:
+        """Like calling, but never at once: ``fn`` gets the newest value when the interval is
+        over (spreads several views' redraws over different event-loop turns)."""
+        self._waiting = value
+        if not self._timer.isActive():
+            self._timer.start()
+
     def flush(self) -> None:
         """Show a kept value now (e.g. before reading the view's state)."""
         if self._waiting is not _UNSET:

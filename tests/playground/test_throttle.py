@@ -32,3 +32,13 @@ def test_flush_and_cancel(qtbot):
     assert calls == ["a", "b"]
     throttled("d")  # the interval was cancelled too: shown at once
     assert calls == ["a", "b", "d"]
+
+
+def test_later_waits_for_the_interval_and_keeps_the_newest(qtbot):
+    calls = []
+    owner = QObject()
+    throttled = Throttled(calls.append, 30, owner)
+    throttled.later(1)
+    throttled.later(2)
+    assert calls == []
+    qtbot.waitUntil(lambda: calls == [2], timeout=1000)
