@@ -106,6 +106,26 @@ def _window(start: int, stride: int, count: int) -> slice:
     return slice(start, start + stride * (count - 1) + 1, stride)
 
 
+def _matmul_nn(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """``out (p, q) = a (p, m) @ b (m, q)`` for a long ``q``, one product per block of ``BLOCK``
+    columns. One BLAS call on the whole is split across threads, and these stall (measured: 10x
+    the product's time on average) whenever another process holds a core; products this small
+    the BLAS does in the calling thread, and no slower."""
+    q = b.shape[1]
+    nb = q // BLOCK
+    if nb < 2:
+        np.matmul(a, b, out=out)
+        return
+    main = nb * BLOCK
+    np.matmul(
+        a,
+        b[:, :main].reshape(b.shape[0], nb, BLOCK).transpose(1, 0, 2),
+        out=out[:, :main].reshape(out.shape[0], nb, BLOCK).transpose(1, 0, 2),
+    )
+    if main < q:
+        np.matmul(a, b[:, main:], out=out[:, main:])
+
+
 def _matmul_nt(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """``out (p, q) = a (p, m) @ b (q, m)ᵀ`` for a long ``m``, summed over blocks of ``BLOCK``
     columns: one BLAS call on the whole would stream both operands through one long dot product
@@ -337,7 +357,7 @@ class Conv2D(Layer):
         if step >= oh:  # all at once; the columns stay for backward
             cols = self._columns(n, x.dtype, cache=True)
             self._im2col(xp, cols)
-            np.matmul(wmat, cols, out=out2)
+            _matmul_nn(wmat, cols, out2)
             self._cols_ready = True
         else:  # a large inference batch: a few output rows at a time (backward rebuilds all)
             self._cols_ready = False
@@ -346,7 +366,7 @@ class Conv2D(Layer):
                 r1 = min(oh, r0 + step)
                 cols = block[:, : (r1 - r0) * ow * n]
                 self._im2col(xp, cols, r0, r1)
-                np.matmul(wmat, cols, out=out2[:, r0 * ow * n : r1 * ow * n])
+                _matmul_nn(wmat, cols, out2[:, r0 * ow * n : r1 * ow * n])
         return out.transpose(3, 0, 1, 2)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -365,7 +385,9 @@ class Conv2D(Layer):
             self.grads["b"][...] = gmat[:, k]
         if not self.needs_input_grad:
             return dy
-        return self._col2im(self.params["W"].reshape(f, k).T @ dy2, n)
+        dcols = np.empty((k, dy2.shape[1]), dy2.dtype)
+        _matmul_nn(self.params["W"].reshape(f, k).T, dy2, dcols)
+        return self._col2im(dcols, n)
 
     def _col2im(self, dcols: np.ndarray, n: int) -> np.ndarray:
         """Scatter-add ``dcols (C·kh·kw, oh·ow·n)`` into the input gradient ``(n, C, H, W)``

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core import cli
+from core.data import mnist
 from core.io import load_model
 
 
@@ -195,6 +196,27 @@ def test_trains_an_mlp_on_a_fashion_mnist_subset(tmp_path):
     assert code == 0 and result["test_acc"] >= 0.72
     model, meta = load_model(path)
     assert model.input_shape == (784,) and meta["class_names"][9] == "Ankle boot"
+
+
+@pytest.mark.skipif(not FASHION.is_dir(), reason="Debian's dataset-fashion-mnist not installed")
+def test_trains_a_cnn_on_a_fashion_mnist_subset(tmp_path):
+    path = tmp_path / "cnn.npz"
+    args = (
+        "--dataset fashion-mnist --train-subset 2000 --test-subset 500 --lr 0.003 --epochs 2 "
+        "--arch conv:8x5,relu,pool:2,flatten,dense:10 --progress lines"
+    )
+    code, text = run_cli(*args.split(), "--out", str(path))
+    assert code == 0
+    assert "epoch 2/2" in text and "samples/s" in text  # progress lines
+    assert "stopped: epochs after 2 epochs" in text and f"model written to {path}" in text
+    test_acc = float(text.split("test  loss")[1].split("accuracy")[1].split()[0])
+    assert test_acc >= 0.7
+    model, meta = load_model(path)
+    assert model.input_shape == (1, 28, 28) and meta["layout"] == "image"
+    assert [layer.kind for layer in model.layers][:3] == ["conv", "relu", "maxpool"]
+    # The file holds the trained weights: they give the accuracy the run printed.
+    data = mnist.prepare(mnist.load("fashion-mnist"), layout="image", n_train=1, n_test=500)
+    assert np.mean(model.predict(data.x_test) == data.y_test) == pytest.approx(test_acc, abs=1e-4)
 
 
 @pytest.mark.skipif(not DEV_MNIST.is_dir(), reason="development MNIST copy not present")
