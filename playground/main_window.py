@@ -509,6 +509,7 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.images.data_panel.stop_download()
         self.save_settings()
         self.controller.shutdown()
         super().closeEvent(event)

@@ -189,6 +189,16 @@ class DownloadDialog(QDialog):
         self._show_state("running")
         self._thread.start()
 
+    def stop(self, timeout: float = 3.0) -> bool:
+        """Cancel a running download and wait for it to clean up (the app is quitting: a
+        daemon thread killed mid-write could leave a temporary file); True if it ended."""
+        thread = self._thread
+        if thread is None:
+            return True
+        self._cancel.set()
+        thread.join(timeout)
+        return not thread.is_alive()
+
     def reject(self) -> None:
         """Cancel, Esc or the window's close button: while downloading, ask the download to
         stop (the dialog closes when it has); otherwise close."""

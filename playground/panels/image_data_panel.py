@@ -260,6 +260,11 @@ class ImageDataPanel(QWidget):
         self.download_button.setVisible(self._folder is None and self.location is None)
         self.named_button.setVisible(self._folder is not None)
 
+    def stop_download(self) -> None:
+        """Cancel a download in progress and let it clean up (before the app quits)."""
+        if self.download_dialog is not None:
+            self.download_dialog.stop()
+
     def download(self) -> DownloadDialog:
         """Open the download dialog for the selected data set and start it (not modal for the
         caller: returns at once; the status refreshes when the download ends)."""

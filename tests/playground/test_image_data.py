@@ -400,3 +400,20 @@ def test_panel_download_makes_the_set_available(
     assert not visible(panel.download_button)
     p = load_image_data(dataclasses.replace(panel.settings(), train_subset=10))
     assert p.source == str(empty_root / "mnist") and np.bincount(p.y_train).tolist() == [1] * 10
+
+
+def test_stopping_a_download_on_quit_leaves_nothing_behind(
+    qtbot: Any,
+    server: IdxServer,
+    tmp_path: Path,
+    tiny: dict[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mnist, "CHUNK_SIZE", 1024)
+    server.serve("m1", tiny, mode="throttle")
+    dialog = DownloadDialog(tiny_spec(tiny, (server.url("m1"),)), cache_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.done_bytes > 0, timeout=5000)
+    assert dialog.stop(timeout=5.0)  # returns once the download thread has ended
+    assert listing(tmp_path) == []
