@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dev_data import DEV_MNIST
 
 from core import cli
 from core.data import mnist
@@ -169,7 +170,6 @@ def test_console_script_runs_in_a_subprocess():
 
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
-DEV_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 
 
 @pytest.mark.skipif(not FASHION.is_dir(), reason="Debian's dataset-fashion-mnist not installed")

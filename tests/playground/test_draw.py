@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from dev_data import DEV_MNIST as MNIST_DIR
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QInputDevice, QMouseEvent, QPointingDevice, QTabletEvent
 from PySide6.QtTest import QTest
@@ -25,7 +25,6 @@ from playground.views.canvas import DEFAULT_SIDE, DigitCanvas, stamp_segment
 from playground.views.draw_view import DRAW_DIGIT, DRAW_ITEM, NO_MODEL, DrawView
 
 #: Development copy of MNIST (tests only; the product never reads this path).
-MNIST_DIR = Path("/work/shared/data/mnist")
 SIDE = DEFAULT_SIDE
 
 LEFT = Qt.MouseButton.LeftButton
