@@ -18,6 +18,11 @@ from core.layers import Layer
 from core.losses import LOSSES, Loss
 from core.spec import layer_from_config, normalize
 
+#: Inference runs in chunks whose largest activation takes about this many bytes: big enough
+#: for efficient matrix products, small enough to stay in cache (convolutional layers are ~2×
+#: faster in chunks of ~150 images than of 4,096).
+PREDICT_CHUNK_BYTES = 12 << 20
+
 
 class Sequential:
     """A feed-forward network.
@@ -139,9 +144,20 @@ class Sequential:
             )
         return x.astype(self.dtype, copy=False)
 
-    def predict_raw(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-        """Inference-mode raw outputs ``(n, outputs)``, computed in chunks of ``batch_size``."""
+    @property
+    def predict_batch(self) -> int:
+        """Default inference chunk: :data:`PREDICT_CHUNK_BYTES` over the largest activation of
+        one sample, between 64 and 4,096."""
+        widest = max(int(np.prod(layer.output_shape)) for layer in self.layers)
+        widest = max(widest, int(np.prod(self.input_shape)))
+        per_sample = widest * np.dtype(self.dtype).itemsize
+        return int(np.clip(PREDICT_CHUNK_BYTES // per_sample, 64, 4096))
+
+    def predict_raw(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """Inference-mode raw outputs ``(n, outputs)``, computed in chunks of ``batch_size``
+        (default :attr:`predict_batch`)."""
         x = self._check_input(x)
+        batch_size = batch_size or self.predict_batch
         if len(x) <= batch_size:
             return self.forward(x).reshape(len(x), -1)
         return np.concatenate(
@@ -151,12 +167,12 @@ class Sequential:
             ]
         )
 
-    def predict_proba(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def predict_proba(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities ``(n, classes)`` (two columns for a single sigmoid output);
         for regression the predicted values ``(n, outputs)``."""
         return self.loss.output(self.predict_raw(x, batch_size))
 
-    def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Predicted class indices ``(n,)`` for classification, values ``(n,)`` or
         ``(n, outputs)`` for regression."""
         out = self.predict_proba(x, batch_size)

@@ -143,3 +143,14 @@ def test_mismatched_input_shape_is_refused():
     model = Sequential(spiral_spec())
     with pytest.raises(ValueError, match="does not match"):
         model.predict(np.zeros((4, 3)))
+
+
+def test_inference_chunks_follow_the_widest_activation_and_agree():
+    def model(arch, shape):
+        return Sequential(normalize({"input_shape": shape, "layers": parse_arch(arch)}))
+
+    cnn = model("conv:30x5,relu,pool:2,flatten,dense:10", [1, 28, 28])
+    mlp = model("dense:16,relu,dense:2", [2])
+    assert 64 <= cnn.predict_batch < 512 and mlp.predict_batch == 4096
+    x = np.random.default_rng(0).random((700, 1, 28, 28), dtype=np.float32)
+    np.testing.assert_allclose(cnn.predict_raw(x), cnn.predict_raw(x, batch_size=700), atol=1e-5)
