@@ -33,7 +33,7 @@ from core.data.toy2d import DATASETS, Dataset
 from core.experiment import Experiment, load_experiment
 from core.io import atomic_write, load_model, read_npz
 from core.model import Sequential
-from playground.image_data import layout_for, load_image_data
+from playground.image_data import DATASET_NAMES, layout_for, load_dataset, load_image_data
 from playground.image_session import FLAT_SHAPE, ImageSession, session_from_dict
 from playground.image_session import MODE as IMAGES
 from playground.session import Session, network_from_spec
@@ -147,17 +147,11 @@ class FileActions(QObject):
 
     def open_model(self, path: str) -> None:
         """Show a model file's network with its weights, paused: its predictions are shown.
-        A classifier of 28×28 images goes to the image mode's draw panel instead."""
+        A classifier of 28×28 images opens in image mode, in the editor when it can show it,
+        else in the Draw tab only."""
         model, metadata = load_model(path)
         if math.prod(model.input_shape) == IMAGE_PIXELS:
-            check_model(model, metadata.get("class_names"))  # before anything changes
-            if self.window.mode != IMAGES:
-                self.window.set_mode(IMAGES)
-            self.window.images.show_model(model, metadata.get("class_names"), path)
-            self.window.images.tabs.setCurrentWidget(self.window.images.draw_view)
-            self.window.statusBar().showMessage(
-                f"Opened the model {Path(path).name}: draw to see how it classifies.", 8000
-            )
+            self.open_image_model(path, model, metadata)
             return
         session, state = self._model_session(path, model, metadata)
         self._apply(session, initial_state=state)
@@ -166,6 +160,48 @@ class FileActions(QObject):
             f"Opened the model {Path(path).name}: its predictions are shown. Play trains it on.",
             8000,
         )
+
+    def open_image_model(self, path: str, model: Sequential, metadata: dict[str, Any]) -> None:
+        names = metadata.get("class_names")
+        check_model(model, names)  # before anything changes
+        name = Path(path).name
+        try:
+            session = self._image_model_session(path, model, metadata)
+        except ValueError as exc:  # the editor can't show it, or its images aren't here
+            if self.window.mode != IMAGES:
+                self.window.set_mode(IMAGES)
+            self.window.images.show_model(model, names, path)
+            message = f"Opened {name} for drawing only: {str(exc).removeprefix(path + ': ')}"
+        else:
+            self._apply(session, initial_state=model.get_state())
+            self._set_document(None)
+            message = f"Opened {name}: draw to see how it classifies; Play trains it on."
+        self.window.images.tabs.setCurrentWidget(self.window.images.draw_view)
+        self.window.statusBar().showMessage(message, 10000)
+
+    def _image_model_session(
+        self, path: str, model: Sequential, metadata: dict[str, Any]
+    ) -> ImageSession:
+        """The image session that trains ``model`` on, on the images it was trained on;
+        ValueError if the editor can't show it or those images aren't here."""
+        try:
+            network = network_from_spec(model.spec)
+        except ValueError as exc:
+            raise ValueError(f"the network editor can't show it ({exc})") from None
+        current = self.window.images.session()
+        data = current.data
+        dataset = metadata.get("dataset")
+        if dataset in DATASET_NAMES and (dataset != data.dataset or data.folder):
+            data = replace(data, dataset=dataset, folder=None)
+        session = ImageSession(data, network, current.training)
+        try:
+            same = _without_init(session.build_spec()) == _without_init(model.spec)
+            load_dataset(data)
+        except (ValueError, OSError) as exc:  # OSError: the data set is not on this computer
+            raise ValueError(str(exc)) from None
+        if not same:
+            raise ValueError("the network editor builds a different network from it")
+        return session
 
     def open_experiment(self, path: str) -> None:
         """Restore an experiment's settings and continue its run exactly where it was saved."""

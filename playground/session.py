@@ -326,36 +326,54 @@ def apply_edits(base: Dataset, edits: list[list[Any]]) -> Dataset:
 
 
 def network_from_spec(spec: dict[str, Any]) -> NetworkSettings:
-    """The network editor's settings for a normalized spec of flat inputs, hidden layers of the
-    editor's form (dense, optional batch norm, an activation, optional dropout) and a dense
-    output; ValueError saying what the editor cannot show. The initializer is the first dense
-    layer's and the loss the spec's; rebuild with :meth:`Session.build_spec` to confirm."""
-    if len(spec["input_shape"]) != 1:
-        shape = "x".join(map(str, spec["input_shape"]))
-        raise ValueError(f"the network takes {shape} inputs; the editor builds flat inputs")
+    """The network editor's settings for a normalized spec whose hidden layers have the
+    editor's forms (conv or dense, optional batch norm, an activation, optional dropout after a
+    dense; max/avg pools; flattens, which the editor inserts itself) and a dense output;
+    ValueError saying what the editor cannot show. The initializer is the first weighted
+    layer's and the loss the spec's; rebuild with :func:`network_spec` to confirm."""
     *body, output = spec["layers"]
     if output["type"] != "dense":
         raise ValueError(f"the last layer is {output['type']}; the editor ends with a dense layer")
     hidden: list[LayerSettings] = []
+    weighted = [e for e in spec["layers"] if e["type"] in ("dense", "conv")]
     i = 0
     while i < len(body):
-        dense = body[i]
-        if dense["type"] != "dense":
-            raise ValueError(f"layer {i + 1} is {dense['type']}; editor layers start with dense")
+        entry, kind = body[i], body[i]["type"]
         i += 1
+        if kind == "flatten":
+            continue
+        if kind in ("maxpool", "avgpool"):
+            hidden.append(
+                LayerSettings(kind=kind, size=entry["pool_size"], stride=entry.get("stride"))
+            )
+            continue
+        if kind not in ("dense", "conv"):
+            raise ValueError(f"layer {i} is {kind}; editor rows start with dense, conv or a pool")
         batchnorm = i < len(body) and body[i]["type"] == "batchnorm"
         i += batchnorm
         activation = body[i]["type"] if i < len(body) else None
         if activation not in ACTIVATIONS or activation == "softmax":  # softmax: the loss's
-            raise ValueError(f"layer {i + 1}: the editor needs an activation after each dense")
+            raise ValueError(f"layer {i + 1}: the editor needs an activation after each {kind}")
         i += 1
+        if kind == "conv":
+            hidden.append(
+                LayerSettings(
+                    kind="conv",
+                    filters=entry["filters"],
+                    kernel=entry["kernel_size"],
+                    stride=entry.get("stride"),
+                    padding=entry.get("padding", 0),
+                    activation=activation,
+                    batchnorm=batchnorm,
+                )
+            )
+            continue
         dropout = 0.0
         if i < len(body) and body[i]["type"] == "dropout":
             dropout, i = body[i]["rate"], i + 1
         hidden.append(
             LayerSettings(
-                units=dense["units"], activation=activation, batchnorm=batchnorm, dropout=dropout
+                units=entry["units"], activation=activation, batchnorm=batchnorm, dropout=dropout
             )
         )
-    first = body[0] if body else output
-    return NetworkSettings(hidden=hidden, init=first["init"], loss=spec["loss"])
+    return NetworkSettings(hidden=hidden, init=weighted[0]["init"], loss=spec["loss"])

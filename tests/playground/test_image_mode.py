@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from core.io import save_model
+from core.model import Sequential
+from core.spec import normalize, parse_arch
 from playground.main_window import IMAGES, PLANE, MainWindow
 
 pytestmark = pytest.mark.skipif(
@@ -126,15 +129,43 @@ def test_image_experiment_reopens_and_continues_identically(images, qtbot, tmp_p
         assert np.array_equal(continued.history[column], uninterrupted.history[column]), column
 
 
-def test_an_exported_image_model_opens_in_the_draw_panel(images, make_window, qtbot, tmp_path):
+def test_an_exported_image_model_opens_in_the_editor_and_draw_panel(
+    images, make_window, qtbot, tmp_path
+):
     step_epoch(qtbot, images)
+    saved = images.last_snapshot.weights
     path = written(
         qtbot, images, lambda: images.files.export_model("weights", str(tmp_path / "m.npz"))
     )
     plane = make_window("spiral")
     assert plane.mode == PLANE
-    assert plane.files.open(path)
+    with qtbot.waitSignal(plane.runReset, timeout=20000):
+        assert plane.files.open(path)
+    qtbot.waitUntil(lambda: plane.last_snapshot is not None, timeout=20000)
+    assert plane.mode == IMAGES and plane.images.session().data.dataset == "fashion-mnist"
+    rows = plane.images.network_panel.settings().hidden
+    assert [(r.kind, r.units) for r in rows] == [("dense", 100)]
+    for name, value in saved.items():  # the run starts from the file's weights
+        assert np.array_equal(plane.last_snapshot.weights[name], value), name
+    plane.flush_views()
     draw = plane.images.draw_view
-    assert plane.mode == IMAGES and plane.images.tabs.currentWidget() is draw
-    assert draw.model() is not None and draw.class_names()[-1] == "Ankle boot"
-    assert "m.npz" in draw.title.text()
+    assert plane.images.tabs.currentWidget() is draw and draw.model() is not None
+    assert draw.class_names()[-1] == "Ankle boot"
+
+
+def test_a_model_the_editor_cannot_show_opens_for_drawing_only(make_window, qtbot, tmp_path):
+    spec = normalize(
+        {
+            "input_shape": [1, 28, 28],
+            "layers": parse_arch("flatten,dense:10"),  # the editor's MLPs take flat pixels
+            "loss": "softmax_ce",
+        }
+    )
+    path = tmp_path / "flat.npz"
+    save_model(Sequential(spec), path, {"class_names": [str(i) for i in range(10)]})
+    window = make_window("spiral")
+    assert window.files.open(str(path))
+    draw = window.images.draw_view
+    assert window.mode == IMAGES and draw.model() is not None
+    assert "flat.npz" in draw.title.text()
+    assert "drawing only" in window.statusBar().currentMessage()

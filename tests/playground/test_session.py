@@ -15,6 +15,7 @@ from playground.session import (
     NetworkError,
     NetworkSettings,
     Session,
+    network_from_spec,
     network_shapes,
     network_spec,
 )
@@ -216,3 +217,11 @@ def test_every_image_preset_builds_and_round_trips(name):
     again = session_from_json(session.to_json())
     assert isinstance(again, ImageSession) and again.to_dict() == session.to_dict()
     assert isinstance(session_from_json(presets()["xor"].to_json()), Session)
+
+
+@pytest.mark.parametrize("name", sorted(image_presets()))
+def test_image_networks_round_trip_through_their_spec(name):
+    session = image_presets()[name]
+    spec = session.build_spec()
+    again = ImageSession(session.data, network_from_spec(spec), session.training)
+    assert again.build_spec() == spec
