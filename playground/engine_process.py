@@ -5,7 +5,8 @@ GIL starves the GUI thread (measured: 31% of headless speed, 12 view refreshes/s
 timer 2 s late). In its own process the engine gets a core of its own and the GUI stays fluid.
 
 Protocol over a duplex ``multiprocessing`` pipe (both sides pickle plain data):
-  GUI -> engine: ("setup", RunSetup) ("start",) ("pause",) ("step",) ("lr", x) ("reg", l1, l2)
+  GUI -> engine: ("setup", RunSetup) ("discard",) ("start",) ("pause",) ("step",) ("lr", x)
+                 ("reg", l1, l2)
                  ("save_experiment", path, data, metadata) ("export", kind, path, metadata)
                  ("ack",) ("quit",)
   engine -> GUI: ("snapshot", run_id, Snapshot) ("state", run_id, state, reason)
@@ -200,6 +201,10 @@ class Engine:
             self.ack()
         elif kind == "setup":
             self.setup(command[1])
+        elif kind == "discard":
+            self.trainer = self.iter = None
+            self.state = IDLE
+            self.outbox.drop_snapshot()
         elif kind == "start" and self.iter is not None and self.state != RUNNING:
             self.set_state(RUNNING)
         elif kind == "pause" and self.state == RUNNING:
@@ -313,7 +318,7 @@ def engine_main(conn) -> None:
                     engine.control.set_lr(command[1])
                 elif kind == "reg":
                     engine.control.set_regularization(command[1], command[2])
-                elif kind in ("quit", "setup"):
+                elif kind in ("quit", "setup", "discard"):
                     engine.control.request_snapshot()
                 commands.put(command)
                 if kind == "quit":

@@ -340,7 +340,7 @@ class MainWindow(QMainWindow):
             session.training.validate()
             n_params = Sequential(spec).n_params
         except ValueError as exc:
-            self._show_banner(f"Can't build this run: {exc}")
+            self._refuse_run(exc)
             self.network_panel.set_param_count(None, "invalid network")
             return
         self.banner.hide()
@@ -381,7 +381,7 @@ class MainWindow(QMainWindow):
         try:
             run = self.images.prepare_run()
         except ValueError as exc:
-            self._show_banner(f"Can't build this run: {exc}")
+            self._refuse_run(exc)
             return
         self.banner.hide()
         self.dataset, self.spec, self.last_snapshot = None, run.spec, None
@@ -399,6 +399,13 @@ class MainWindow(QMainWindow):
         )
         self.save_settings()
         self.runReset.emit()
+
+    def _refuse_run(self, exc: ValueError) -> None:
+        """The panels don't build a run: say why, and drop the old run so that Play can't
+        train something other than what the panels show."""
+        self._show_banner(f"Can't build this run: {exc}")
+        self.controller.discard()
+        self.dataset = self.spec = self.last_snapshot = self.run_session = None
 
     @property
     def run_name(self) -> str:

@@ -71,6 +71,14 @@ class TrainingController(QObject):
         self.state = IDLE  # as every new run starts: right away, not when the engine says so
         self._send("setup", replace(run, run_id=self._run_id))
 
+    def discard(self) -> None:
+        """Drop the current run (the settings don't build one): the engine forgets it and its
+        messages still on their way are ignored."""
+        self._run_id += 1
+        self.last = None
+        self.state = IDLE
+        self._send("discard")
+
     def start(self) -> None:
         self._send("start")
 

@@ -79,6 +79,10 @@ def test_an_impossible_network_shows_the_banner_and_keeps_the_panels(images, qtb
         panel.add_pool.click()
     assert "layer 5 (max pool 2)" in window.banner.text() and window.banner.isVisibleTo(window)
     assert panel.problem()
+    # The old run was dropped: Play can't train a network other than the one shown.
+    assert window.last_snapshot is None and window.run_session is None
+    with qtbot.assertNotEmitted(window.controller.snapshotReady, wait=300):
+        window.play_action.trigger()
 
 
 def test_mode_and_both_sessions_persist(make_window, qtbot, settings):
