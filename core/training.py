@@ -804,6 +804,11 @@ class TrainControl:
         with self._lock:
             self.stop_requested = self.pending = True
 
+    def forget_changes(self) -> None:
+        """Drop rate changes not yet applied (their run was replaced)."""
+        with self._lock:
+            self._changes = {}
+
     def _request(self, **changes: float) -> None:
         with self._lock:
             self._changes.update(changes)

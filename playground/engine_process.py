@@ -202,6 +202,7 @@ class Engine:
         elif kind == "setup":
             self.setup(command[1])
         elif kind == "discard":
+            self.control.forget_changes()  # they were meant for the dropped run
             self.trainer = self.iter = None
             self.state = IDLE
             self.outbox.drop_snapshot()
@@ -237,9 +238,9 @@ class Engine:
     def setup(self, run: RunSetup) -> None:
         self.run_id, self.iter = run.run_id, None
         self.outbox.drop_snapshot()
-        if run.resume is not None and self.trainer is not None:
+        if run.resume is not None:
             # Rate requests not yet applied belong to the previous run: the saved one keeps its own.
-            self.control.apply(self.trainer)
+            self.control.forget_changes()
         try:
             arrays, augment = self.arrays(run)
             if run.resume is not None:
@@ -248,9 +249,9 @@ class Engine:
                 self.trainer = build_trainer(run.spec, run.config, *arrays, augment=augment)
                 if run.initial_state is not None:
                     self.trainer.model.set_state(run.initial_state)
-        except (ValueError, mnist.DatasetNotFound) as exc:  # MnistError is a ValueError
+        except Exception as exc:  # reported, never the end of the engine (e.g. MemoryError)
             self.trainer = None
-            self.send(("failed", self.run_id, str(exc)))
+            self.send(("failed", self.run_id, str(exc) or type(exc).__name__))
             self.set_state(IDLE, str(exc))
             return
         self.grid, self.dead_samples = run.grid, run.dead_samples

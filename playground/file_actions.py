@@ -33,7 +33,7 @@ from core.data.toy2d import DATASETS, Dataset
 from core.experiment import Experiment, load_experiment
 from core.io import atomic_write, load_model, read_npz
 from core.model import Sequential
-from playground.image_data import DATASET_NAMES, layout_for, load_dataset, load_image_data
+from playground.image_data import DATASET_NAMES, layout_for, load_image_data
 from playground.image_session import FLAT_SHAPE, ImageSession, session_from_dict
 from playground.image_session import MODE as IMAGES
 from playground.session import Session, network_from_spec
@@ -69,14 +69,29 @@ class FileActions(QObject):
             model_file.FORMAT: self.open_model,
             experiment_file.FORMAT: self.open_experiment,
         }
-        self.views = (
-            ("output view", window.output_view),
-            ("network", window.network_view),
-            ("curves", window.curves_view),
-            ("statistics", window.stats_view),
-        )
         self.recent_menu = QMenu("Open &Recent", window)
         window.controller.saved.connect(self._saved)
+
+    @property
+    def views(self) -> tuple[tuple[str, QWidget], ...]:
+        """(name, widget) of the views the current mode shows, for Export plots."""
+        w = self.window
+        if w.mode == IMAGES:
+            ws = w.images
+            return (
+                ("first-layer weights", ws.filters_view),
+                ("test images", ws.images_view),
+                ("confusion matrix", ws.confusion_view),
+                ("draw", ws.draw_view),
+                ("curves", ws.curves_view),
+                ("statistics", ws.stats_view),
+            )
+        return (
+            ("output view", w.output_view),
+            ("network", w.network_view),
+            ("curves", w.curves_view),
+            ("statistics", w.stats_view),
+        )
 
     # -- the menu ------------------------------------------------------------------------------
     def populate(self, menu: QMenu) -> None:
@@ -124,8 +139,14 @@ class FileActions(QObject):
             tip="One .py file with the weights and predict(x), needing only NumPy.",
         )
         plots = menu.addMenu("Export &plots")
-        for name, widget in self.views:
-            add(plots, f"{name.capitalize()}…", lambda w=widget, n=name: self.export_view(w, n))
+
+        def fill_plots() -> None:  # the views of the mode on screen
+            plots.clear()
+            for name, widget in self.views:
+                add(plots, f"{name.capitalize()}…", lambda w=widget, n=name: self.export_view(w, n))
+
+        plots.aboutToShow.connect(fill_plots)
+        fill_plots()
         add(menu, "Export &history as CSV…", self.export_history)
 
     # -- opening -------------------------------------------------------------------------------
@@ -150,6 +171,7 @@ class FileActions(QObject):
         A classifier of 28×28 images opens in image mode, in the editor when it can show it,
         else in the Draw tab only."""
         model, metadata = load_model(path)
+        metadata = _usable_metadata(metadata)
         if math.prod(model.input_shape) == IMAGE_PIXELS:
             self.open_image_model(path, model, metadata)
             return
@@ -196,7 +218,8 @@ class FileActions(QObject):
         session = ImageSession(data, network, current.training)
         try:
             same = _without_init(session.build_spec()) == _without_init(model.spec)
-            load_dataset(data)
+            session.training.validate()
+            load_image_data(data)  # the images are here and fill the subsets
         except (ValueError, OSError) as exc:  # OSError: the data set is not on this computer
             raise ValueError(str(exc)) from None
         if not same:
@@ -241,7 +264,7 @@ class FileActions(QObject):
             network = network_from_spec(model.spec)
         except ValueError as exc:
             raise ValueError(f"{path}: the network editor can't show this model: {exc}") from None
-        current = self.window.session()
+        current = self.window.plane_session()
         # The panel orders features as FEATURES does: reorder the first layer's inputs to match.
         order = [f for f in FEATURES if f in features]
         state = model.get_state()
@@ -289,6 +312,7 @@ class FileActions(QObject):
     ) -> ImageSession:
         try:
             built = session.build_spec()
+            session.training.validate()
             images = load_image_data(session.data, layout=layout_for(exp.spec))
         except (ValueError, OSError) as exc:  # a missing or unreadable data set
             raise ValueError(f"{path}: the file's settings don't build a run here: {exc}") from None
@@ -510,6 +534,17 @@ def file_format(path: str) -> str | None:
         return json.loads(str(meta)).get("format") if meta is not None else None
     except (ValueError, AttributeError, RecursionError):
         return None
+
+
+def _usable_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A model file's metadata without the fields whose type the app can't use (metadata is
+    free-form: a file may hold anything there), so they are ignored rather than fatal."""
+    kinds = {"dataset": str, "features": list, "class_names": list, "task": str}
+    usable = {k: v for k, v in metadata.items() if k not in kinds or isinstance(v, kinds[k])}
+    for key in ("features", "class_names"):
+        if key in usable and not all(isinstance(v, (str, int)) for v in usable[key]):
+            del usable[key]
+    return usable
 
 
 def _without_init(spec: dict[str, Any]) -> dict[str, Any]:

@@ -168,7 +168,8 @@ class ImageWorkspace(QWidget):
         session.training.validate()
         self._data = self._load(session.data)
         self.training_panel.set_max_batch(len(self._data.x_train))
-        return ImageRun(spec, session.training, session.data)
+        config = self.training_panel.config()  # with the batch size as clamped
+        return ImageRun(spec, config, session.data)
 
     def _load(self, settings: ImageDataSettings) -> PreparedImages:
         key = settings.to_dict()

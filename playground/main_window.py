@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         self.dataset: Dataset | None = None
         self.spec: dict | None = None
         self.run_session: Session | ImageSession | None = None  # what the current run came from
+        self._run_mode: str | None = None  # the mode the current run belongs to
         self.last_snapshot: Snapshot | None = None
         self._applying = False
 
@@ -197,7 +198,7 @@ class MainWindow(QMainWindow):
             "Images: learn to recognize handwritten digits or clothes (28×28 pixels), then draw "
             "your own."
         )
-        self.mode_box.activated.connect(lambda i: self.set_mode(self.mode_box.itemData(i)))
+        self.mode_box.activated.connect(self._mode_chosen)
         tb.addWidget(self.mode_box)
         tb.addWidget(QLabel(" Preset "))
         self.preset_box = QComboBox()
@@ -253,6 +254,11 @@ class MainWindow(QMainWindow):
     @property
     def mode(self) -> str:
         return IMAGES if self.stack.currentWidget() is self.images else PLANE
+
+    def _mode_chosen(self, index: int) -> None:
+        mode = self.mode_box.itemData(index)
+        if mode != self.mode:  # choosing the mode on screen again keeps its run
+            self.set_mode(mode)
 
     def set_mode(self, mode: str) -> None:
         """Show the plane or the image workspace and set up a run there."""
@@ -344,15 +350,16 @@ class MainWindow(QMainWindow):
             self.network_panel.set_param_count(None, "invalid network")
             return
         self.banner.hide()
+        self.training_panel.set_max_batch(len(dataset.x_train))
+        session.training = self.training_panel.config()  # with the batch size as clamped
         self.dataset, self.spec, self.last_snapshot = dataset, spec, None
-        self.run_session = session
+        self.run_session, self._run_mode = session, PLANE
         features = session.data.features
         points = grid_points(GRID_RESOLUTION, DOMAIN)
         inputs = feature_map(points, features)
         res = GRID_RESOLUTION
         feature_grids = inputs.T.reshape(len(features), res, res)
         self.network_panel.set_param_count(n_params)
-        self.training_panel.set_max_batch(len(dataset.x_train))
         self.network_view.set_structure(
             spec, features, feature_grids, dataset.task == "classification"
         )
@@ -385,7 +392,7 @@ class MainWindow(QMainWindow):
             return
         self.banner.hide()
         self.dataset, self.spec, self.last_snapshot = None, run.spec, None
-        self.run_session = self.images.session()
+        self.run_session, self._run_mode = self.images.session(), IMAGES
         self.images.start_run(run)
         self.controller.setup(
             RunSetup(
@@ -405,7 +412,7 @@ class MainWindow(QMainWindow):
         train something other than what the panels show."""
         self._show_banner(f"Can't build this run: {exc}")
         self.controller.discard()
-        self.dataset = self.spec = self.last_snapshot = self.run_session = None
+        self.dataset = self.spec = self.last_snapshot = self.run_session = self._run_mode = None
 
     @property
     def run_name(self) -> str:
@@ -442,6 +449,8 @@ class MainWindow(QMainWindow):
 
     # -- snapshots and state -------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:
+        if self._run_mode != self.mode:
+            return  # a run of the other mode (its views are not on screen)
         self.last_snapshot = snap
         if self.mode == IMAGES:
             self.images.show_snapshot(snap)

@@ -34,6 +34,12 @@ class TrainingController(QObject):
         self.state = IDLE
         self.last: Snapshot | None = None
         self._run_id = 0
+        self._start_engine()
+
+    def _start_engine(self) -> None:
+        if getattr(self, "_notifier", None) is not None:
+            self._notifier.setEnabled(False)
+            self._notifier.deleteLater()
         context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
         self._conn, child = context.Pipe(duplex=True)
         self._process = context.Process(
@@ -66,6 +72,9 @@ class TrainingController(QObject):
     def setup(self, run: RunSetup) -> None:
         """Start a new run (the engine drops the old one); messages about older runs that are
         still on their way are ignored."""
+        if not self._process.is_alive():  # it stopped unexpectedly: a new run gets a new one
+            self._conn.close()
+            self._start_engine()
         self._run_id += 1
         self.last = None
         self.state = IDLE  # as every new run starts: right away, not when the engine says so
@@ -78,6 +87,7 @@ class TrainingController(QObject):
         self.last = None
         self.state = IDLE
         self._send("discard")
+        self.stateChanged.emit(IDLE, "")
 
     def start(self) -> None:
         self._send("start")

@@ -249,7 +249,13 @@ class TrainingPanel(QWidget):
         self._update_visible()
 
     def set_max_batch(self, n: int) -> None:
-        self.batch.setMaximum(max(1, n))
+        """Cap the batch size at the training set's size (the value is clamped silently: the
+        caller is setting up a run and reads the config afterwards)."""
+        self._loading = True
+        try:
+            self.batch.setMaximum(max(1, n))
+        finally:
+            self._loading = False
 
     # -- internals -----------------------------------------------------------------------------
     def _emit(self) -> None:

@@ -133,3 +133,26 @@ def test_a_missing_data_set_is_reported_not_raised(tmp_path, monkeypatch):
     assert engine.outbox.drain()
     assert pipe.sent[0][0] == "failed" and "mnist" in pipe.sent[0][2].lower()
     assert engine.trainer is None
+
+
+def test_rate_changes_for_a_dropped_run_do_not_reach_the_next():
+    engine = Engine(Pipe())
+    engine.setup(tiny_run())
+    engine.control.set_lr(0.5)  # asked while that run was on screen
+    engine.handle(("discard",))
+    assert engine.trainer is None and engine.iter is None
+    engine.setup(tiny_run())
+    assert engine.trainer.lr == TrainConfig().lr
+
+
+def test_any_failure_to_build_a_run_is_reported(monkeypatch):
+    pipe = Pipe()
+    engine = Engine(pipe)
+
+    def broken(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("playground.engine_process.build_trainer", broken)
+    engine.setup(tiny_run())
+    assert engine.outbox.drain()
+    assert pipe.sent[0][:2] == ("failed", 1) and "MemoryError" in pipe.sent[0][2]

@@ -83,6 +83,7 @@ def test_an_impossible_network_shows_the_banner_and_keeps_the_panels(images, qtb
     assert window.last_snapshot is None and window.run_session is None
     with qtbot.assertNotEmitted(window.controller.snapshotReady, wait=300):
         window.play_action.trigger()
+    assert window.play_action.text() == "Play"
 
 
 def test_mode_and_both_sessions_persist(make_window, qtbot, settings):
@@ -173,3 +174,38 @@ def test_a_model_the_editor_cannot_show_opens_for_drawing_only(make_window, qtbo
     assert window.mode == IMAGES and draw.model() is not None
     assert "flat.npz" in draw.title.text()
     assert "drawing only" in window.statusBar().currentMessage()
+
+
+def test_a_plane_model_opened_in_image_mode_goes_to_the_plane(images, qtbot, tmp_path):
+    spec = normalize({"input_shape": [2], "layers": parse_arch("dense:4,tanh,dense:2")})
+    path = tmp_path / "plane.npz"
+    save_model(Sequential(spec), path, {"features": ["x1", "x2"], "class_names": 10})
+    with qtbot.waitSignal(images.runReset, timeout=10000):
+        assert images.files.open(str(path))  # the odd class_names are ignored, not fatal
+    assert images.mode == PLANE and images.spec["layers"][0]["units"] == 4
+
+
+def test_choosing_the_mode_on_screen_again_keeps_the_run(images, qtbot):
+    step_epoch(qtbot, images)
+    step = images.last_snapshot.step
+    with qtbot.assertNotEmitted(images.runReset, wait=100):
+        images.mode_box.activated.emit(images.mode_box.findData(IMAGES))
+    assert images.last_snapshot.step == step
+
+
+def test_a_clamped_batch_size_is_the_one_the_run_uses(images, qtbot):
+    data, panel = images.images.data_panel, images.images.training_panel
+    choose(qtbot, images, data.train_subset, 5000)
+    with qtbot.waitSignal(images.runReset, timeout=10000):
+        panel.batch.setValue(3000)
+    resets = []
+    images.runReset.connect(lambda: resets.append(1))
+    choose(qtbot, images, data.train_subset, 1000)  # the batch size is clamped to 1,000
+    assert resets == [1]  # one run, not a second one for the clamp
+    assert panel.batch.value() == 1000
+    assert images.run_session.training.batch_size == 1000
+
+
+def test_export_plots_offers_the_views_on_screen(images):
+    names = [name for name, _ in images.files.views]
+    assert "confusion matrix" in names and "output view" not in names

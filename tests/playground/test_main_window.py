@@ -228,3 +228,15 @@ def test_settings_persist_between_launches(make_window, qtbot, settings):
     qtbot.addWidget(again)
     assert again.session().data.noise == pytest.approx(0.25)
     again.close()
+
+
+def test_reset_after_the_engine_died_starts_a_new_one(window, qtbot):
+    old = window.controller._process
+    with qtbot.waitSignal(window.controller.failed, timeout=10000):
+        old.kill()
+    assert "Reset" in window.banner.text()
+    with qtbot.waitSignal(window.runReset, timeout=10000):
+        window.reset_action.trigger()
+    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=10000)
+    assert window.controller.running and window.controller._process is not old
+    train_until(qtbot, window, lambda s: s.epoch >= 1)
