@@ -783,6 +783,9 @@ class TrainControl:
         self.pending = False
         self.stop_requested = False
         self.snapshot_requested = False
+        #: Also yield a snapshot at the end of every epoch (set by the thread that iterates,
+        #: e.g. to stop exactly at an epoch's end).
+        self.epoch_end_snapshots = False
 
     def set_lr(self, lr: float) -> None:
         check_number("lr", lr, low=0.0, high=100.0, low_open=True)
@@ -898,6 +901,7 @@ def train_iter(
             yield snapshot(True, reason)
             return
         now = time.perf_counter()
-        if now - last >= interval:
+        epoch_end = control is not None and control.epoch_end_snapshots
+        if now - last >= interval or (epoch_end and trainer.epoch != epoch_before):
             last = now  # a steady cadence: the snapshot's own cost is inside the interval
             yield snapshot()

@@ -47,7 +47,6 @@ from core.training import (
     TrainConfig,
     TrainControl,
     build_trainer,
-    take_snapshot,
     train_iter,
 )
 from playground.image_data import ImageDataSettings, layout_for, load_image_data
@@ -176,6 +175,7 @@ class Engine:
         self.iter = None
         self.grid: Grid | None = None
         self.dead_samples = DEAD_UNIT_SAMPLES
+        self.step_target: int | None = None  # stepping: the epoch to pause at
         self.run_id = 0
         self._images: tuple[tuple, tuple] | None = None  # (recipe key, arrays) of the last load
 
@@ -203,18 +203,21 @@ class Engine:
             self.setup(command[1])
         elif kind == "discard":
             self.control.forget_changes()  # they were meant for the dropped run
+            self._end_step()
             self.trainer = self.iter = None
             self.state = IDLE
             self.outbox.drop_snapshot()
         elif kind == "start" and self.iter is not None and self.state != RUNNING:
+            self._end_step()
             self.set_state(RUNNING)
-        elif kind == "pause" and self.state == RUNNING:
+        elif kind == "pause" and self.busy:
+            self._end_step()
             self.set_state(PAUSED)
-        elif kind == "step" and self.iter is not None and self.state != RUNNING:
-            self.control.apply(self.trainer)  # a rate change made while paused
-            self.trainer.run_epoch()
-            self.publish(take_snapshot(self.trainer, self.grid, dead_samples=self.dead_samples))
-            self.set_state(PAUSED)
+        elif kind == "step" and self.iter is not None and not self.busy:
+            # Trains in the main loop's usual chunks, so other commands (pause, reset, quit)
+            # still act within a chunk even when an epoch takes seconds.
+            self.step_target = self.trainer.epoch + 1
+            self.control.epoch_end_snapshots = True
         elif kind == "save_experiment":
             path, data, metadata = command[1:]
             self.write(path, lambda: save_experiment(path, self.trainer, data, metadata))
@@ -235,7 +238,17 @@ class Engine:
                 error = str(exc) or type(exc).__name__
         self.send(("saved", self.run_id, path, error))
 
+    @property
+    def busy(self) -> bool:
+        """Training (running, or stepping through one epoch)."""
+        return self.state == RUNNING or self.step_target is not None
+
+    def _end_step(self) -> None:
+        self.step_target = None
+        self.control.epoch_end_snapshots = False
+
     def setup(self, run: RunSetup) -> None:
+        self._end_step()
         self.run_id, self.iter = run.run_id, None
         self.outbox.drop_snapshot()
         if run.resume is not None:
@@ -287,8 +300,12 @@ class Engine:
         snap = next(self.iter)
         self.publish(snap)
         if snap.done:
+            self._end_step()
             self.iter = None
             self.set_state(DONE, snap.reason or "")
+        elif self.step_target is not None and snap.epoch >= self.step_target:
+            self._end_step()
+            self.set_state(PAUSED)
 
 
 def augment_images(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -330,7 +347,7 @@ def engine_main(conn) -> None:
     threading.Thread(target=read, name="commands", daemon=True).start()
     while True:
         try:
-            command = commands.get(block=engine.state != RUNNING)
+            command = commands.get(block=not engine.busy)
         except queue.Empty:
             command = None
         if command is not None:
@@ -339,5 +356,5 @@ def engine_main(conn) -> None:
             if command[0] not in ("lr", "reg"):  # those went straight to the control
                 engine.handle(command)
             continue
-        if engine.state == RUNNING:
+        if engine.busy:
             engine.advance()

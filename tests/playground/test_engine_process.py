@@ -76,6 +76,13 @@ def test_a_slow_reader_never_blocks_the_caller():
     assert kinds(pipe)[-1] == "state" and kinds(pipe)[-2] == ("snapshot", 999)
 
 
+def step(engine):
+    """What the engine's main loop does for a Step: train in chunks until the epoch ends."""
+    engine.handle(("step",))
+    while engine.busy:
+        engine.advance()
+
+
 def spec_for(arch: str, shape: list[int]) -> dict:
     return normalize({"input_shape": shape, "layers": parse_arch(arch), "loss": "softmax_ce"})
 
@@ -91,7 +98,7 @@ def test_step_sends_the_snapshot_then_paused():
     engine = Engine(pipe)
     engine.setup(tiny_run())
     engine.ack()
-    engine.handle(("step",))
+    step(engine)
     assert engine.outbox.drain()
     assert [k if isinstance(k, str) else k[0] for k in kinds(pipe)] == [
         "snapshot",
@@ -115,7 +122,7 @@ def test_image_runs_load_their_images_from_the_recipe(arch):
     recipe = ImageDataSettings("fashion-mnist", train_subset=200, test_subset=100, augment=True)
     engine.setup(RunSetup(spec, TrainConfig(batch_size=50), images=recipe, run_id=2))
     engine.ack()
-    engine.handle(("step",))
+    step(engine)
     assert engine.outbox.drain()
     assert pipe.sent[0][0] == "snapshot", pipe.sent
     snap = [m for m in pipe.sent if m[0] == "snapshot"][-1][2]
@@ -156,3 +163,16 @@ def test_any_failure_to_build_a_run_is_reported(monkeypatch):
     engine.setup(tiny_run())
     assert engine.outbox.drain()
     assert pipe.sent[0][:2] == ("failed", 1) and "MemoryError" in pipe.sent[0][2]
+
+
+def test_a_step_can_be_paused_before_its_epoch_ends():
+    pipe = Pipe()
+    engine = Engine(pipe)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(20000, 2)).astype(np.float32), rng.integers(0, 2, 20000)
+    engine.setup(RunSetup(mlp_spec(2, [4], 2), TrainConfig(batch_size=1), x, y, run_id=1))
+    engine.handle(("step",))
+    engine.advance()  # one chunk (~40 ms): far from the end of a 20,000-step epoch
+    engine.handle(("pause",))
+    assert not engine.busy and engine.trainer.epoch == 0 and 0 < engine.trainer.steps < 20000
+    assert engine.outbox.drain() and pipe.sent[-1] == ("state", 1, PAUSED, "")

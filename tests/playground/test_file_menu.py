@@ -185,7 +185,10 @@ def test_engine_reports_failed_saves_and_carries_on(monkeypatch, tmp_path):
     path = str(tmp_path / "m.onnx")
     handle(("export", "onnx", path, {}))
     assert sent[-1][:3] == ("saved", 3, path) and "pip install" in sent[-1][3]
-    handle(("step",))
+    engine.handle(("step",))
+    while engine.busy:  # the main loop trains the epoch in chunks
+        engine.advance()
+    assert engine.outbox.drain()
     assert sent[-1] == ("state", 3, PAUSED, "")
 
 

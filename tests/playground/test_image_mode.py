@@ -56,8 +56,7 @@ def test_trains_a_fashion_subset_to_75_percent_through_the_ui(images, qtbot):
 
 def test_draw_panel_classifies_with_the_model_being_trained(images, qtbot):
     window = images
-    with qtbot.waitSignal(window.controller.snapshotReady, timeout=20000):
-        window.step_action.trigger()
+    step_epoch(qtbot, window)
     window.flush_views()
     draw = window.images.draw_view
     window.images.tabs.setCurrentWidget(draw)

@@ -71,13 +71,19 @@ def test_trains_spiral_to_95_percent_and_pause_stops_snapshots(window, qtbot):
     assert window.last_snapshot.step == steps
 
 
-def test_step_advances_exactly_one_epoch(window, qtbot):
-    with qtbot.waitSignal(window.controller.snapshotReady, timeout=5000):
+def step_epoch(qtbot, window):
+    """Step, waiting for the pause that ends it (snapshots may show the epoch on its way)."""
+    with qtbot.waitSignal(
+        window.controller.stateChanged, timeout=5000, check_params_cb=lambda s, r: s == PAUSED
+    ):
         window.step_action.trigger()
+
+
+def test_step_advances_exactly_one_epoch(window, qtbot):
+    step_epoch(qtbot, window)
     assert window.last_snapshot.epoch == 1
     first = window.last_snapshot.step
-    with qtbot.waitSignal(window.controller.snapshotReady, timeout=5000):
-        window.step_action.trigger()
+    step_epoch(qtbot, window)
     snap = window.last_snapshot
     assert snap.epoch == 2 and snap.step == 2 * first
     assert window.controller.state == PAUSED
@@ -210,8 +216,7 @@ def test_divergence_pauses_with_a_banner(make_window, qtbot):
 
 
 def test_exports_png_and_history_csv(window, qtbot, tmp_path):
-    with qtbot.waitSignal(window.controller.snapshotReady, timeout=5000):
-        window.step_action.trigger()
+    step_epoch(qtbot, window)
     assert window.export_png(window.output_view, "output", str(tmp_path / "out.png"))
     assert (tmp_path / "out.png").stat().st_size > 1000
     assert window.export_history(str(tmp_path / "h.csv"))
