@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QPushButton, QSplitter, QTabWidget, QVBoxLayout, Q
 from core import metrics
 from core.data.mnist import DatasetNotFound, MnistError
 from core.training import Snapshot, TrainConfig
-from playground.image_data import ImageDataSettings, PreparedImages, load_image_data
+from playground.image_data import ImageDataSettings, load_image_data
 from playground.image_session import ImageSession
 from playground.layout import group, scroll_column
 from playground.panels.image_data_panel import ImageDataPanel
@@ -37,6 +37,16 @@ from playground.views.stats_view import StatsView
 N_CLASSES = 10
 #: The views redraw at most this often (ms): a snapshot changes little in a fifth of a second.
 VIEW_INTERVAL = 200
+
+
+@dataclass(frozen=True)
+class ShownImages:
+    """What the views need of a run's images (the engine holds the training set itself)."""
+
+    n_train: int
+    class_names: tuple[str, ...]
+    y_test: np.ndarray
+    test_images: np.ndarray  # uint8 (n_test, 28, 28)
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ class ImageWorkspace(QWidget):
     def __init__(self, parent: QWidget | None = None, *, cache_dir=None, mirrors=None) -> None:
         super().__init__(parent)
         self._cache_dir = cache_dir
-        self._data: PreparedImages | None = None
+        self._data: ShownImages | None = None
         self._data_key: dict | None = None
         self._spec: dict[str, Any] | None = None
         self._pred_epoch = -1
@@ -167,11 +177,11 @@ class ImageWorkspace(QWidget):
         spec = session.build_spec(N_CLASSES)
         session.training.validate()
         self._data = self._load(session.data)
-        self.training_panel.set_max_batch(len(self._data.x_train))
+        self.training_panel.set_max_batch(self._data.n_train)
         config = self.training_panel.config()  # with the batch size as clamped
         return ImageRun(spec, config, session.data)
 
-    def _load(self, settings: ImageDataSettings) -> PreparedImages:
+    def _load(self, settings: ImageDataSettings) -> ShownImages:
         key = settings.to_dict()
         if self._data is not None and self._data_key == key:
             return self._data
@@ -186,7 +196,9 @@ class ImageWorkspace(QWidget):
         except MnistError as exc:
             raise ValueError(f"Can't read the images: {exc}") from None
         self._data_key = key
-        return data
+        return ShownImages(
+            len(data.x_train), tuple(data.class_names), data.y_test, data.test_images
+        )
 
     def start_run(self, run: ImageRun) -> None:
         """Clear the views for a new run of ``run``."""
