@@ -60,11 +60,9 @@ class ImageSession:
     def from_dict(cls, data: dict[str, Any]) -> ImageSession:
         """Rebuild from :meth:`to_dict`; raises ValueError (naming the field) for bad content."""
         try:
-            net = dict(data["network"])
-            net["hidden"] = [LayerSettings(**h) for h in net.get("hidden", [])]
             return cls(
                 ImageDataSettings.from_dict(data["data"]),
-                NetworkSettings(**net),
+                NetworkSettings.from_dict(data["network"]),
                 TrainConfig.from_dict(data["training"]),
             )
         except (KeyError, TypeError) as exc:

@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from core import metrics
 from core.data.mnist import DatasetNotFound, MnistError
 from core.training import Snapshot, TrainConfig
 from playground.image_data import ImageDataSettings, load_image_data
 from playground.image_session import ImageSession
-from playground.layout import group, scroll_column
+from playground.layout import group, scroll_column, workspace
 from playground.panels.image_data_panel import ImageDataPanel
 from playground.panels.network_panel import NetworkPanel
 from playground.panels.training_panel import TrainingPanel
@@ -126,22 +126,10 @@ class ImageWorkspace(QWidget):
         self.tabs.setTabToolTip(1, "Which classes the network confuses (click a cell).")
         self.tabs.setTabToolTip(2, "Draw a digit or garment and watch the network classify it.")
 
-        self.top_split = QSplitter(Qt.Orientation.Horizontal)
-        for widget in (left, middle, self.tabs):
-            self.top_split.addWidget(widget)
-        self.top_split.setStretchFactor(0, 0)
-        self.top_split.setStretchFactor(1, 3)
-        self.top_split.setStretchFactor(2, 4)
-        self.top_split.setSizes([left.minimumSizeHint().width(), 340, 560])
-        self.bottom_split = QSplitter(Qt.Orientation.Horizontal)
-        self.bottom_split.addWidget(self.curves_view)
-        self.bottom_split.addWidget(self.stats_view)
-        self.main_split = QSplitter(Qt.Orientation.Vertical)
-        self.main_split.addWidget(self.top_split)
-        self.main_split.addWidget(self.bottom_split)
-        self.main_split.setStretchFactor(0, 3)
-        self.main_split.setStretchFactor(1, 1)
-        self.main_split.setSizes([560, 240])
+        splits = workspace(
+            [left, middle, self.tabs], [0, 340, 560], [0, 3, 4], [self.curves_view, self.stats_view]
+        )
+        self.top_split, self.bottom_split, self.main_split = splits.top, splits.bottom, splits.main
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.main_split)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
-from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 
 def group(title: str, widget: QWidget) -> QGroupBox:
@@ -48,3 +49,38 @@ def scroll_column(widgets: Sequence[QWidget]) -> ScrollColumn:
         layout.addWidget(widget)
     layout.addStretch(1)
     return ScrollColumn(column)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A mode's resizable layout: three columns above, views side by side below."""
+
+    top: QSplitter
+    bottom: QSplitter
+    main: QSplitter
+
+
+def workspace(
+    columns: Sequence[QWidget],
+    widths: Sequence[int],
+    stretch: Sequence[int],
+    below: Sequence[QWidget],
+) -> Workspace:
+    """The splitters of a mode: ``columns`` left to right with initial ``widths`` (the first
+    column at least as wide as it needs) and ``stretch`` factors, ``below`` under them taking
+    a quarter of the height."""
+    top = QSplitter(Qt.Orientation.Horizontal)
+    for i, widget in enumerate(columns):
+        top.addWidget(widget)
+        top.setStretchFactor(i, stretch[i])
+    top.setSizes([max(widths[0], columns[0].minimumSizeHint().width()), *widths[1:]])
+    bottom = QSplitter(Qt.Orientation.Horizontal)
+    for widget in below:
+        bottom.addWidget(widget)
+    main = QSplitter(Qt.Orientation.Vertical)
+    main.addWidget(top)
+    main.addWidget(bottom)
+    main.setStretchFactor(0, 3)
+    main.setStretchFactor(1, 1)
+    main.setSizes([560, 240])
+    return Workspace(top, bottom, main)

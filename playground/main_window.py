@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QSplitter,
     QStackedWidget,
     QStyle,
     QVBoxLayout,
@@ -29,7 +28,7 @@ from core.training import Grid, Snapshot
 from playground.file_actions import FileActions
 from playground.image_session import ImageSession, session_from_json
 from playground.image_workspace import ImageWorkspace
-from playground.layout import group, scroll_column
+from playground.layout import group, scroll_column, workspace
 from playground.panels.data_panel import DataPanel
 from playground.panels.network_panel import NetworkPanel
 from playground.panels.training_panel import TrainingPanel
@@ -64,7 +63,6 @@ class MainWindow(QMainWindow):
         self.dataset: Dataset | None = None
         self.spec: dict | None = None
         self.run_session: Session | ImageSession | None = None  # what the current run came from
-        self._run_mode: str | None = None  # the mode the current run belongs to
         self.last_snapshot: Snapshot | None = None
         self._applying = False
 
@@ -119,25 +117,13 @@ class MainWindow(QMainWindow):
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addWidget(group("Network", self.network_panel))
         middle_layout.addWidget(self.network_view, 1)
-        right = self.output_view
-
-        self.top_split = QSplitter(Qt.Orientation.Horizontal)
-        self.top_split.addWidget(scroll)
-        self.top_split.addWidget(middle)
-        self.top_split.addWidget(right)
-        self.top_split.setStretchFactor(0, 0)
-        self.top_split.setStretchFactor(1, 3)
-        self.top_split.setStretchFactor(2, 3)
-        self.top_split.setSizes([scroll.minimumSizeHint().width(), 520, 450])
-        self.bottom_split = QSplitter(Qt.Orientation.Horizontal)
-        self.bottom_split.addWidget(self.curves_view)
-        self.bottom_split.addWidget(self.stats_view)
-        self.main_split = QSplitter(Qt.Orientation.Vertical)
-        self.main_split.addWidget(self.top_split)
-        self.main_split.addWidget(self.bottom_split)
-        self.main_split.setStretchFactor(0, 3)
-        self.main_split.setStretchFactor(1, 1)
-        self.main_split.setSizes([560, 240])
+        splits = workspace(
+            [scroll, middle, self.output_view],
+            [0, 520, 450],
+            [0, 3, 3],
+            [self.curves_view, self.stats_view],
+        )
+        self.top_split, self.bottom_split, self.main_split = splits.top, splits.bottom, splits.main
 
         self.banner = QLabel()
         self.banner.setObjectName("banner")
@@ -353,7 +339,7 @@ class MainWindow(QMainWindow):
         self.training_panel.set_max_batch(len(dataset.x_train))
         session.training = self.training_panel.config()  # with the batch size as clamped
         self.dataset, self.spec, self.last_snapshot = dataset, spec, None
-        self.run_session, self._run_mode = session, PLANE
+        self.run_session = session
         features = session.data.features
         points = grid_points(GRID_RESOLUTION, DOMAIN)
         inputs = feature_map(points, features)
@@ -392,7 +378,7 @@ class MainWindow(QMainWindow):
             return
         self.banner.hide()
         self.dataset, self.spec, self.last_snapshot = None, run.spec, None
-        self.run_session, self._run_mode = self.images.session(), IMAGES
+        self.run_session = self.images.session()
         self.images.start_run(run)
         self.controller.setup(
             RunSetup(
@@ -412,7 +398,14 @@ class MainWindow(QMainWindow):
         train something other than what the panels show."""
         self._show_banner(f"Can't build this run: {exc}")
         self.controller.discard()
-        self.dataset = self.spec = self.last_snapshot = self.run_session = self._run_mode = None
+        self.dataset = self.spec = self.last_snapshot = self.run_session = None
+
+    @property
+    def run_mode(self) -> str | None:
+        """The mode the current run belongs to (None without a run)."""
+        if self.run_session is None:
+            return None
+        return IMAGES if isinstance(self.run_session, ImageSession) else PLANE
 
     @property
     def run_name(self) -> str:
@@ -449,7 +442,7 @@ class MainWindow(QMainWindow):
 
     # -- snapshots and state -------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:
-        if self._run_mode != self.mode:
+        if self.run_mode != self.mode:
             return  # a run of the other mode (its views are not on screen)
         self.last_snapshot = snap
         if self.mode == IMAGES:

@@ -84,6 +84,13 @@ class NetworkSettings:
     init: str = "auto"
     loss: str = "auto"  # auto: softmax cross-entropy for classes, MSE for regression
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NetworkSettings:
+        """Rebuild from ``asdict``; raises KeyError/TypeError for unknown or missing fields."""
+        net = dict(data)
+        net["hidden"] = [LayerSettings(**h) for h in net.get("hidden", [])]
+        return cls(**net)
+
 
 @dataclass
 class Session:
@@ -137,11 +144,9 @@ class Session:
     def from_dict(cls, data: dict[str, Any]) -> Session:
         """Rebuild from :meth:`to_dict`; raises ValueError (naming the field) for bad content."""
         try:
-            net = dict(data["network"])
-            net["hidden"] = [LayerSettings(**h) for h in net.get("hidden", [])]
             session = cls(
                 DataSettings(**data["data"]),
-                NetworkSettings(**net),
+                NetworkSettings.from_dict(data["network"]),
                 TrainConfig.from_dict(data["training"]),
             )
         except (KeyError, TypeError) as exc:
