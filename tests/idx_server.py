@@ -97,20 +97,39 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if mode == "hang":
             self.server.release.wait(5.0)
             return
+        if mode == "slow-headers":
+            head = f"HTTP/1.0 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._send("throttle", head + body)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/gzip")
-        self.send_header("Content-Length", str(len(body)))
+        if mode != "endless":
+            length = self.server.announce if mode == "lie" else len(body)
+            self.send_header("Content-Length", str(length))
         self.end_headers()
+        try:
+            self._send(mode, body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client hung up: part of what some tests check
+
+    def _send(self, mode: str, body: bytes) -> None:
         if mode == "throttle":
-            # A slow link: 1 KiB at a time; stops early (a truncated body) once released.
-            for start in range(0, len(body), 1024):
+            # A slow link: `piece` bytes at a time; stops early (a truncated body) once released.
+            for start in range(0, len(body), self.server.piece):
                 if self.server.release.wait(self.server.pace):
                     return
-                self.wfile.write(body[start : start + 1024])
+                self.wfile.write(body[start : start + self.server.piece])
                 self.wfile.flush()
             return
+        if mode == "endless":
+            # No Content-Length: `body`, then `filler` until released or the client hangs up.
+            self.wfile.write(body)
+            while not self.server.release.is_set():
+                self.wfile.write(self.server.filler)
+            return
         # "truncate": announce the full length, send half and close the connection.
-        self.wfile.write(body if mode == "ok" else body[: len(body) // 2])
+        self.wfile.write(body if mode in ("ok", "lie") else body[: len(body) // 2])
         self.wfile.flush()
 
     def log_message(self, *args: Any) -> None:
@@ -121,8 +140,12 @@ class IdxServer(http.server.ThreadingHTTPServer):
     """Serves ``routes``: URL path -> ``(mode, body)``; unknown paths get HTTP 404.
 
     Modes: ``"ok"``; ``"truncate"`` (half the announced body); ``"hang"`` (no response until
-    :attr:`release` is set); ``"throttle"`` (1 KiB every :attr:`pace` seconds). Every requested
-    path is appended to :attr:`log`.
+    :attr:`release` is set); ``"throttle"`` (:attr:`piece` bytes every :attr:`pace` seconds);
+    ``"slow-headers"`` (the status line and headers too, as ``"throttle"`` sends the body);
+    ``"lie"`` (the whole body under a Content-Length of :attr:`announce`); ``"endless"`` (no
+    Content-Length: the body, then :attr:`filler` over and over until :attr:`release` is set or
+    the client hangs up).
+    Every requested path is appended to :attr:`log`.
     """
 
     daemon_threads = True
@@ -133,6 +156,9 @@ class IdxServer(http.server.ThreadingHTTPServer):
         self.log: list[str] = []
         self.release = threading.Event()
         self.pace = 0.05
+        self.piece = 1024
+        self.announce = 0
+        self.filler = bytes(4096)
 
     def url(self, mirror: str) -> str:
         """Base URL of a mirror (a path prefix on this server)."""
@@ -146,6 +172,15 @@ class IdxServer(http.server.ThreadingHTTPServer):
     def fetched(self) -> list[str]:
         """Requests so far as ``"mirror:file"``."""
         return [p.rsplit("/", 2)[1] + ":" + p.rsplit("/", 1)[1] for p in self.log]
+
+
+# --------------------------------------------------------------------------- hostile gzip data
+
+GZIP_NAME_HEADER = b"\x1f\x8b\x08\x08" + bytes(6)
+"""A gzip member header announcing a file name (FNAME), whose bytes follow until a 0 byte: a
+stream of non-zero bytes after it is an endless header field that decompresses to nothing."""
+EMPTY_MEMBER = gzip.compress(b"", mtime=0)
+"""A complete gzip member holding 0 bytes (20 bytes); repeated, it decompresses to nothing."""
 
 
 PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy")

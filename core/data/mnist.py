@@ -29,11 +29,22 @@ Downloads
 ---------
 Nothing here opens a network connection unless asked: only :func:`download`, or :func:`load`
 with ``download=True`` when no local copy is found. Files are fetched from each mirror in turn
-(falling back on a connection or HTTP error, a truncated body, bad gzip data or a checksum
-mismatch), checked against the SHA-256 of their decompressed content while they stream, and
-written atomically (temporary file in the cache folder, fsync, ``os.replace``): the cache never
-holds a partial or unverified file. The cache keeps the ``.gz`` files as downloaded (about 4-5
-times smaller than the decompressed files; reading decompresses them in memory).
+(falling back on a connection or HTTP error, a truncated body, bad gzip data, a checksum
+mismatch, a body longer than twice the file's known size or a mirror that stalls or crawls),
+checked against the SHA-256 of their decompressed content while they stream, and written
+atomically (temporary file in the cache folder, fsync, ``os.replace``): the cache never holds a
+partial or unverified file, nor a temporary one after a failure or Cancel. Cancel takes effect
+within a tenth of a second, whatever the link does. The cache keeps the ``.gz`` files as
+downloaded (about 4-5 times smaller than the decompressed files; reading decompresses them in
+memory).
+
+Reading untrusted files
+-----------------------
+:func:`read_idx`, :func:`read_npz` and :func:`load_folder` raise :class:`MnistError` for every
+bad file (never another error type) and bound their work by the file: only regular files are
+opened (a pipe or device is refused), declared shapes are checked against the bytes stored
+before anything is allocated, and compressed data may expand at most :data:`MAX_EXPANSION`
+times (real files expand 2 to 5 times) and is never decompressed past the declared size.
 
 Preparing data for a model
 --------------------------
@@ -47,14 +58,18 @@ integer shifts and small rotations (bilinear, vectorized) to training images.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import http.client
 import io
 import math
 import os
+import queue
+import socket
+import stat
 import struct
 import sys
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -80,6 +95,12 @@ MAX_SIDE = 1024
 """Largest image side an IDX file may declare."""
 MAX_BYTES = 2 * 1024**3
 """Most payload bytes an IDX file or ``.npz`` archive may declare (checked before allocating)."""
+MAX_EXPANSION = 32
+"""Most a compressed file (``.gz``, ``.npz`` member) may expand, beyond :data:`EXPANSION_SLACK`:
+real MNIST-style files expand 2 to 5 times, a decompression bomb about 1,000 times. Checked
+against the declared sizes before anything is decompressed."""
+EXPANSION_SLACK = 1024**2
+"""Bytes any compressed file may expand to whatever its size (small files compress oddly)."""
 N_CLASSES = 10
 IMAGE_SIDE = 28
 ENV_VAR = "NN_PLAYGROUND_DATA"
@@ -89,7 +110,14 @@ LAYOUTS = ("flat", "image")
 DEFAULT_TIMEOUT = 30.0
 """Seconds a download waits to connect and for each read before trying the next mirror."""
 CHUNK_SIZE = 64 * 1024
-"""Bytes read per network read; cancellation is checked between reads."""
+"""Most bytes taken per network read (a read returns what has arrived, never waiting for more)."""
+POLL_INTERVAL = 0.1
+"""Seconds between two checks of Cancel and the deadlines while a download waits for data."""
+MIN_RATE = 4096
+"""Bytes per second a mirror must deliver on average: a file's deadline is ``timeout`` plus its
+download size at this rate (about 40 minutes for MNIST's training images)."""
+MAX_RECEIVED = 2
+"""A download stops after this many times the file's known compressed size (plus 64 KiB)."""
 USER_AGENT = "nn-playground/0.1 (+python urllib)"
 
 DIGITS = tuple(str(k) for k in range(10))
@@ -111,6 +139,7 @@ ProgressFn = Callable[[int, int], Any]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _READ_CHUNK = 1024 * 1024
+_RAW_CHUNK = 64 * 1024
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,6 +405,96 @@ def _label(source: Source, name: str | None) -> str:
     return os.fspath(source)
 
 
+def _open_regular(path: str | os.PathLike[str], label: str) -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file. A FIFO, device or folder is refused
+    without blocking: opening a FIFO waits for a writer, and a device may never end.
+
+    Raises MnistError for anything but a regular file, OSError when it cannot be opened."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise MnistError(
+                f"{label}: not a regular file (a folder, pipe or device); allowed: a data file"
+            )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class _Gunzip:
+    """Decompresses gzip data (one or more members) fed in pieces; the caller takes the output
+    in pieces of the size it asks for, so nothing is decompressed beyond what it needs.
+
+    Damaged data raises ``zlib.error``, and so does :meth:`finish` on data that stops inside a
+    member or holds none."""
+
+    def __init__(self) -> None:
+        self.size = 0  # decompressed bytes handed out
+        self.members = 0
+        self._z = zlib.decompressobj(wbits=31)
+        self._input = b""
+        self._started = False  # the current member has been given input
+
+    def feed(self, data: bytes) -> None:
+        self._input = self._input + data if self._input else data
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` decompressed bytes; ``b""`` when more input is needed."""
+        while True:
+            self._started = self._started or bool(self._input)
+            out = self._z.decompress(self._input, n)
+            if self._z.eof:  # end of a member; another may follow
+                self.members += 1
+                self._input = self._z.unused_data
+                self._z = zlib.decompressobj(wbits=31)
+                self._started = False
+            else:
+                self._input = self._z.unconsumed_tail
+            if out or not self._input:
+                self.size += len(out)
+                return out
+
+    def finish(self) -> None:
+        """Call when the input has ended: raise unless it ended after a complete member."""
+        if self._started or self._input:
+            raise zlib.error("gzip data is truncated")
+        if self.members == 0:
+            raise zlib.error("no gzip data")
+
+
+class _GunzipFile:
+    """The decompressed content of a gzip file, for :func:`_read_idx_stream` (``read``,
+    ``readinto``): decompresses only what is asked for, at most 1 MiB per ``readinto``."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.gunzip = _Gunzip()
+        self._ended = False
+
+    def read(self, n: int) -> bytes:
+        parts = []
+        while n > 0:
+            out = self.gunzip.read(n)
+            if out:
+                parts.append(out)
+                n -= len(out)
+            elif self._ended:
+                break
+            elif chunk := self.raw.read(_RAW_CHUNK):
+                self.gunzip.feed(chunk)
+            else:
+                self._ended = True
+                self.gunzip.finish()
+        return b"".join(parts)
+
+    def readinto(self, buffer: memoryview) -> int:
+        data = self.read(min(len(buffer), _READ_CHUNK))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _read_fully(f: BinaryIO, buffer: memoryview) -> int:
     """Fill ``buffer`` from ``f``; return the number of bytes read (less only at end of data)."""
     done = 0
@@ -409,10 +528,13 @@ def read_idx(source: Source, *, sha256: str | None = None, name: str | None = No
     Raises
     ------
     MnistError
-        Wrong magic number, a zero or absurd dimension (more than :data:`MAX_ITEMS` items,
-        sides above :data:`MAX_SIDE`, more than :data:`MAX_BYTES` bytes; checked before
-        allocating), truncated or trailing data, damaged gzip data, a label outside 0..9, or a
-        checksum mismatch. The message names the file.
+        Not a regular file (a folder, pipe or device), wrong magic number, a zero or absurd
+        dimension (more than :data:`MAX_ITEMS` items, sides above :data:`MAX_SIDE`, more than
+        :data:`MAX_BYTES` bytes, more than the file's size holds: its size, or for gzip data
+        :data:`MAX_EXPANSION` times its size; all checked before allocating), truncated or
+        trailing data, damaged gzip data, a label outside 0..9, or a checksum mismatch. The
+        message names the file. Gzip data is decompressed only up to the size the header
+        declares (plus one byte to detect trailing data).
     OSError
         The file cannot be opened.
     """
@@ -420,21 +542,27 @@ def read_idx(source: Source, *, sha256: str | None = None, name: str | None = No
     with contextlib.ExitStack() as stack:
         if isinstance(source, (bytes, bytearray, memoryview)):
             raw: BinaryIO = io.BytesIO(bytes(source))
+            stored = len(raw.getbuffer())
         else:
-            raw = stack.enter_context(open(source, "rb"))
-        f: BinaryIO = raw
+            raw = stack.enter_context(_open_regular(source, label))
+            stored = os.fstat(raw.fileno()).st_size
         compressed = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
-        if compressed:
-            f = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+        f = _GunzipFile(raw) if compressed else raw
         try:
-            return _read_idx_stream(f, label, sha256)
+            return _read_idx_stream(f, label, sha256, stored, compressed)
         except (OSError, EOFError, zlib.error) as exc:
             what = "damaged or truncated gzip data" if compressed else "read error"
             raise MnistError(f"{label}: {what} ({exc})") from None
+        except MemoryError:
+            raise MnistError(f"{label}: too large to fit in memory") from None
 
 
-def _read_idx_stream(f: BinaryIO, label: str, sha256: str | None) -> np.ndarray:
+def _read_idx_stream(
+    f: BinaryIO, label: str, sha256: str | None, stored: int, compressed: bool
+) -> np.ndarray:
+    """Read an IDX file's content from ``f``; ``stored`` is the file's size in bytes (compressed
+    when ``compressed``), which bounds what its header may declare."""
     head = f.read(4)
     if len(head) < 4:
         raise MnistError(f"{label}: {len(head)} bytes; too short for an IDX file")
@@ -462,11 +590,21 @@ def _read_idx_stream(f: BinaryIO, label: str, sha256: str | None) -> np.ndarray:
         raise MnistError(
             f"{label}: declares {payload:,} bytes of {what}; refusing (limit {MAX_BYTES:,})"
         )
-    out = np.empty(dims, dtype=np.uint8)
-    got = _read_fully(f, memoryview(out.reshape(-1)))
     header_size = 4 + 4 * ndim
     expected = header_size + payload
     shape_text = " x ".join(str(d) for d in dims)
+    if compressed and expected > EXPANSION_SLACK + MAX_EXPANSION * stored:
+        raise MnistError(
+            f"{label}: declares {what} of {shape_text} ({expected:,} bytes) in {stored:,} bytes "
+            f"of gzip data; refusing (MNIST-style data expands at most {MAX_EXPANSION} times)"
+        )
+    if not compressed and expected > stored:
+        raise MnistError(
+            f"{label}: truncated: {stored:,} bytes, but the header declares {what} "
+            f"of {shape_text} ({expected:,} bytes)"
+        )
+    out = np.empty(dims, dtype=np.uint8)
+    got = _read_fully(f, memoryview(out.reshape(-1)))
     if got < payload:
         raise MnistError(
             f"{label}: truncated: {header_size + got:,} bytes, but the header declares {what} "
@@ -520,6 +658,7 @@ def _check_split(
 
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_NPZ_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
 
 
 def read_npz(
@@ -529,9 +668,12 @@ def read_npz(
     class_names: Sequence[str] = DIGITS,
 ) -> ImageDataset:
     """Read the widely used ``mnist.npz`` layout (Keras's): arrays ``x_train``, ``y_train``,
-    ``x_test``, ``y_test``; other arrays are ignored.
+    ``x_test``, ``y_test``; other arrays are ignored (never read).
 
-    Never unpickles (``allow_pickle=False``): object arrays are refused.
+    Never unpickles: object arrays are refused. Work is bounded by the file: each array's
+    declared size is checked against the bytes the archive stores (at most
+    :data:`MAX_EXPANSION` times its compressed size) before anything is decompressed, and its
+    ``.npy`` header's shape against that size before anything is allocated.
 
     Parameters
     ----------
@@ -550,39 +692,28 @@ def read_npz(
     Raises
     ------
     MnistError
-        Not a zip/npz archive, a missing or pickled array, wrong dtypes or shapes, labels
-        outside 0..9, different numbers of images and labels, or more than :data:`MAX_BYTES`
-        bytes.
+        For every bad file, never another error: not a regular file, not a zip/npz archive, a
+        missing, pickled or damaged array, a shape that does not match the stored bytes,
+        wrong dtypes or shapes, labels outside 0..9, different numbers of images and labels,
+        or more than :data:`MAX_BYTES` bytes.
     """
     path = Path(path)
     label = str(path)
-    arrays: dict[str, np.ndarray] = {}
     try:
-        with zipfile.ZipFile(path) as zf:
-            total = sum(info.file_size for info in zf.infolist())
-        if total > MAX_BYTES:
-            raise MnistError(f"{label}: expands to {total:,} bytes; refusing (limit {MAX_BYTES:,})")
-        with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in NPZ_KEYS if k not in data.files]
-            if missing:
-                raise MnistError(
-                    f"{label}: lacks {', '.join(missing)}; allowed: an archive with "
-                    f"{', '.join(NPZ_KEYS)}"
-                )
+        with _open_regular(path, label) as raw, zipfile.ZipFile(raw) as zf:
+            members = _npz_members(zf, label)
+            arrays = {}
             for key in NPZ_KEYS:
-                try:
-                    arrays[key] = data[key]
-                except ValueError as exc:
-                    raise MnistError(
-                        f"{label}: {key} cannot be read without unpickling ({exc}); "
-                        "allowed: plain numeric arrays"
-                    ) from None
+                with zf.open(members[key]) as f:
+                    arrays[key] = _read_npy(f, members[key].file_size, f"{label}: {key}")
+        _check_split(label, arrays["x_train"], arrays["y_train"], "train", "x_train", "y_train")
+        _check_split(label, arrays["x_test"], arrays["y_test"], "test", "x_test", "y_test")
     except MnistError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        raise MnistError(f"{label}: not a readable .npz archive ({exc})") from None
-    _check_split(label, arrays["x_train"], arrays["y_train"], "train", "x_train", "y_train")
-    _check_split(label, arrays["x_test"], arrays["y_test"], "test", "x_test", "y_test")
+    except Exception as exc:  # anything else decoding untrusted bytes means a bad file
+        raise MnistError(
+            f"{label}: not a readable .npz archive ({type(exc).__name__}: {exc})"
+        ) from None
     return ImageDataset(
         path.stem if name is None else name,
         arrays["x_train"],
@@ -593,10 +724,72 @@ def read_npz(
     )
 
 
+def _npz_members(zf: zipfile.ZipFile, label: str) -> dict[str, zipfile.ZipInfo]:
+    """The members holding :data:`NPZ_KEYS`, their declared sizes checked (nothing read)."""
+    members = {}
+    for info in zf.infolist():
+        key = info.filename.removesuffix(".npy")
+        if key in NPZ_KEYS:
+            members[key] = info
+    missing = [k for k in NPZ_KEYS if k not in members]
+    if missing:
+        raise MnistError(
+            f"{label}: lacks {', '.join(missing)}; allowed: an archive with {', '.join(NPZ_KEYS)}"
+        )
+    for key, info in members.items():
+        if info.compress_type not in _NPZ_METHODS:
+            raise MnistError(
+                f"{label}: {key} is compressed with zip method {info.compress_type}; allowed: "
+                "stored or deflated (as numpy.savez and numpy.savez_compressed write)"
+            )
+        if info.file_size > EXPANSION_SLACK + MAX_EXPANSION * info.compress_size:
+            raise MnistError(
+                f"{label}: {key} declares {info.file_size:,} bytes stored in "
+                f"{info.compress_size:,}; refusing (MNIST-style data expands at most "
+                f"{MAX_EXPANSION} times)"
+            )
+    total = sum(info.file_size for info in members.values())
+    if total > MAX_BYTES:
+        raise MnistError(f"{label}: expands to {total:,} bytes; refusing (limit {MAX_BYTES:,})")
+    return members
+
+
+def _read_npy(f: BinaryIO, stored: int, label: str) -> np.ndarray:
+    """Read one ``.npy`` member of ``stored`` bytes: a plain numeric dtype, and a shape whose
+    size is exactly the bytes stored after the header (checked before allocating)."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise MnistError(f"{label}: .npy format version {version}; allowed: 1.0 or 2.0")
+    if dtype.hasobject:
+        raise MnistError(
+            f"{label} cannot be read without unpickling (an object array); allowed: plain "
+            "numeric arrays"
+        )
+    if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "biuf":
+        raise MnistError(f"{label}: dtype {dtype}; allowed: numbers")
+    if not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise MnistError(f"{label}: invalid shape {shape}")
+    size = math.prod(shape) * dtype.itemsize
+    if size != stored - f.tell():
+        raise MnistError(
+            f"{label}: declares shape {shape} of {dtype} ({size:,} bytes) but stores "
+            f"{stored - f.tell():,} bytes"
+        )
+    out = np.empty(shape[::-1] if fortran else shape, dtype=dtype)
+    got = _read_fully(f, memoryview(out.reshape(-1).view(np.uint8)))
+    if got < size:
+        raise MnistError(f"{label}: truncated ({got:,} of {size:,} bytes)")
+    return np.ascontiguousarray(out.T if fortran else out)
+
+
 def _find_file(folder: Path, file_name: str) -> Path | None:
     """The path of ``file_name`` in ``folder``: ``.gz`` first, then decompressed; or None."""
     for candidate in (folder / f"{file_name}.gz", folder / file_name):
-        if candidate.is_file():
+        if candidate.exists():  # a pipe or device is found, and refused by the reader
             return candidate
     return None
 
@@ -657,7 +850,7 @@ def load_folder(
         A file is invalid (see :func:`read_idx`, :func:`read_npz`).
     """
     path = Path(path)
-    if path.is_file():
+    if path.exists() and not path.is_dir():
         if path.suffix.lower() != ".npz":
             raise MnistError(f"{path}: not a folder or an .npz archive")
         return read_npz(path, name=name, class_names=class_names)
@@ -668,7 +861,7 @@ def load_folder(
     if all(found):
         arrays = _read_idx_set(str(path), found, names, [None] * 4)  # type: ignore[arg-type]
         return ImageDataset(path.name if name is None else name, *arrays, tuple(class_names))
-    if (path / "mnist.npz").is_file():
+    if (path / "mnist.npz").exists():
         return read_npz(
             path / "mnist.npz", name=path.name if name is None else name, class_names=class_names
         )
@@ -745,12 +938,12 @@ def _plausible(path: Path, f: DataFile) -> bool:
             return st.st_size == f.size
         if st.st_size < 18:
             return False
-        with open(path, "rb") as fh:
+        with _open_regular(path, str(path)) as fh:
             if fh.read(2) != _GZIP_MAGIC:
                 return False
             fh.seek(-4, os.SEEK_END)
             return int.from_bytes(fh.read(4), "little") == f.size % 2**32
-    except OSError:
+    except (OSError, MnistError):
         return False
 
 
@@ -771,16 +964,15 @@ def _file_ok(path: Path, f: DataFile) -> bool:
     digest = hashlib.sha256()
     size = 0
     try:
-        with open(path, "rb") as raw:
-            gz = raw.read(2) == _GZIP_MAGIC
+        with _open_regular(path, str(path)) as raw:
+            fh = _GunzipFile(raw) if raw.read(2) == _GZIP_MAGIC else raw
             raw.seek(0)
-            with gzip.GzipFile(fileobj=raw) if gz else contextlib.nullcontext(raw) as fh:
-                while chunk := fh.read(_READ_CHUNK):
-                    size += len(chunk)
-                    if size > f.size:
-                        return False
-                    digest.update(chunk)
-    except (OSError, EOFError, zlib.error):
+            while chunk := fh.read(_READ_CHUNK):
+                size += len(chunk)
+                if size > f.size:
+                    return False
+                digest.update(chunk)
+    except (OSError, zlib.error, MnistError):
         return False
     return size == f.size and digest.hexdigest() == f.sha256
 
@@ -946,59 +1138,127 @@ class _Progress:
         self.report()
 
 
-class _GunzipHasher:
-    """Decompresses a gzip stream fed in pieces and hashes the output, with a size limit."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.size = 0
-        self.members = 0
-        self._sha = hashlib.sha256()
-        self._z = zlib.decompressobj(wbits=31)
-        self._fed = False
-
-    def _take(self, out: bytes) -> None:
-        self.size += len(out)
-        if self.size > self.limit:
-            raise _MirrorFailure(f"decompresses to more than the expected {self.limit:,} bytes")
-        self._sha.update(out)
-
-    def feed(self, data: bytes) -> None:
-        try:
-            while data:
-                self._fed = True
-                self._take(self._z.decompress(data, _READ_CHUNK))
-                if self._z.eof:  # end of a gzip member; another may follow
-                    self.members += 1
-                    data = self._z.unused_data
-                    self._z = zlib.decompressobj(wbits=31)
-                    self._fed = False
-                else:
-                    data = self._z.unconsumed_tail
-        except zlib.error as exc:
-            raise _MirrorFailure(f"not valid gzip data ({exc})") from None
-
-    def finish(self) -> str:
-        """Return the SHA-256 hex digest; raise if the stream ended inside a member."""
-        try:
-            if self._fed:
-                self._take(self._z.flush())
-                if not self._z.eof:
-                    raise _MirrorFailure("gzip data is truncated")
-                self.members += 1
-        except zlib.error as exc:
-            raise _MirrorFailure(f"not valid gzip data ({exc})") from None
-        if self.members == 0:
-            raise _MirrorFailure("empty response")
-        return self._sha.hexdigest()
-
-
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
         return f"{exc.reason}"
     return str(exc) or type(exc).__name__
+
+
+class _Connection:
+    """One URL read on a helper thread, so that the download's thread waits on a queue and can
+    give up at once, on Cancel or a deadline, whatever the link does (a server that trickles
+    bytes keeps a blocking read going long after Cancel).
+
+    The helper only reads: chunks of at most :data:`CHUNK_SIZE` bytes, ``None`` at the end, or
+    the exception that stopped it arrive on :attr:`chunks`. :meth:`close` shuts the connection's
+    socket as soon as it is connected, so a read blocked on it (the response's headers or its
+    body) returns at once; a helper still connecting ends at its timeout, holding no file."""
+
+    def __init__(self, request: urllib.request.Request, timeout: float) -> None:
+        self.chunks: queue.Queue[Any] = queue.Queue(maxsize=4)
+        self.opened = threading.Event()
+        self.length: int | None = None
+        self._request, self._timeout = request, timeout
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, name="mnist-download", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            handlers = [h(self._keep_socket) for h in _WATCHED_HANDLERS]
+            opener = urllib.request.build_opener(*handlers)
+            response = opener.open(self._request, timeout=self._timeout)
+        except BaseException as exc:
+            if isinstance(exc, urllib.error.HTTPError):
+                exc.close()
+            self._put(exc)
+            return
+        with response:
+            header = response.headers.get("Content-Length")
+            self.length = int(header) if header and header.strip().isdigit() else None
+            self.opened.set()
+            if self._stop.is_set():
+                return
+            try:
+                while chunk := response.read1(CHUNK_SIZE):
+                    if not self._put(chunk):
+                        return
+                self._put(None)
+            except BaseException as exc:
+                self._put(exc)
+
+    def _put(self, item: Any) -> bool:
+        """Hand ``item`` over unless the reader has gone; False once it has."""
+        while not self._stop.is_set():
+            try:
+                self.chunks.put(item, timeout=POLL_INTERVAL)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _keep_socket(self, connected: socket.socket) -> None:
+        """Keep a duplicate of a new connection's socket, for :meth:`close` to shut down."""
+        sock = socket.socket(fileno=os.dup(connected.fileno()))
+        with self._lock:
+            if not self._stop.is_set():
+                self._sock, sock = sock, self._sock  # a redirect's new connection
+        if sock is not None:
+            _shut(sock)
+
+    def close(self) -> None:
+        """Stop the helper: it hands over nothing more, and a read it is blocked in returns."""
+        with self._lock:
+            self._stop.set()
+            sock, self._sock = self._sock, None
+        if sock is not None:
+            _shut(sock)
+
+
+class _SocketReporting:
+    """Mixin for urllib's HTTP and HTTPS handlers: reports each connection's socket as soon as
+    it is connected, before the request is sent."""
+
+    def __init__(self, on_socket: Callable[[socket.socket], Any]) -> None:
+        super().__init__()
+        self._on_socket = on_socket
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        def connection(host: str, **options: Any) -> http.client.HTTPConnection:
+            conn = http_class(host, **options)
+            connect = conn.connect
+
+            def connect_and_report() -> None:
+                connect()
+                self._on_socket(conn.sock)
+
+            conn.connect = connect_and_report
+            return conn
+
+        return super().do_open(connection, req, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPHandler(_SocketReporting, urllib.request.HTTPHandler):
+    pass
+
+
+_WATCHED_HANDLERS: list[type] = [_HTTPHandler]
+if hasattr(urllib.request, "HTTPSHandler"):  # Python built with SSL
+
+    class _HTTPSHandler(_SocketReporting, urllib.request.HTTPSHandler):
+        pass
+
+    _WATCHED_HANDLERS.append(_HTTPSHandler)
+
+
+def _shut(sock: socket.socket) -> None:
+    """End a connection (a read blocked on it returns at once) and close this descriptor."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
 
 
 def _fetch(
@@ -1009,46 +1269,97 @@ def _fetch(
     timeout: float,
     cancelled: Callable[[], bool],
 ) -> None:
-    """Stream ``url`` into ``out`` while checking the decompressed size and SHA-256."""
+    """Stream ``url`` into ``out`` while checking the decompressed size and SHA-256.
+
+    Gives up (for the next mirror) when no data arrives for ``timeout`` seconds, when the file
+    takes longer than ``timeout`` plus its size at :data:`MIN_RATE`, or past
+    :data:`MAX_RECEIVED` times its known size; Cancel is noticed within
+    :data:`POLL_INTERVAL` seconds."""
     request = urllib.request.Request(
         url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     )
+    limit = MAX_RECEIVED * f.download_size + 64 * 1024
+    sink, digest, received = _Gunzip(), hashlib.sha256(), 0
+    connection = _Connection(request, timeout)
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        if isinstance(exc, urllib.error.HTTPError):
-            exc.close()
-        raise _MirrorFailure(_describe(exc)) from None
-    with response:
-        header = response.headers.get("Content-Length")
-        length = int(header) if header and header.strip().isdigit() else None
-        if length is not None and length > MAX_BYTES:
-            raise _MirrorFailure(f"announces {length:,} bytes; refusing")
-        tracker.start_file(length)
-        sink = _GunzipHasher(f.size)
-        received = 0
-        while True:
-            if cancelled():
-                raise DownloadCancelled(f"download of {f.name}.gz cancelled")
-            try:
-                chunk = response.read(CHUNK_SIZE)
-            except (OSError, http.client.HTTPException) as exc:
-                raise _MirrorFailure(
-                    f"connection failed after {received:,} bytes ({_describe(exc)})"
-                ) from None
-            if not chunk:
-                break
+        for chunk in _chunks(connection, f, timeout, cancelled):
+            if received == 0:
+                _check_length(connection.length, limit, f)
+                tracker.start_file(connection.length)
             received += len(chunk)
+            if received > limit:
+                raise _MirrorFailure(
+                    f"sends more than {limit:,} bytes (expected about {f.download_size:,}); "
+                    "refusing"
+                )
             out.write(chunk)
-            sink.feed(chunk)
+            _hash_gunzipped(sink, chunk, digest, f.size)
             tracker.advance(len(chunk))
-    if length is not None and received != length:
-        raise _MirrorFailure(f"truncated: received {received:,} of {length:,} bytes")
-    digest = sink.finish()
+    finally:
+        connection.close()
+    if connection.length is not None and received != connection.length:
+        raise _MirrorFailure(f"truncated: received {received:,} of {connection.length:,} bytes")
+    try:
+        sink.finish()
+    except zlib.error as exc:
+        raise _MirrorFailure(f"not valid gzip data ({exc})") from None
     if sink.size != f.size:
         raise _MirrorFailure(f"decompresses to {sink.size:,} bytes; expected {f.size:,}")
-    if digest != f.sha256:
-        raise _MirrorFailure(f"checksum mismatch (SHA-256 {digest}, expected {f.sha256})")
+    if digest.hexdigest() != f.sha256:
+        raise _MirrorFailure(
+            f"checksum mismatch (SHA-256 {digest.hexdigest()}, expected {f.sha256})"
+        )
+
+
+def _chunks(
+    connection: _Connection, f: DataFile, timeout: float, cancelled: Callable[[], bool]
+) -> Iterator[bytes]:
+    """The chunks of a response as they arrive, checking Cancel every :data:`POLL_INTERVAL`
+    seconds, the time without data against ``timeout`` and the whole against the file's
+    deadline."""
+    start = last_data = time.monotonic()
+    deadline = start + timeout + f.download_size / MIN_RATE
+    received = 0
+    while True:
+        if cancelled():
+            raise DownloadCancelled(f"download of {f.name}.gz cancelled")
+        now = time.monotonic()
+        if now > deadline:
+            raise _MirrorFailure(f"too slow: {received:,} bytes in {now - start:.0f} s")
+        if now - last_data > timeout:
+            raise _MirrorFailure(f"no data for {timeout:g} s after {received:,} bytes")
+        try:
+            item = connection.chunks.get(timeout=POLL_INTERVAL)
+        except queue.Empty:
+            continue
+        if item is None:
+            return
+        if isinstance(item, BaseException):
+            if not connection.opened.is_set():
+                raise _MirrorFailure(_describe(item))
+            raise _MirrorFailure(f"connection failed after {received:,} bytes ({_describe(item)})")
+        last_data = time.monotonic()
+        received += len(item)
+        yield item
+
+
+def _check_length(length: int | None, limit: int, f: DataFile) -> None:
+    if length is not None and length > limit:
+        raise _MirrorFailure(
+            f"announces {length:,} bytes; refusing (expected about {f.download_size:,})"
+        )
+
+
+def _hash_gunzipped(sink: _Gunzip, data: bytes, digest: Any, size: int) -> None:
+    """Decompress ``data`` into ``digest``, refusing output beyond ``size`` bytes."""
+    try:
+        sink.feed(data)
+        while out := sink.read(_READ_CHUNK):
+            if sink.size > size:
+                raise _MirrorFailure(f"decompresses to more than the expected {size:,} bytes")
+            digest.update(out)
+    except zlib.error as exc:
+        raise _MirrorFailure(f"not valid gzip data ({exc})") from None
 
 
 def _check_mirrors(mirrors: Sequence[str]) -> tuple[str, ...]:
@@ -1080,9 +1391,11 @@ def download(
 
     Files already in the cache with the right checksum are kept. Each missing file is fetched
     from the mirrors in turn (starting with the last one that worked); a connection or HTTP
-    error, a timeout, a truncated body, bad gzip data or a checksum mismatch moves on to the
-    next mirror. Files are written atomically as ``<name>.gz``: a failure or cancellation never
-    leaves a partial file (files completed before it stay, verified).
+    error, a timeout, a truncated body, bad gzip data, a checksum mismatch, a body longer than
+    :data:`MAX_RECEIVED` times the file's known size or a mirror slower than :data:`MIN_RATE`
+    moves on to the next mirror. Files are written atomically as ``<name>.gz``: a failure or
+    cancellation never leaves a partial or temporary file (files completed before it stay,
+    verified).
 
     Parameters
     ----------
@@ -1098,10 +1411,12 @@ def download(
         still to fetch) starts from the registry's estimates and becomes exact as the server
         reports sizes. Called on the downloading thread.
     cancel : callable or threading.Event-like, optional
-        Checked before every chunk: ``cancel()`` or ``cancel.is_set()`` returning True stops
-        the download with :class:`DownloadCancelled`.
+        Checked every :data:`POLL_INTERVAL` seconds (0.1) whatever the network does:
+        ``cancel()`` or ``cancel.is_set()`` returning True stops the download with
+        :class:`DownloadCancelled` at once.
     timeout : float
-        Seconds to wait for a connection and for each read (> 0).
+        Seconds to wait for a connection and for data (> 0); each file must also arrive within
+        ``timeout`` plus its size at :data:`MIN_RATE` bytes per second.
 
     Returns
     -------
