@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import hashlib
 import http.server
+import io
 import os
 import struct
 import threading
@@ -32,6 +33,22 @@ def idx_bytes(array: np.ndarray) -> bytes:
     magic = 0x0800 | array.ndim
     header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
     return header + array.tobytes()
+
+
+def npy_bytes(header: str, data: bytes = b"", version: int = 1) -> bytes:
+    """A ``.npy`` member with a literal header dict (any text) and raw data."""
+    text = header.encode("latin1")
+    size = 2 if version == 1 else 4
+    pad = -(len(text) + 1 + 8 + size) % 64
+    text += b" " * pad + b"\n"
+    length = struct.pack("<H" if version == 1 else "<I", len(text))
+    return b"\x93NUMPY" + bytes([version, 0]) + length + text + data
+
+
+def npy_of(array: np.ndarray) -> bytes:
+    f = io.BytesIO()
+    np.save(f, array)
+    return f.getvalue()
 
 
 def gz(data: bytes) -> bytes:

@@ -315,6 +315,9 @@ class ImageDataPanel(QWidget):
             QApplication.restoreOverrideCursor()
             QMessageBox.warning(self, "Cannot use these images", str(exc))
             return False
+        except BaseException:
+            QApplication.restoreOverrideCursor()  # never left waiting, whatever went wrong
+            raise
         QApplication.restoreOverrideCursor()
         self._folder = str(Path(path).resolve())
         self._folder_counts = (ds.n_train, ds.n_test)

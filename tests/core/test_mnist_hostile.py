@@ -29,6 +29,8 @@ from idx_server import (
     gz,
     idx_bytes,
     listing,
+    npy_bytes,
+    npy_of,
     tiny_arrays,
     tiny_spec,
     write_folder,
@@ -125,25 +127,9 @@ def test_good_gzip_files_decompress_exactly_once(
 # ---------------------------------------------------------------------------- npz archives
 
 
-def npy_bytes(header: str, data: bytes = b"", version: int = 1) -> bytes:
-    """A ``.npy`` member with a literal header dict (any text) and raw data."""
-    text = header.encode("latin1")
-    size = 2 if version == 1 else 4
-    pad = -(len(text) + 1 + 8 + size) % 64
-    text += b" " * pad + b"\n"
-    length = struct.pack("<H" if version == 1 else "<I", len(text))
-    return b"\x93NUMPY" + bytes([version, 0]) + length + text + data
-
-
 def images_header(n: int) -> bytes:
     """The ``.npy`` header of ``n`` uint8 28 x 28 images."""
     return npy_bytes(f"{{'descr': '|u1', 'fortran_order': False, 'shape': ({n}, 28, 28)}}")
-
-
-def npy_of(array: np.ndarray) -> bytes:
-    f = io.BytesIO()
-    np.save(f, array)
-    return f.getvalue()
 
 
 def good_members() -> dict[str, bytes]:

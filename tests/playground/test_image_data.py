@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
+import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +21,13 @@ from idx_server import (
     IdxServer,
     idx_bytes,
     listing,
+    npy_bytes,
+    npy_of,
     tiny_arrays,
     tiny_spec,
     write_folder,
 )
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
 
 from core.data import mnist
 from playground.image_data import ImageDataSettings, layout_for, load_image_data
@@ -258,6 +263,8 @@ def test_load_from_folder_accepts_valid_images(
         ("truncate", r"train-labels-idx1-ubyte: truncated"),
         ("missing", r"incomplete IDX set: t10k-images-idx3-ubyte missing"),
         ("absent", r"no such folder"),
+        ("npz", r"y_train: declares shape \(10000000000,\) of float64 .* but stores 16 bytes"),
+        ("pipe", r"train-images-idx3-ubyte\.gz: not a regular file"),
     ],
 )
 def test_load_from_folder_refuses_bad_images(
@@ -275,6 +282,19 @@ def test_load_from_folder_refuses_bad_images(
         (bad / NAMES[1]).write_bytes(tiny[NAMES[1]][:-3])
     elif damage == "missing":
         (bad / NAMES[2]).unlink()
+    elif damage == "npz":  # 1e10 float64 declared, 16 bytes stored: was a MemoryError
+        bad = tmp_path / "archive"
+        bad.mkdir()
+        a = tiny_arrays()
+        header = "{'descr': '<f8', 'fortran_order': False, 'shape': (10000000000,)}"
+        with zipfile.ZipFile(bad / "mnist.npz", "w") as zf:
+            for key, array in zip(mnist.NPZ_KEYS, a.values(), strict=True):
+                zf.writestr(
+                    f"{key}.npy",
+                    npy_bytes(header, bytes(16)) if key == "y_train" else npy_of(array),
+                )
+    elif damage == "pipe":
+        os.mkfifo(bad / f"{NAMES[0]}.gz")
     else:
         bad = tmp_path / "nowhere"
     panel = ImageDataPanel()
@@ -284,6 +304,7 @@ def test_load_from_folder_refuses_bad_images(
     emitted: list[bool] = []
     panel.changed.connect(lambda: emitted.append(True))
     assert not panel.choose_folder(str(bad))
+    assert QApplication.overrideCursor() is None  # the wait cursor is gone
     assert len(warnings) == 1 and warnings[0][0] == "Cannot use these images"
     assert str(bad) in warnings[0][1]
     assert re.search(message, warnings[0][1])
@@ -375,6 +396,30 @@ def test_download_dialog_cancel_midway(
     assert dialog.result() == QDialog.DialogCode.Rejected and not dialog.is_running()
     assert 0 < dialog.done_bytes < dialog.total_bytes
     assert server.fetched() == [f"m1:{NAMES[0]}.gz"]  # stopped inside the first file
+    assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("how", ["cancel", "quit"])
+def test_download_dialog_cancel_on_a_crawling_link(
+    qtbot: Any, server: IdxServer, tmp_path: Path, tiny: dict[str, bytes], how: str
+) -> None:
+    """2 bytes per second, well inside the 30 s read timeout: Cancel closes the dialog within
+    a second (Quit stops the download as fast), and nothing is left in the cache."""
+    server.serve("m1", tiny, mode="throttle")
+    server.piece, server.pace = 1, 0.5
+    dialog = DownloadDialog(tiny_spec(tiny, (server.url("m1"),)), cache_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.done_bytes > 0, timeout=5000)
+    start = time.perf_counter()
+    if how == "cancel":
+        with qtbot.waitSignal(dialog.finished, timeout=5000):
+            dialog.cancel_button.click()
+        assert dialog.result() == QDialog.DialogCode.Rejected and not dialog.is_running()
+    else:
+        assert dialog.stop(timeout=5.0)
+    assert time.perf_counter() - start < 1.0
     assert listing(tmp_path) == []
 
 
