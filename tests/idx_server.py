@@ -14,6 +14,8 @@ import http.server
 import io
 import os
 import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,6 +94,41 @@ def write_folder(folder: Path, files: dict[str, bytes], compress: bool = True) -
         else:
             (folder / name).write_bytes(raw)
     return folder
+
+
+_PROBE = """
+import resource, sys, time
+from core.data import mnist
+start = time.perf_counter()
+try:
+    mnist.load_folder(sys.argv[1]) if sys.argv[2] == "folder" else mnist.read_idx(sys.argv[1])
+except mnist.MnistError:
+    pass
+seconds = time.perf_counter() - start
+try:  # this process's own peak: ru_maxrss also counts the parent's memory before exec
+    status = open("/proc/self/status").read()
+    peak = int(status.split("VmHWM:")[1].split()[0])
+except (OSError, IndexError):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(seconds, peak)
+"""
+
+
+def refusal_cost(path: Path, how: str) -> tuple[float, int]:
+    """``(seconds, peak RSS in KiB)`` of a fresh Python process that reads ``path`` with
+    :func:`core.data.mnist.read_idx` (``how="idx"``) or ``load_folder`` (``"folder"``),
+    ignoring an MnistError; the peak includes the interpreter and ``core`` (about 40 MB)."""
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(path), how],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
+    ).stdout.split()
+    return float(out[0]), int(out[1])
 
 
 def listing(folder: Path) -> list[str]:
