@@ -181,7 +181,7 @@ class ImageWorkspace(QWidget):
                 f"{title} is not on this computer yet: press Download in the Data panel, or "
                 "Load from folder."
             ) from None
-        except MnistError as exc:
+        except (MnistError, OSError) as exc:  # a bad file, or one that can't be opened
             raise ValueError(f"Can't read the images: {exc}") from None
         self._data_key = key
         return ShownImages(

@@ -424,8 +424,9 @@ def _open_regular(path: str | os.PathLike[str], label: str) -> BinaryIO:
 
 
 class _Gunzip:
-    """Decompresses gzip data (one or more members) fed in pieces; the caller takes the output
-    in pieces of the size it asks for, so nothing is decompressed beyond what it needs.
+    """Decompresses gzip data (one or more members, then perhaps zero bytes of padding) fed in
+    pieces; the caller takes the output in pieces of the size it asks for, so nothing is
+    decompressed beyond what it needs.
 
     Damaged data raises ``zlib.error``, and so does :meth:`finish` on data that stops inside a
     member or holds none."""
@@ -443,6 +444,8 @@ class _Gunzip:
     def read(self, n: int) -> bytes:
         """Up to ``n`` decompressed bytes; ``b""`` when more input is needed."""
         while True:
+            if self.members and not self._started:
+                self._input = self._input.lstrip(b"\0")  # zero padding, as gzip allows
             self._started = self._started or bool(self._input)
             out = self._z.decompress(self._input, n)
             if self._z.eof:  # end of a member; another may follow
@@ -741,6 +744,11 @@ def _npz_members(zf: zipfile.ZipFile, label: str) -> dict[str, zipfile.ZipInfo]:
             raise MnistError(
                 f"{label}: {key} is compressed with zip method {info.compress_type}; allowed: "
                 "stored or deflated (as numpy.savez and numpy.savez_compressed write)"
+            )
+        if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+            raise MnistError(
+                f"{label}: {key} is stored uncompressed in {info.compress_size:,} bytes but "
+                f"declares {info.file_size:,}"
             )
         if info.file_size > EXPANSION_SLACK + MAX_EXPANSION * info.compress_size:
             raise MnistError(

@@ -3,7 +3,8 @@
 The download (:func:`core.data.mnist.download`: mirrors in turn, checksums, atomic writes) runs
 on a plain Python thread; its progress and outcome reach the dialog through the signals of a
 small relay object, so they arrive queued on the GUI thread. Cancelling sets an event the
-download checks between network reads; the core never leaves a partial file behind.
+download checks every tenth of a second, whatever the link does, so the dialog closes at once;
+the core never leaves a partial or temporary file behind.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ and no temporary file survives."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import struct
@@ -114,6 +115,22 @@ def test_endless_gzip_header_field_and_empty_members_are_bounded_by_the_file() -
         with pytest.raises(m.MnistError, match=r"x\.gz: (0 bytes; too short|damaged)"):
             m.read_idx(data, name="x.gz")
         assert time.perf_counter() - start < 2.0
+
+
+def test_gzip_data_reads_as_the_gzip_module_reads_it(tiny: dict[str, bytes]) -> None:
+    """Several members, zero padding after a member (both allowed by gzip); garbage after a
+    member, padding before the first, a cut member (refused, as gzip refuses them)."""
+    raw = tiny[NAMES[0]]
+    half = len(raw) // 2
+    two = gz(raw[:half]) + gz(raw[half:])
+    for data in (two, two + bytes(3), gz(raw[:half]) + bytes(5) + gz(raw[half:])):
+        assert gzip.decompress(data) == raw
+        assert m.read_idx(data).tobytes() == raw[16:]
+    for data in (two + b"junk", bytes(2) + two, two[:-3]):
+        with pytest.raises((OSError, EOFError)):
+            gzip.decompress(data)
+        with pytest.raises(m.MnistError, match=r"^x\.gz: "):
+            m.read_idx(data, name="x.gz")
 
 
 def test_good_gzip_files_decompress_exactly_once(

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
 
 from core.data import mnist
 from playground.image_data import ImageDataSettings, layout_for, load_image_data
+from playground.image_workspace import ImageWorkspace
 from playground.panels.download_dialog import DownloadDialog
 from playground.panels.image_data_panel import ImageDataPanel
 
@@ -309,6 +310,23 @@ def test_load_from_folder_refuses_bad_images(
     assert str(bad) in warnings[0][1]
     assert re.search(message, warnings[0][1])
     assert panel.settings() == before and panel.status_text() == status and emitted == []
+
+
+def test_a_run_from_a_folder_that_cannot_be_read_is_refused_with_the_reason(
+    qtbot: Any, empty_root: Path, tmp_path: Path, tiny: dict[str, bytes]
+) -> None:
+    """Settings from a file may name any folder: one the system can't open gets the same clear
+    refusal as a damaged one, not a stray error."""
+    pipe = write_folder(tmp_path / "pipe", {n: tiny[n] for n in NAMES[1:]})
+    os.mkfifo(pipe / f"{NAMES[0]}.gz")
+    workspace = ImageWorkspace()
+    qtbot.addWidget(workspace)
+    session = workspace.session()
+    for folder, reason in ((tmp_path / ("x" * 300), "File name too long"), (pipe, "not a regular")):
+        session.data = dataclasses.replace(session.data, folder=str(folder))
+        workspace.apply_session(session)
+        with pytest.raises(ValueError, match=f"^Can't read the images: .*{reason}"):
+            workspace.prepare_run()
 
 
 # ------------------------------------------------------------------------------------ download
