@@ -156,7 +156,7 @@ def main() -> None:
             seconds = statistics.median(r[0] for r in runs)
             extra = statistics.median(r[1] for r in runs) - base
             size = path.stat().st_size / MB
-            parts.append(f"{name} ({size:.1f} MB) {seconds * 1e3:.0f} ms {extra / 1024:+.0f} MB")
+            parts.append(f"{name} ({size:.1f} MB) {seconds * 1e3:.0f} ms {extra / 1024:+.1f} MB")
         core = statistics.median(core_cancel_latency(root / f"c{i}") for i in range(REPEATS))
         dialog = statistics.median(dialog_cancel_latency(root / f"d{i}") for i in range(REPEATS))
         leftovers = [p for p in root.rglob("*.tmp")]
