@@ -410,13 +410,15 @@ def _open_regular(path: str | os.PathLike[str], label: str) -> BinaryIO:
     without blocking: opening a FIFO waits for a writer, and a device may never end.
 
     Raises MnistError for anything but a regular file, OSError when it cannot be opened."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    nonblocking = getattr(os, "O_NONBLOCK", 0)  # POSIX: opening a FIFO returns at once
+    fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0))
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise MnistError(
                 f"{label}: not a regular file (a folder, pipe or device); allowed: a data file"
             )
-        os.set_blocking(fd, True)
+        if nonblocking:
+            os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -1210,7 +1212,10 @@ class _Connection:
 
     def _keep_socket(self, connected: socket.socket) -> None:
         """Keep a duplicate of a new connection's socket, for :meth:`close` to shut down."""
-        sock = socket.socket(fileno=os.dup(connected.fileno()))
+        try:  # fromfd duplicates the descriptor (a socket handle on Windows), TLS or not
+            sock = socket.fromfd(connected.fileno(), connected.family, connected.type)
+        except OSError:
+            return  # Cancel still acts at once; only the helper thread lingers
         with self._lock:
             if not self._stop.is_set():
                 self._sock, sock = sock, self._sock  # a redirect's new connection
