@@ -77,9 +77,7 @@ _SUSPECT = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
     "\u2066-\u206f\ufeff\ufff9-\ufffb\udc80-\udcff]"
 )
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
-_NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.ASCII | re.IGNORECASE)
 
 
 def read_points_csv(
@@ -226,12 +224,8 @@ def _lines(text: TextIO, path: Path) -> Iterator[tuple[int, str]]:
         chunk = carry + chunk
         cut = chunk.rfind("\n") + 1
         body, carry = chunk[:cut], chunk[cut:]
-        pos = 0
-        for match in () if body.isspace() else _MEANINGFUL.finditer(body):  # blank: fast
-            number += body.count("\n", pos, match.start())
-            pos = match.start()
-            yield number + 1, _checked(match.group(), number + 1, path)
-        number += body.count("\n", pos)
+        yield from _body_lines(body, number, path)
+        number += body.count("\n")
         if len(carry) > MAX_LINE_CHARS:
             head = carry.lstrip()
             if not head:  # spaces so far: keep just enough to know the line is long
@@ -243,6 +237,24 @@ def _lines(text: TextIO, path: Path) -> Iterator[tuple[int, str]]:
     match = _MEANINGFUL.match(carry)
     if match:
         yield number + 1, _checked(match.group(), number + 1, path)
+
+
+def _body_lines(body: str, number: int, path: Path) -> Iterator[tuple[int, str]]:
+    """The data lines of ``body`` (whole lines; ``number`` lines come before it)."""
+    if body.isspace():
+        return
+    if "#" in body or _SUSPECT.search(body):  # a line at a time: comments may hold anything
+        pos = 0
+        for match in _MEANINGFUL.finditer(body):
+            number += body.count("\n", pos, match.start())
+            pos = match.start()
+            yield number + 1, _checked(match.group(), number + 1, path)
+        return
+    for offset, line in enumerate(body.split("\n"), number + 1):  # common case: data only
+        if line and not line.isspace():
+            if len(line) > MAX_LINE_CHARS:
+                _checked(line, offset, path)
+            yield offset, line
 
 
 def _checked(line: str, number: int, path: Path) -> str:
@@ -306,15 +318,17 @@ def _sniff(line: str, number: int, path: Path) -> str:
     return ","
 
 
-def _skip(fields: list[str]) -> bool:
-    return not any(fields) or fields[0].startswith("#")
-
-
 def _number(text: str) -> float | None:
-    """The value of plain ASCII notation (``nan``/``inf`` too, for a clear refusal later)."""
-    if _NUMBER.fullmatch(text) or _NON_FINITE.fullmatch(text):
+    """The value of plain ASCII notation (``nan``/``inf`` too, for a clear refusal later).
+
+    On ASCII text without underscores, ``float`` accepts exactly decimal and scientific
+    notation with an optional sign, and ``nan``/``inf``/``infinity``."""
+    if not text.isascii() or "_" in text:
+        return None
+    try:
         return float(text)
-    return None
+    except ValueError:
+        return None
 
 
 def _lookalike(text: str) -> bool:
@@ -355,8 +369,8 @@ def _read_rows(
         if delimiter is None:
             delimiter = _sniff(content, line, path)
         fields = _fields(content, delimiter, line, path)
-        if _skip(fields):
-            continue
+        if not any(fields) or fields[0].startswith("#"):
+            continue  # an empty row (",,") or a quoted comment
         if len(fields) == 4 and not fields[3]:
             fields = fields[:3]
         if len(fields) != 3:
@@ -366,19 +380,21 @@ def _read_rows(
                 f"allowed: {_COLUMNS}"
             )
         a, b = _number(fields[0]), _number(fields[1])
-        where = _where(path, line)
         if not seen_row:
             seen_row = True
             if a is None or b is None:  # a header, unless a value only looks wrong
                 for key, field in (("x1", fields[0]), ("x2", fields[1])):
                     if _lookalike(field):
-                        raise _lookalike_error(key, field, where)
+                        raise _lookalike_error(key, field, _where(path, line))
                 continue
-        _check_coordinate("x1", fields[0], a, where)
-        _check_coordinate("x2", fields[1], b, where)
+        if a is None or b is None or not (abs(a) <= _FLOAT32_MAX and abs(b) <= _FLOAT32_MAX):
+            for key, field, value in (("x1", fields[0], a), ("x2", fields[1], b)):
+                _check_coordinate(key, field, value, _where(path, line))
         label = fields[2]
         if not label:
-            raise ValueError(f"label: empty on {where}; allowed: a class name or number")
+            raise ValueError(
+                f"label: empty on {_where(path, line)}; allowed: a class name or number"
+            )
         if len(codes) >= max_rows:
             raise ValueError(
                 f"max_rows: {path.name} has more than {max_rows:,} data rows (line {line}); "
