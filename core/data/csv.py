@@ -167,10 +167,8 @@ class _Capped(io.RawIOBase):
 
 
 def _too_large(path: Path, cap: int) -> ValueError:
-    return ValueError(
-        f"source: {path.name} is larger than {cap:,} bytes; allowed: at most {cap:,} bytes "
-        "(max_bytes)"
-    )
+    size = f"{cap:,} bytes" if cap < 2**20 else f"{cap / 2**20:,.4g} MiB"
+    return ValueError(f"source: {path.name} is larger than {size}; allowed: files up to {size}")
 
 
 def _open_text(path: Path, max_bytes: int) -> TextIO:

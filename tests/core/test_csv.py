@@ -209,6 +209,8 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         ({"max_classes": 1}, ValueError, "max_classes"),
         ({"max_classes": 2.5}, TypeError, "max_classes"),
         ({"max_rows": 3}, ValueError, "max_rows"),
+        ({"max_bytes": 0}, ValueError, "max_bytes"),
+        ({"max_bytes": 1.5}, TypeError, "max_bytes"),
     ],
 )
 def test_bad_arguments(tmp_path: Path, kwargs: dict, error: type, field: str) -> None:
@@ -269,13 +271,26 @@ def test_comment_and_blank_floods_reach_neither_memory_nor_the_parser(
     assert peak < 2**20
 
 
+#: The peak RSS of the running process in KiB: VmHWM where Linux has it (ru_maxrss would
+#: include the parent's memory at fork time, which exec does not reset).
+PEAK_KIB = """
+def peak_kib():
+    try:
+        with open("/proc/self/status") as f:
+            return int(next(l for l in f if l.startswith("VmHWM:")).split()[1])
+    except (OSError, StopIteration):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+
 def peak_rss_kib(path: Path) -> int:
     """Peak RSS of a fresh interpreter that reads ``path`` (whatever the outcome)."""
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from core.data.csv import read_points_csv\n"
         "try:\n    read_points_csv(sys.argv[1])\nexcept ValueError:\n    pass\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        f"{PEAK_KIB}\nprint(peak_kib())\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300
@@ -323,11 +338,14 @@ def test_long_lines(tmp_path: Path) -> None:
 def test_size_cap_is_checked_before_reading(tmp_path: Path) -> None:
     path = write(tmp_path, "x1,x2,label\n" + rows(8, ["0", "1"]) + "bad line\n")
     size = path.stat().st_size
-    with pytest.raises(ValueError, match="max_bytes") as info:
+    with pytest.raises(ValueError, match="source") as info:
         read_points_csv(path, max_bytes=size - 1)
     assert f"larger than {size - 1:,} bytes" in str(info.value)  # not the bad line
     with pytest.raises(ValueError, match="line 10"):
         read_points_csv(path, max_bytes=size)
+    big = write(tmp_path, "#" * 2**20 + "\n" + DATA)
+    with pytest.raises(ValueError, match="larger than 1 MiB; allowed: files up to 1 MiB"):
+        read_points_csv(big, max_bytes=2**20)
 
 
 def test_a_file_growing_past_the_cap_is_refused(
