@@ -103,10 +103,15 @@ def test_any_bytes_give_a_data_set_or_a_value_error_naming_a_line(
     else:
         assert result.x_train.dtype == np.float32 and np.all(np.isfinite(result.x_train))
         assert result.n_train >= 4
-    # The same outcome when the text arrives a few characters at a time (chunk seams).
+    # The same outcome when the text arrives a few characters at a time (chunk seams), also
+    # with lines limited to a few characters (long lines, blank or comment, across seams).
     with monkeypatch.context() as m:
         m.setattr(csv_module, "_CHUNK_CHARS", 3)
         assert same(outcome(path), result)
+        m.setattr(csv_module, "MAX_LINE_CHARS", 6)
+        short = outcome(path)
+        m.setattr(csv_module, "_CHUNK_CHARS", 2**16)
+        assert same(outcome(path), short)
 
 
 @st.composite
@@ -128,7 +133,7 @@ def well_formed(draw: st.DrawFn) -> tuple[str, list[tuple[float, float, str]]]:
     return bom + end.join(lines) + draw(st.sampled_from(["", end])), rows
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=150)
 @given(case=well_formed(), chunk=st.sampled_from([1, 2, 5, 2**16]))
 def test_well_formed_rows_come_back_as_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case, chunk: int
