@@ -548,21 +548,25 @@ def check_output_path(flag: str, value: str) -> Path:
     if not value.strip():
         raise ValueError(f"{flag}: the path is empty; allowed: a file path such as model.npz")
     path = Path(value)
-    if value.endswith(("/", os.sep)) or path.is_dir():
-        raise ValueError(f"{flag}: {value!r} is a folder; allowed: a file path such as model.npz")
-    folder = path.parent
-    if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise ValueError(f"{flag}: the folder {str(folder)!r} {what}; allowed: an existing folder")
-    if path.exists() and not stat.S_ISREG(path.stat().st_mode):
-        raise ValueError(f"{flag}: {value!r} exists and is not a regular file; allowed: a file")
     try:
+        if value.endswith(("/", os.sep)) or path.is_dir():
+            raise ValueError(
+                f"{flag}: {value!r} is a folder; allowed: a file path such as model.npz"
+            )
+        folder = path.parent
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise ValueError(
+                f"{flag}: the folder {str(folder)!r} {what}; allowed: an existing folder"
+            )
+        if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+            raise ValueError(f"{flag}: {value!r} exists and is not a regular file; allowed: a file")
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as err:
         raise ValueError(
-            f"{flag}: cannot write in the folder {str(folder)!r} ({err.strerror or err}); "
-            "allowed: a folder where files can be created"
+            f"{flag}: cannot write {value!r} ({err.strerror or err}); allowed: a file in a "
+            "folder where files can be created"
         ) from None
     return path
 
