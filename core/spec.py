@@ -323,6 +323,5 @@ def _conv_sizes(layer: Conv2D) -> tuple[int, int]:
     c, h, w = layer.input_shape
     top, bottom, left, right = layer.pads
     windows = c * layer.kernel_size[0] * layer.kernel_size[1]
-    return (windows + 1) * math.prod(layer.output_shape[1:]), c * (h + top + bottom) * (
-        w + left + right
-    )
+    columns = (windows + 1) * math.prod(layer.output_shape[1:])
+    return columns, c * (h + top + bottom) * (w + left + right)
