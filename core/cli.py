@@ -7,14 +7,20 @@ Example::
     nn-playground-train --resume run.npz --epochs 500 --export-onnx model.onnx
 
 Progress is a bar on a terminal and plain lines otherwise (logs, pipes). Exit status: 0 when
-training finished, 1 when it diverged, 2 for invalid arguments or input files.
+training finished, 1 when it diverged, 2 for invalid arguments or input files (found before
+training starts: every output path is checked and the network's memory estimated first) or when
+an output could not be written at the end (the others are still written).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import stat
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,8 +35,9 @@ from core.data.features import FEATURES, feature_map
 from core.data.toy2d import DATASETS, make_dataset
 from core.experiment import Experiment, file_sha256, load_experiment, save_experiment
 from core.io import save_model
+from core.losses import LOSSES
 from core.onnx_export import export_onnx, require_onnx
-from core.spec import mlp_spec, normalize, parse_arch
+from core.spec import estimate_memory, mlp_spec, normalize, parse_arch, parse_json
 from core.training import TrainConfig, Trainer, build_trainer, train_iter
 
 
@@ -359,8 +366,41 @@ def default_loss(data: TrainingData) -> str:
     return "softmax_ce" if data.task == "classification" else "mse"
 
 
+def check_loss(loss: str, data: TrainingData) -> None:
+    """ValueError when the loss does not fit the data set's task (or, for sigmoid_bce, its
+    number of classes)."""
+    if loss not in LOSSES:
+        return  # normalize() names the allowed losses
+    fitting = sorted(name for name, cls in LOSSES.items() if cls.task == data.task)
+    if LOSSES[loss].task != data.task:
+        what = "class labels" if data.task == "classification" else "numeric targets"
+        raise ValueError(
+            f"--loss: {loss!r} is for {LOSSES[loss].task}, but {data.name} holds {what} "
+            f"({data.task}); allowed for this data set: auto, {', '.join(fitting)}"
+        )
+    if loss == "sigmoid_bce" and data.n_classes > 2:
+        raise ValueError(
+            f"--loss: 'sigmoid_bce' is for 2 classes, but {data.name} has {data.n_classes}; "
+            "allowed: auto, softmax_ce"
+        )
+
+
+def hidden_sizes(text: str) -> list[int]:
+    """``"16,16"`` -> ``[16, 16]``; ``""`` -> ``[]``. ValueError naming --layers otherwise."""
+    sizes = []
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        if not item.isdigit() or not item.isascii():
+            raise ValueError(
+                f"--layers: {item!r} is not a layer size; allowed: whole numbers >= 1 "
+                "separated by commas, e.g. 16,16 ('' for no hidden layer)"
+            )
+        sizes.append(int(item))
+    return sizes
+
+
 def build_spec(args: argparse.Namespace, data: TrainingData) -> dict[str, Any]:
     loss = default_loss(data) if args.loss == "auto" else args.loss
+    check_loss(loss, data)
     n_out = data.n_classes if data.task == "classification" else 1
     if loss == "sigmoid_bce":
         n_out = 1
@@ -369,7 +409,7 @@ def build_spec(args: argparse.Namespace, data: TrainingData) -> dict[str, Any]:
         layers = parse_arch(args.arch)
         return normalize({"input_shape": input_shape, "layers": layers, "loss": loss})
     n_inputs = int(np.prod(input_shape))
-    hidden = [int(h) for h in args.layers.split(",") if h.strip()] if args.layers.strip() else []
+    hidden = hidden_sizes(args.layers)
     acts = [a.strip() for a in args.activation.split(",")]
     activation = acts[0] if len(acts) == 1 else acts
     return mlp_spec(
@@ -390,12 +430,12 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--opt: {item!r} is not KEY=VALUE")
-        opt_params[key.strip()] = (
-            json.loads(value) if value.strip().startswith("[") else float(value)
-        )
+        opt_params[key.strip()] = opt_value(key.strip(), value)
     schedule: dict[str, Any] | None
     if args.schedule.strip().startswith("{"):
-        schedule = json.loads(args.schedule)
+        schedule = parse_json("--schedule", args.schedule)
+        if not isinstance(schedule, dict):
+            raise ValueError('--schedule: the JSON form must be an object, e.g. {"name": "step"}')
     else:
         schedule = {"name": args.schedule}
         if args.schedule == "cosine":
@@ -416,6 +456,19 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         clip_norm=args.clip_norm,
         seed=args.seed,
     ).validate()
+
+
+def opt_value(key: str, text: str) -> Any:
+    """The value of ``--opt key=text``: a number, or a JSON list such as ``[0.9, 0.999]``."""
+    if text.strip().startswith("["):
+        return parse_json(f"--opt {key}", text)
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(
+            f"--opt {key}: {text!r} is not a number; allowed: a number, or a list such as "
+            "[0.9, 0.999]"
+        ) from None
 
 
 class Progress:
@@ -480,9 +533,125 @@ def resume_trainer(args: argparse.Namespace, experiment: Experiment, data: Train
     )
 
 
+#: Output options: (attribute, flag, what is written, key in the JSON result).
+OUTPUTS = (
+    ("out", "--out", "model", "out"),
+    ("save_experiment", "--save-experiment", "experiment", "experiment"),
+    ("export_onnx", "--export-onnx", "ONNX model", "onnx"),
+)
+
+
+def check_output_path(flag: str, value: str) -> Path:
+    """The path ``value`` of an output option if a file can be written there: not empty, not a
+    folder or a device, in an existing folder where a file can be created (tried). ValueError
+    naming the option otherwise."""
+    if not value.strip():
+        raise ValueError(f"{flag}: the path is empty; allowed: a file path such as model.npz")
+    path = Path(value)
+    try:
+        if value.endswith(("/", os.sep)) or path.is_dir():
+            raise ValueError(
+                f"{flag}: {value!r} is a folder; allowed: a file path such as model.npz"
+            )
+        folder = path.parent
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise ValueError(
+                f"{flag}: the folder {str(folder)!r} {what}; allowed: an existing folder"
+            )
+        if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+            raise ValueError(f"{flag}: {value!r} exists and is not a regular file; allowed: a file")
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValueError(
+            f"{flag}: cannot write {value!r} ({err.strerror or err}); allowed: a file in a "
+            "folder where files can be created"
+        ) from None
+    return path
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Check every output path before anything is trained (see :func:`check_output_path`);
+    two outputs may not name the same file."""
+    if args.export_onnx is not None:
+        require_onnx()
+    seen: dict[Path, str] = {}
+    for name, flag, _, _ in OUTPUTS:
+        value = getattr(args, name)
+        if value is None:
+            continue
+        key = check_output_path(flag, value).resolve()
+        if key in seen:
+            raise ValueError(
+                f"{flag}: {value!r} is also the file of {seen[key]}; allowed: "
+                "a different file for each output"
+            )
+        seen[key] = flag
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation: MemAvailable on Linux, else the physical
+    memory; None when the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{math.ceil(n / 2**10):,} KiB"
+
+
+def check_memory(spec: dict[str, Any], config: TrainConfig, data: TrainingData) -> None:
+    """ValueError when training ``spec`` would need more memory than is available (the
+    network's estimate plus the shuffled copy of the training set made each epoch)."""
+    batch = min(int(config.batch_size), len(data.x_train))
+    estimate = estimate_memory(spec, batch, optimizer=config.optimizer)
+    need = estimate.total + data.x_train.size * 4
+    available = available_memory()
+    if available is not None and need > available:
+        raise ValueError(
+            f"network: training it needs about {_size(need)} of memory (weights "
+            f"{_size(estimate.parameters)}, gradients {_size(estimate.gradients)}, optimizer "
+            f"{_size(estimate.optimizer)}, activations for batches of {batch} "
+            f"{_size(estimate.activations)}), but {_size(available)} is available; allowed: a "
+            "network that fits (fewer or smaller layers: --layers, --arch; a smaller --batch-size)"
+        )
+
+
+def write_outputs(
+    args: argparse.Namespace, writers: dict[str, Any], result: dict[str, Any], lines: list[str]
+) -> list[str]:
+    """Write each requested output with ``writers[attribute](path)``, going on after a
+    failure; returns the failures' messages (successes go to ``result`` and ``lines``)."""
+    failures = []
+    for name, flag, what, key in OUTPUTS:
+        path = getattr(args, name)
+        if path is None:
+            continue
+        try:
+            writers[name](path)
+        except (OSError, ValueError) as err:
+            failures.append(f"{flag}: could not write {path} ({err})")
+            continue
+        result[key] = path
+        lines.append(f"{what} written to {path}")
+    return failures
+
+
 def run(args: argparse.Namespace, stdout: TextIO) -> int:
-    if args.export_onnx:
-        require_onnx()  # before training, not after
+    check_outputs(args)  # before training, not after
     experiment = None
     if args.resume:
         check_resume_options(args)
@@ -495,6 +664,7 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
         apply_defaults(args, data.images)
         spec = build_spec(args, data)
         config = build_config(args)
+        check_memory(spec, config, data)
         augment = image_augment(data) if args.augment else None
         trainer: Trainer = build_trainer(
             spec, config, data.x_train, data.y_train, data.x_test, data.y_test, augment=augment
@@ -519,20 +689,19 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
     written = []
     if args.resume:
         result["resumed_from"] = args.resume
+    failures: list[str] = []
     if not diverged:
         model_meta = {**data.metadata, "config": config.to_dict()}
-        if args.out:
-            save_model(trainer.model, args.out, model_meta)
-            result["out"] = args.out
-            written.append(f"model written to {args.out}")
-        if args.save_experiment:
-            save_experiment(args.save_experiment, trainer, data.params, data.metadata)
-            result["experiment"] = args.save_experiment
-            written.append(f"experiment written to {args.save_experiment}")
-        if args.export_onnx:
-            export_onnx(trainer.model, args.export_onnx, metadata=model_meta)
-            result["onnx"] = args.export_onnx
-            written.append(f"ONNX model written to {args.export_onnx}")
+        writers = {
+            "out": lambda path: save_model(trainer.model, path, model_meta),
+            "save_experiment": lambda path: save_experiment(
+                path, trainer, data.params, data.metadata
+            ),
+            "export_onnx": lambda path: export_onnx(trainer.model, path, metadata=model_meta),
+        }
+        failures = write_outputs(args, writers, result, written)
+        if failures:
+            result["write_errors"] = failures
     if args.json:
         stdout.write(json.dumps(result) + "\n")
     else:
@@ -544,7 +713,9 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
         stdout.write(f"test  loss {_fmt(last.test_loss)}  accuracy {_fmt(last.test_acc)}\n")
         for line in written:
             stdout.write(line + "\n")
-    return 1 if diverged else 0
+    for failure in failures:
+        sys.stderr.write(f"nn-playground-train: error: {failure}\n")
+    return 1 if diverged else 2 if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -552,8 +723,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(args, sys.stdout)
-    except (ValueError, OSError, ImportError, mnist.DownloadCancelled) as exc:
+    except (ValueError, TypeError, OSError, ImportError, mnist.DownloadCancelled) as exc:
         sys.stderr.write(f"nn-playground-train: error: {exc}\n")
+        return 2
+    except MemoryError:
+        sys.stderr.write(
+            "nn-playground-train: error: not enough memory for this network and "
+            "data; allowed: fewer or smaller layers, a smaller --batch-size\n"
+        )
+        return 2
+    except RecursionError:
+        sys.stderr.write("nn-playground-train: error: an argument is nested too deeply\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")

@@ -2,14 +2,21 @@
 
 Format
 ------
-UTF-8 text (a byte-order mark is allowed), one point per line with three columns ``x1, x2,
-label``, separated by commas (or, when the first line clearly uses them, semicolons or tabs).
+UTF-8 text (a byte-order mark at the very start is allowed), one point per line with three
+columns ``x1, x2, label``, separated by commas (or, when the first line clearly uses them,
+semicolons or tabs). Lines may end with ``\\n``, ``\\r\\n`` or ``\\r`` alone.
 
 * An optional header: a first row whose ``x1`` or ``x2`` is not a number is taken as a header
   (its names are not checked; columns are always read by position). A later non-numeric row
   is an error naming its line.
 * Blank lines and lines starting with ``#`` are skipped; spaces around values are ignored; one
-  trailing empty column (``1,2,0,``, as some spreadsheets write) is ignored.
+  trailing empty column (``1,2,0,``, as some spreadsheets write) is ignored. A quoted value
+  cannot span lines.
+* Numbers are plain ASCII decimal or scientific notation (``-1``, ``+0.5``, ``.5``, ``2e-3``).
+  Values that only look like numbers (``1_000``, Arabic-Indic or fullwidth digits, the minus
+  sign U+2212) are refused with their line rather than read as class names, and so are
+  invisible characters (a byte-order mark inside the file, zero-width spaces, control
+  characters).
 * Labels decide the task:
 
   - every label an integer as written (``0``, ``-1``, ``+3``; not ``1.0``): classification;
@@ -22,20 +29,32 @@ label``, separated by commas (or, when the first line clearly uses them, semicol
 * Coordinates are kept as they are; points outside ``[-6, 6]^2`` are allowed and simply lie
   outside the playground's view.
 
-Every problem raises ValueError naming the line and the value: unreadable or binary file, non
-UTF-8 text, wrong column count, a non-numeric or non-finite value, fewer than 4 rows, more than
-``max_rows`` rows, one class only, more than ``max_classes`` classes.
+Limits (so that any file is read in bounded memory and time): only regular files are read (not
+folders, pipes or devices); a file is at most ``max_bytes`` (default :data:`MAX_FILE_BYTES`,
+128 MiB) and holds at most ``max_rows`` data rows (default 1,000,000); a data line is at most
+:data:`MAX_LINE_CHARS` (40,000) characters. Blank and comment lines are skipped without being
+kept, whatever their number or length. Memory while reading is a few chunks of 64 K characters
+plus about 70 bytes per data row (the values read, then the shuffled and split arrays).
+
+Every problem raises ValueError naming the line and the value: unreadable, non-regular or too
+large file, binary or non UTF-8 text, wrong column count, a non-numeric or non-finite value,
+fewer than 4 rows, more than ``max_rows`` rows, one class only, more than ``max_classes``
+classes.
 """
 
 from __future__ import annotations
 
 import csv
-import itertools
+import io
 import math
 import os
+import re
+import stat
+import unicodedata
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TextIO
 
 import numpy as np
 
@@ -43,9 +62,22 @@ from core.data.toy2d import MAX_TEST_RATIO, MIN_SAMPLES, Dataset, _check_seed, s
 from core.validation import check_number
 
 DELIMITERS = (",", ";", "\t")
-MAX_LINE_BYTES = 40_000
+#: Longest data line accepted, in characters (blank and comment lines may be longer).
+MAX_LINE_CHARS = 40_000
+#: Largest file accepted by default: a million rows of full-precision numbers take ~40 MB.
+MAX_FILE_BYTES = 128 * 2**20
+_CHUNK_CHARS = 2**16
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _COLUMNS = "3 columns: x1, x2, label"
+#: A line whose first non-space character is not ``#``, from its start to its newline.
+_MEANINGFUL = re.compile(r"^[^\S\n]*[^\s#][^\n]*", re.MULTILINE)
+#: Characters no data line may hold: NUL and other controls (tab aside), invisible formatting
+#: characters, and the lone surrogates that stand for bytes that are not UTF-8.
+_SUSPECT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\udc80-\udcff]"
+)
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 
 
 def read_points_csv(
@@ -55,6 +87,7 @@ def read_points_csv(
     seed: int = 0,
     max_classes: int = 10,
     max_rows: int = 1_000_000,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> Dataset:
     """Read points and labels from a CSV file and split them into a :class:`Dataset`.
 
@@ -70,6 +103,8 @@ def read_points_csv(
         Most distinct classes accepted for classification (``>= 2``).
     max_rows : int
         Most data rows accepted (``>= 4``).
+    max_bytes : int
+        Largest file accepted, in bytes (``>= 1``); larger files are refused before reading.
 
     Returns
     -------
@@ -89,20 +124,17 @@ def read_points_csv(
     path = Path(source)
     check_number("test_ratio", test_ratio, low=0.0, high=MAX_TEST_RATIO)
     _check_seed(seed)
-    for key, value, low in (("max_classes", max_classes, 2), ("max_rows", max_rows, MIN_SAMPLES)):
+    for key, value, low in (
+        ("max_classes", max_classes, 2),
+        ("max_rows", max_rows, MIN_SAMPLES),
+        ("max_bytes", max_bytes, 1),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"{key}: {value!r} is not an integer; allowed: an integer >= {low}")
         check_number(key, value, low=low, integer=True)
 
-    try:
-        handle = path.open("rb")
-    except OSError as err:
-        raise ValueError(
-            f"source: cannot open {str(path)!r} ({err.strerror or err}); allowed: a readable file"
-        ) from err
-    with handle:
-        x, labels, first_lines, codes = _read_rows(handle, path, max_rows)
-
+    with _open_text(path, max_bytes) as text:
+        x, labels, first_lines, codes = _read_rows(text, path, max_rows)
     task, y, class_names = _interpret_labels(labels, first_lines, codes, max_classes, path)
     return split_dataset(path.stem, task, x, y, test_ratio, seed, class_names)
 
@@ -111,131 +143,268 @@ def _where(path: Path, line: int) -> str:
     return f"{path.name}, line {line}"
 
 
-def _lines(handle: BinaryIO, path: Path) -> Iterator[str]:
-    """Yield the decoded lines (with their newline) of a binary file, checking each one."""
-    number = 0
-    while True:
-        raw = handle.readline(MAX_LINE_BYTES + 1)
-        if not raw:
-            return
-        number += 1
-        if len(raw) > MAX_LINE_BYTES:
+# -- opening ---------------------------------------------------------------------------------------
+class _Capped(io.RawIOBase):
+    """A raw file that refuses to deliver more than ``cap`` bytes (a file growing while read)."""
+
+    def __init__(self, raw: io.FileIO, cap: int, path: Path) -> None:
+        super().__init__()
+        self._raw, self._left, self._cap, self._path = raw, cap, cap, path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        n = self._raw.readinto(buffer)
+        self._left -= n or 0
+        if self._left < 0:
+            raise _too_large(self._path, self._cap)
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _too_large(path: Path, cap: int) -> ValueError:
+    size = f"{cap:,} bytes" if cap < 2**20 else f"{cap / 2**20:,.4g} MiB"
+    return ValueError(f"source: {path.name} is larger than {size}; allowed: files up to {size}")
+
+
+def _open_text(path: Path, max_bytes: int) -> TextIO:
+    """Open a regular file of at most ``max_bytes`` as text: UTF-8 with undecodable bytes kept
+    as lone surrogates (refused with their line later) and ``\\r``/``\\r\\n`` read as ``\\n``.
+
+    The file is opened without blocking, so a named pipe is refused rather than waited on."""
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_BINARY", 0))
+    except OSError as err:
+        raise ValueError(
+            f"source: cannot open {str(path)!r} ({err.strerror or err}); allowed: a readable file"
+        ) from err
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a folder" if stat.S_ISDIR(info.st_mode) else "a pipe, device or socket"
+            raise ValueError(f"source: {str(path)!r} is {what}; allowed: a regular file")
+        if info.st_size > max_bytes:
+            raise _too_large(path, max_bytes)
+        if nonblock:
+            os.set_blocking(fd, True)
+        raw = _Capped(io.FileIO(fd, "rb"), max_bytes, path)
+    except BaseException:
+        os.close(fd)
+        raise
+    buffered = io.BufferedReader(raw, buffer_size=_CHUNK_CHARS)
+    return io.TextIOWrapper(buffered, encoding="utf-8", errors="surrogateescape", newline=None)
+
+
+# -- lines -----------------------------------------------------------------------------------------
+def _lines(text: TextIO, path: Path) -> Iterator[tuple[int, str]]:
+    """Yield ``(line number, line)`` for every line that is neither blank nor a comment.
+
+    The text is read in chunks of :data:`_CHUNK_CHARS`; blank and comment lines are stepped
+    over by a regular expression, never kept, so memory is a chunk plus one line whatever the
+    file holds. A data line longer than :data:`MAX_LINE_CHARS` is refused."""
+    number = 0  # lines completed before the text in hand
+    carry = ""  # the start of a line that goes on in the next chunk
+    skipping = False  # inside a long comment line that began in an earlier chunk
+    start = True
+    while chunk := text.read(_CHUNK_CHARS):
+        if start:
+            chunk, start = chunk.removeprefix("\ufeff"), False
+        if skipping:
+            end = chunk.find("\n")
+            if end < 0:
+                continue
+            chunk, number, skipping = chunk[end + 1 :], number + 1, False
+        chunk = carry + chunk
+        cut = chunk.rfind("\n") + 1
+        body, carry = chunk[:cut], chunk[cut:]
+        yield from _body_lines(body, number, path)
+        number += body.count("\n")
+        if len(carry) > MAX_LINE_CHARS:
+            head = carry.lstrip()
+            if not head:  # spaces so far: keep just enough to know the line is long
+                carry = carry[-MAX_LINE_CHARS - 1 :]
+            elif head[0] == "#":
+                carry, skipping = "", True
+            else:
+                _checked(carry, number + 1, path)
+    match = _MEANINGFUL.match(carry)
+    if match:
+        yield number + 1, _checked(match.group(), number + 1, path)
+
+
+def _body_lines(body: str, number: int, path: Path) -> Iterator[tuple[int, str]]:
+    """The data lines of ``body`` (whole lines; ``number`` lines come before it)."""
+    if body.isspace():
+        return
+    if "#" in body or _SUSPECT.search(body):  # a line at a time: comments may hold anything
+        pos = 0
+        for match in _MEANINGFUL.finditer(body):
+            number += body.count("\n", pos, match.start())
+            pos = match.start()
+            yield number + 1, _checked(match.group(), number + 1, path)
+        return
+    for offset, line in enumerate(body.split("\n"), number + 1):  # common case: data only
+        if line and not line.isspace():
+            if len(line) > MAX_LINE_CHARS:
+                _checked(line, offset, path)
+            yield offset, line
+
+
+def _checked(line: str, number: int, path: Path) -> str:
+    """``line`` if it is short and holds no suspect character; ValueError naming it otherwise."""
+    if len(line) > MAX_LINE_CHARS:
+        raise ValueError(
+            f"source: {_where(path, number)} is longer than {MAX_LINE_CHARS:,} characters; "
+            f"allowed: short lines with {_COLUMNS}"
+        )
+    found = _SUSPECT.search(line)
+    if found is None:
+        return line
+    char = found.group()
+    if char == "\x00":
+        raise ValueError(
+            f"source: {_where(path, number)} holds NUL bytes, so this looks like a binary "
+            f"file; allowed: UTF-8 text with {_COLUMNS}"
+        )
+    if "\udc80" <= char <= "\udcff":
+        byte = bytes([ord(char) - 0xDC00])
+        raise ValueError(
+            f"source: {_where(path, number)} is not UTF-8 text (byte {byte!r}); "
+            f"allowed: UTF-8 text with {_COLUMNS}"
+        )
+    name = unicodedata.name(char, "a control character")
+    raise ValueError(
+        f"source: {_where(path, number)} holds the invisible character U+{ord(char):04X} "
+        f"({name.lower()}) at column {found.start() + 1}; allowed: visible text "
+        "(a byte-order mark only at the very start of the file)"
+    )
+
+
+# -- fields and numbers ----------------------------------------------------------------------------
+def _fields(line: str, delimiter: str, number: int, path: Path) -> list[str]:
+    """The stripped values of one line (quotes handled by the csv module)."""
+    if '"' not in line:
+        return [f.strip() for f in line.split(delimiter)]
+    try:
+        row = next(csv.reader([line], delimiter=delimiter, strict=True))
+    except csv.Error as err:
+        if line.count('"') % 2:
             raise ValueError(
-                f"source: {_where(path, number)} is longer than {MAX_LINE_BYTES} bytes; "
-                f"allowed: short lines with {_COLUMNS}"
-            )
-        if b"\x00" in raw:
-            raise ValueError(
-                f"source: {_where(path, number)} holds NUL bytes, so this looks like a binary "
-                f"file; allowed: UTF-8 text with {_COLUMNS}"
-            )
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise ValueError(
-                f"source: {_where(path, number)} is not UTF-8 text (byte "
-                f"{raw[err.start : err.start + 1]!r}); allowed: UTF-8 text with {_COLUMNS}"
+                f"source: {_where(path, number)} has a quoted value that does not end on "
+                f"this line; allowed: one row per line with {_COLUMNS}"
             ) from err
-        yield text.removeprefix("\ufeff") if number == 1 else text
+        raise ValueError(
+            f"source: {_where(path, number)} is not valid CSV ({err}); allowed: {_COLUMNS}"
+        ) from err
+    return [f.strip() for f in row]
 
 
-def _skip(fields: list[str]) -> bool:
-    return not any(fields) or fields[0].startswith("#")
-
-
-def _sniff(line: str) -> str:
+def _sniff(line: str, number: int, path: Path) -> str:
     """The delimiter giving the first meaningful line 3 columns; ``","`` when none does."""
     for delimiter in DELIMITERS:
-        fields = next(csv.reader([line], delimiter=delimiter), [])
-        if len(fields) == 3 or (len(fields) == 4 and not fields[3].strip()):
+        try:
+            fields = _fields(line, delimiter, number, path)
+        except ValueError:
+            continue
+        if len(fields) == 3 or (len(fields) == 4 and not fields[3]):
             return delimiter
     return ","
 
 
 def _number(text: str) -> float | None:
+    """The value of plain ASCII notation (``nan``/``inf`` too, for a clear refusal later).
+
+    On ASCII text without underscores, ``float`` accepts exactly decimal and scientific
+    notation with an optional sign, and ``nan``/``inf``/``infinity``."""
+    if not text.isascii() or "_" in text:
+        return None
     try:
         return float(text)
     except ValueError:
         return None
 
 
+def _lookalike(text: str) -> bool:
+    """Whether ``text`` is not plain notation but reads as a number to Python or after
+    folding Unicode look-alikes (fullwidth digits, U+2212 minus, a byte-order mark)."""
+    if _number(text) is not None:
+        return False
+    folded = unicodedata.normalize("NFKC", text).replace("\u2212", "-").replace("\ufeff", "")
+    for candidate in (text, folded):
+        try:
+            float(candidate)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+def _lookalike_error(key: str, text: str, where: str) -> ValueError:
+    return ValueError(
+        f"{key}: {text!r} on {where} looks like a number but is not plain notation; allowed: "
+        "ASCII digits with an optional sign, '.', and exponent (e.g. -1, 0.5, 2e-3)"
+    )
+
+
+# -- rows ------------------------------------------------------------------------------------------
 def _read_rows(
-    handle: BinaryIO, path: Path, max_rows: int
+    text: TextIO, path: Path, max_rows: int
 ) -> tuple[np.ndarray, list[str], dict[str, int], np.ndarray]:
     """Parse the rows: returns ``x (n, 2)`` float32, the distinct label strings, the first line of
     each label, and ``codes (n,)`` indexing the label list."""
-    lines = _lines(handle, path)
-    head: list[str] = []
-    delimiter = ","
-    for line in lines:  # sniff the delimiter on the first meaningful line
-        head.append(line)
-        if line.strip() and not line.lstrip().startswith("#"):
-            delimiter = _sniff(line)
-            break
-    reader = csv.reader(itertools.chain(head, lines), delimiter=delimiter, strict=True)
-
-    coords: list[float] = []
+    coords = array("d")
+    codes = array("q")
     label_index: dict[str, int] = {}
     first_lines: dict[str, int] = {}
-    codes: list[int] = []
+    delimiter: str | None = None
     seen_row = False
-    line = 0
-    try:
-        for row in reader:
-            line = reader.line_num
-            fields = [f.strip() for f in row]
-            if _skip(fields):
+    for line, content in _lines(text, path):
+        if delimiter is None:
+            delimiter = _sniff(content, line, path)
+        fields = _fields(content, delimiter, line, path)
+        if not any(fields) or fields[0].startswith("#"):
+            continue  # an empty row (",,") or a quoted comment
+        if len(fields) == 4 and not fields[3]:
+            fields = fields[:3]
+        if len(fields) != 3:
+            raise ValueError(
+                f"source: {_where(path, line)} has {len(fields)} column"
+                f"{'s' if len(fields) != 1 else ''} ({delimiter.join(fields)[:80]!r}); "
+                f"allowed: {_COLUMNS}"
+            )
+        a, b = _number(fields[0]), _number(fields[1])
+        if not seen_row:
+            seen_row = True
+            if a is None or b is None:  # a header, unless a value only looks wrong
+                for key, field in (("x1", fields[0]), ("x2", fields[1])):
+                    if _lookalike(field):
+                        raise _lookalike_error(key, field, _where(path, line))
                 continue
-            if any("\n" in f or "\r" in f for f in fields):
-                raise ValueError(
-                    f"source: {_where(path, line)} ends inside a quoted value that spans lines; "
-                    f"allowed: one row per line with {_COLUMNS}"
-                )
-            if len(fields) == 4 and not fields[3]:
-                fields = fields[:3]
-            if len(fields) != 3:
-                raise ValueError(
-                    f"source: {_where(path, line)} has {len(fields)} column"
-                    f"{'s' if len(fields) != 1 else ''} ({delimiter.join(fields)[:80]!r}); "
-                    f"allowed: {_COLUMNS}"
-                )
-            a, b = _number(fields[0]), _number(fields[1])
-            if not seen_row:
-                seen_row = True
-                if a is None or b is None:
-                    continue  # header
-            for key, text, value in (("x1", fields[0], a), ("x2", fields[1], b)):
-                if value is None:
-                    raise ValueError(
-                        f"{key}: {text!r} on {_where(path, line)} is not a number; "
-                        "allowed: a number (a header is only allowed on the first row)"
-                    )
-                if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
-                    raise ValueError(
-                        f"{key}: {text!r} on {_where(path, line)} is not finite; "
-                        "allowed: a finite number"
-                    )
-            label = fields[2]
-            if not label:
-                raise ValueError(
-                    f"label: empty on {_where(path, line)}; allowed: a class name or number"
-                )
-            if len(codes) >= max_rows:
-                raise ValueError(
-                    f"max_rows: {path.name} has more than {max_rows} data rows (line {line}); "
-                    f"allowed: at most {max_rows} rows (raise max_rows to read more)"
-                )
-            code = label_index.get(label)
-            if code is None:
-                code = label_index[label] = len(label_index)
-                first_lines[label] = line
-            coords.append(a)
-            coords.append(b)
-            codes.append(code)
-    except csv.Error as err:
-        start, end = line + 1, max(reader.line_num, line + 1)
-        where = _where(path, start) + (f"-{end}" if end > start else "")
-        raise ValueError(f"source: {where} is not valid CSV ({err}); allowed: {_COLUMNS}") from err
+        if a is None or b is None or not (abs(a) <= _FLOAT32_MAX and abs(b) <= _FLOAT32_MAX):
+            for key, field, value in (("x1", fields[0], a), ("x2", fields[1], b)):
+                _check_coordinate(key, field, value, _where(path, line))
+        label = fields[2]
+        if not label:
+            raise ValueError(
+                f"label: empty on {_where(path, line)}; allowed: a class name or number"
+            )
+        if len(codes) >= max_rows:
+            raise ValueError(
+                f"max_rows: {path.name} has more than {max_rows:,} data rows (line {line}); "
+                f"allowed: at most {max_rows:,} rows (raise max_rows to read more)"
+            )
+        code = label_index.get(label)
+        if code is None:
+            code = label_index[label] = len(label_index)
+            first_lines[label] = line
+        coords.append(a)
+        coords.append(b)
+        codes.append(code)
 
     n = len(codes)
     if n == 0:
@@ -246,15 +415,26 @@ def _read_rows(
             f"source: {path.name} has {n} data row{'s' if n != 1 else ''}; "
             f"allowed: at least {MIN_SAMPLES} rows"
         )
-    x = np.asarray(coords, dtype=np.float64).reshape(n, 2).astype(np.float32)
-    return x, list(label_index), first_lines, np.asarray(codes, dtype=np.int64)
+    x = np.frombuffer(coords, dtype=np.float64).reshape(n, 2).astype(np.float32)
+    return x, list(label_index), first_lines, np.frombuffer(codes, dtype=np.int64).copy()
 
 
+def _check_coordinate(key: str, text: str, value: float | None, where: str) -> None:
+    """ValueError unless ``value`` (read from ``text``) is a finite float32 number."""
+    if value is None:
+        if _lookalike(text):
+            raise _lookalike_error(key, text, where)
+        raise ValueError(
+            f"{key}: {text!r} on {where} is not a number; "
+            "allowed: a number (a header is only allowed on the first row)"
+        )
+    if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
+        raise ValueError(f"{key}: {text!r} on {where} is not finite; allowed: a finite number")
+
+
+# -- labels ----------------------------------------------------------------------------------------
 def _int_or_none(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
+    return int(text) if _INTEGER.fullmatch(text) else None
 
 
 def _interpret_labels(
@@ -265,6 +445,9 @@ def _interpret_labels(
     path: Path,
 ) -> tuple[str, np.ndarray, tuple[str, ...] | None]:
     """Decide the task from the distinct label strings; return ``(task, y (n,), class_names)``."""
+    for label in labels:  # in order of first appearance
+        if _lookalike(label):
+            raise _lookalike_error("label", label, _where(path, first_lines[label]))
     ints = [_int_or_none(label) for label in labels]
     floats = [_number(label) for label in labels]
     for label, value in zip(labels, floats, strict=True):

@@ -247,3 +247,125 @@ def test_reads_mnist_from_a_folder():
 def test_augment_is_refused_for_toy_data(capsys):
     assert cli.main(["--dataset", "xor", "--augment", "--progress", "none"]) == 2
     assert "--augment" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ checks before training
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the test if a network is built or trained."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(cli, "build_trainer", refuse)
+    monkeypatch.setattr(cli, "train_iter", refuse)
+
+
+def test_output_paths_are_checked_before_training(tmp_path, capsys, no_training):
+    ok = tmp_path / "ok.npz"
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    cases = [
+        (["--out", "/nonexistent/m.npz", "--save-experiment", str(ok)], "--out", "does not exist"),
+        (["--out", ""], "--out", "the path is empty"),
+        (["--save-experiment", "  "], "--save-experiment", "the path is empty"),
+        (["--out", str(tmp_path)], "--out", "is a folder"),
+        (["--out", str(tmp_path) + "/"], "--out", "is a folder"),
+        (["--export-onnx", str(a_file / "m.onnx")], "--export-onnx", "is not a folder"),
+        (["--out", str(ok), "--save-experiment", str(ok)], "--save-experiment", "also the file"),
+        (["--out", str(tmp_path / ("x" * 300))], "--out", "File name too long"),
+    ]
+    if Path("/dev/null").exists():
+        cases.append((["--out", "/dev/null"], "--out", "not a regular file"))
+    for args, flag, words in cases:
+        assert cli.main(["--dataset", "xor", "--progress", "none", *args]) == 2, args
+        err = capsys.readouterr().err
+        assert f"error: {flag}:" in err and words in err, (args, err)
+        assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]  # nothing written
+
+
+def test_an_unwritable_folder_is_found_before_training(tmp_path, capsys, monkeypatch, no_training):
+    real = cli.tempfile.TemporaryFile
+
+    def denied(*args, dir=None, **kwargs):  # a read-only folder (root would ignore chmod)
+        if Path(dir) == tmp_path / "ro":
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kwargs)
+
+    (tmp_path / "ro").mkdir()
+    monkeypatch.setattr(cli.tempfile, "TemporaryFile", denied)
+    assert cli.main(["--progress", "none", "--out", str(tmp_path / "ro" / "m.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "--out: cannot write" in err and "Permission denied" in err
+
+
+def test_a_write_failing_at_the_end_still_writes_the_others(tmp_path, capsys, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "save_model", full)
+    model, run = tmp_path / "m.npz", tmp_path / "run.npz"
+    args = ["--dataset", "xor", "--layers", "4", "--epochs", "2", "--progress", "none"]
+    assert cli.main([*args, "--out", str(model), "--save-experiment", str(run), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert "--out: could not write" in err and "No space left on device" in err
+    result = json.loads(out)
+    assert result["experiment"] == str(run) and "out" not in result
+    assert result["write_errors"] and run.is_file() and not model.exists()
+
+
+def test_loss_that_does_not_fit_the_data(capsys, no_training):
+    for args, words in [
+        (["--loss", "mse"], "'mse' is for regression, but spiral holds class labels"),
+        (["--dataset", "plane", "--loss", "softmax_ce"], "allowed for this data set: auto, mse"),
+        (["--classes", "3", "--loss", "sigmoid_bce"], "'sigmoid_bce' is for 2 classes"),
+    ]:
+        assert cli.main(["--progress", "none", *args]) == 2
+        err = capsys.readouterr().err
+        assert "--loss:" in err and words in err and "reshape" not in err
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--arch", DEEP], "arch: brackets nested more than 32 deep"),
+        (["--opt", "betas=" + DEEP], "--opt betas: brackets nested more than 32 deep"),
+        (["--schedule", "{" * 5000], "--schedule: brackets nested"),
+        (["--opt", "momentum=x", "--optimizer", "momentum"], "--opt momentum: 'x' is not a number"),
+        (["--layers", "abc"], "--layers: 'abc' is not a layer size"),
+        (["--layers", "-5"], "--layers: '-5' is not a layer size"),
+        (["--layers", "100000,100000"], "needs about 223.7 GiB of memory"),
+        (["--arch", "dense:1000000,relu,dense:1000000,dense:2"], "GiB of memory"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(args, words, capsys, monkeypatch, no_training):
+    monkeypatch.setattr(cli, "available_memory", lambda: 16 * 2**30)
+    assert cli.main(["--progress", "none", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nn-playground-train: error: ") and words in err, err
+
+
+def test_a_network_that_cannot_fit_is_refused_before_allocating():
+    out = subprocess.run(
+        [sys.executable, "-m", "core.cli", "--layers", "100000,100000", "--progress", "none"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "weights 37.3 GiB" in out.stderr and "is available" in out.stderr
+
+
+def test_memory_check_uses_the_estimate(capsys, monkeypatch, no_training):
+    from core.spec import estimate_memory, mlp_spec
+
+    need = estimate_memory(mlp_spec(2, [64, 64], 2), 32).total
+    monkeypatch.setattr(cli, "available_memory", lambda: need)  # the data copy does not fit
+    assert cli.main(["--layers", "64,64", "--progress", "none"]) == 2
+    assert "of memory" in capsys.readouterr().err
