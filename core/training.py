@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from core import metrics
+from core import health, metrics
 from core.model import Sequential
 from core.optimizers import OPTIMIZERS, clip_grad_norm, make_optimizer
 from core.schedules import make_schedule
@@ -115,6 +115,12 @@ class History:
         data = self._data[: self.size]
         return {name: data[:, i].copy() for i, name in enumerate(self.COLUMNS)}
 
+    def column(self, name: str) -> np.ndarray:
+        """One column ``(epochs,)`` as a read-only view (valid until the next append)."""
+        view = self._data[: self.size, self.COLUMNS.index(name)]
+        view.flags.writeable = False
+        return view
+
     def last(self, name: str) -> float | None:
         if not self.size:
             return None
@@ -169,6 +175,12 @@ class Trainer:
         self.test_pred: np.ndarray | None = None
         self.test_conf: np.ndarray | None = None
         self.train_time = 0.0
+        #: The loss of the best constant prediction on the evaluated training samples, and the
+        #: verdicts of :mod:`core.health` at the last epoch's end (None: healthy).
+        self.chance_loss = health.chance_loss(self.classification, self.y_train[:EVAL_LIMIT])
+        self.divergence: str | None = None
+        self.hint: str | None = None
+        self._largest_output = 0.0  # of the last evaluation on the training set
         self._n = len(self.x_train)
         self._batch = min(int(config.batch_size), self._n)
         self._steps_per_epoch = math.ceil(self._n / self._batch)
@@ -291,6 +303,15 @@ class Trainer:
             test_loss=test_loss,
             test_acc=test_acc,
         )
+        self._judge()
+
+    def _judge(self) -> None:
+        """Apply :mod:`core.health`'s rules to the history and the current weights."""
+        # np.maximum keeps a nan from either side.
+        largest = float(np.maximum(np.max(np.abs(self.model.theta)), self._largest_output))
+        losses = self.history.column("train_loss")
+        self.divergence = health.divergence(losses, self.chance_loss, largest)
+        self.hint = health.not_learning(losses, self.chance_loss)
 
     def evaluate(self, which: str = "test") -> tuple[float | None, float | None]:
         """Inference-mode (loss, accuracy) on the train or test set (at most EVAL_LIMIT samples);
@@ -302,6 +323,8 @@ class Trainer:
         out = self.model.predict_raw(x)
         with np.errstate(all="ignore"):
             loss = self.model.loss.forward(out, y)
+            if which == "train":
+                self._largest_output = float(np.max(np.abs(out))) if out.size else 0.0
         if not self.classification:
             return loss, None
         probs = self.model.loss.output(out)
@@ -424,6 +447,8 @@ class Trainer:
         history._data[: len(rows)] = rows
         history.size = len(rows)
         self.history = history
+        self._largest_output = 0.0
+        self._judge()
 
     def _check_state(self, state: Mapping[str, Any]) -> tuple:
         if not isinstance(state, Mapping):
@@ -662,9 +687,11 @@ class Snapshot:
     predicted values (regression); ``neuron_grids`` maps a hidden activation layer's index to its
     units' outputs ``(units, res // stride, res // stride)``. ``weight_norms``/``grad_norms``
     (last step's gradient) and ``dead_fraction`` are by layer index. ``reason`` says why a run
-    ended (``done``). ``trace_steps``/``trace_loss`` are the per-step losses as kept by
-    :class:`core.trace.LossTrace`; ``test_pred``/``test_conf`` the last evaluation's predicted
-    class and its probability for the first test samples (classification, after an epoch).
+    ended (``done``); ``hint`` is advice for a run that goes on but does not learn
+    (:func:`core.health.not_learning`, None otherwise). ``trace_steps``/``trace_loss`` are the
+    per-step losses as kept by :class:`core.trace.LossTrace`; ``test_pred``/``test_conf`` the
+    last evaluation's predicted class and its probability for the first test samples
+    (classification, after an epoch).
     """
 
     step: int
@@ -694,6 +721,7 @@ class Snapshot:
     test_conf: np.ndarray | None = None
     done: bool = False
     reason: str | None = None
+    hint: str | None = None
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -769,6 +797,7 @@ def take_snapshot(
         test_conf=_frozen_or_none(trainer.test_conf) if detail else None,
         done=done,
         reason=reason,
+        hint=trainer.hint,
     )
 
 
@@ -844,7 +873,9 @@ def train_iter(
     final one with ``done=True`` and a ``reason``:
 
     ``"epochs"`` (``max_epochs``, default the config's ``epochs``; 0 = no limit), ``"target_loss"``,
-    ``"early_stopping"``, ``"diverged: ..."`` (NaN/inf loss) or ``"stopped"`` (``control.stop()``).
+    ``"early_stopping"``, ``"diverged: ..."`` (a NaN/inf loss, or :func:`core.health.divergence`
+    at an epoch's end) or ``"stopped"`` (``control.stop()``). A run that does not learn goes on;
+    its snapshots carry the hint (:func:`core.health.not_learning`).
     ``detail=False`` makes light snapshots and ``dead_samples`` sets the dead-unit statistic's
     sample count (see :func:`take_snapshot`).
     """
@@ -883,13 +914,15 @@ def train_iter(
         elif trainer.epoch != epoch_before:
             train_loss = trainer.history.last("train_loss")
             current = trainer.history.last(monitor)
-            if config.target_loss is not None and train_loss <= config.target_loss:
-                reason = "target_loss"
-            elif current is not None and not math.isfinite(current):
+            if current is not None and not math.isfinite(current):
                 reason = (
                     f"diverged: the {monitor.replace('_', ' ')} became {current}; "
                     "try a lower learning rate"
                 )
+            elif trainer.divergence is not None:
+                reason = f"diverged: {trainer.divergence}"
+            elif config.target_loss is not None and train_loss <= config.target_loss:
+                reason = "target_loss"
             elif config.patience is not None and current is not None:
                 if current < best - config.min_delta:
                     best, waited = current, 0
