@@ -40,8 +40,14 @@ class TrainConfig:
     ``epochs`` (0 = no limit), ``target_loss`` (stop once the train loss is at or below it) and
     ``patience`` (early stopping: epochs without the monitored loss improving by ``min_delta``;
     the test loss when there is a test set, else the train loss) end a run. ``l1``/``l2`` add
-    ``l1·Σ|w|`` and ``l2/2·Σw²`` over weights (not biases) to the objective; ``clip_norm`` clips
-    the global gradient norm. ``schedule`` is a :func:`core.schedules.make_schedule` spec.
+    ``l1·Σ|w|`` and ``l2/2·Σw²`` over weights (not biases) to the objective. L2 joins the
+    gradient (before clipping); L1 is a proximal step after each optimizer step, with ``lr`` the
+    step's scheduled learning rate: ``w ← sign(w)·max(|w| − lr·l1, 0)``. So weights whose pull
+    from the data is weaker than L1's become exactly zero, with every optimizer (adding
+    ``l1·sign(w)`` to the gradient would let adaptive optimizers rescale it away); with SGD this
+    is proximal gradient descent on ``loss + l1·Σ|w|``. The step keeps no state, so resuming and
+    changing ``l1`` live stay exact. ``clip_norm`` clips the global gradient norm. ``schedule``
+    is a :func:`core.schedules.make_schedule` spec.
     """
 
     optimizer: str = "adam"
@@ -257,16 +263,15 @@ class Trainer:
         model = self.model
         loss = model.loss_and_grad(self._xp[i:j], self._yp[i:j])
         theta, grad = model.theta, model.grad
-        if self.l2 or self.l1:
-            k = model.n_regularized
-            if self.l2:
-                grad[:k] += self.l2 * theta[:k]
-            if self.l1:
-                grad[:k] += self.l1 * np.sign(theta[:k])
+        k = model.n_regularized
+        if self.l2:
+            grad[:k] += self.l2 * theta[:k]
         if self.config.clip_norm is not None:
             clip_grad_norm(grad, self.config.clip_norm)
-        self.optimizer.lr = self.lr
+        lr = self.optimizer.lr = self.lr
         self.optimizer.step(theta, grad)
+        if self.l1:
+            soft_threshold(theta[:k], lr * self.l1)
         self.steps += 1
         self.loss_trace.add(self.steps, loss)
         ema = self.batch_loss
@@ -596,6 +601,15 @@ class Trainer:
             return scratch.state
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
             raise ValueError(f"state[{field!r}]: not a valid generator state ({exc})") from None
+
+
+def soft_threshold(w: np.ndarray, threshold: float) -> None:
+    """The proximal step of ``threshold·Σ|w|``, in place: ``w ← sign(w)·max(|w| − threshold, 0)``
+    (weights within ``threshold`` of zero become exactly zero). ``w`` is any float array."""
+    shrunk = np.abs(w)
+    shrunk -= threshold
+    np.maximum(shrunk, 0.0, out=shrunk)
+    np.copysign(shrunk, w, out=w)
 
 
 def _whole(field: str, value: Any, low: int, high: int) -> int:
