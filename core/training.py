@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from core import health, metrics
+from core.layers import BatchNorm
 from core.model import Sequential
 from core.optimizers import OPTIMIZERS, clip_grad_norm, make_optimizer
 from core.schedules import make_schedule
@@ -189,7 +190,17 @@ class Trainer:
         self._largest_output = 0.0  # of the last evaluation on the training set
         self._n = len(self.x_train)
         self._batch = min(int(config.batch_size), self._n)
+        #: Batch norm over dense features needs 2 samples a batch: a last batch of 1 sample then
+        #: joins the one before (the usual remedy; every epoch sees every sample).
+        self._min_batch = _min_batch(model)
+        if self._batch < self._min_batch:
+            raise ValueError(
+                f"batch_size: batch norm normalizes over at least {self._min_batch} samples; "
+                f"batches of {self._batch} (training samples: {self._n}) can't train it"
+            )
         self._steps_per_epoch = math.ceil(self._n / self._batch)
+        if 0 < self._n % self._batch < self._min_batch:
+            self._steps_per_epoch -= 1
         self._pos = self._n  # forces a shuffle at the first step
         self._xp = self._yp = None
         #: The current epoch's order of the training samples, and the generator state the
@@ -259,7 +270,10 @@ class Trainer:
             self._shuffle()
         t0 = time.perf_counter()
         i = self._pos
-        self._pos = j = i + self._batch
+        j = i + self._batch
+        if self._n - j < self._min_batch:
+            j = self._n  # a last batch too small for batch norm joins this one
+        self._pos = j
         model = self.model
         loss = model.loss_and_grad(self._xp[i:j], self._yp[i:j])
         theta, grad = model.theta, model.grad
@@ -601,6 +615,15 @@ class Trainer:
             return scratch.state
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
             raise ValueError(f"state[{field!r}]: not a valid generator state ({exc})") from None
+
+
+def _min_batch(model: Sequential) -> int:
+    """The fewest samples a training batch of ``model`` may hold: 2 when a batch norm layer
+    normalizes features of one value per sample (dense layers, or 1×1 images), else 1."""
+    for layer in model.layers:
+        if isinstance(layer, BatchNorm) and math.prod(layer.input_shape[1:]) == 1:
+            return 2
+    return 1
 
 
 def soft_threshold(w: np.ndarray, threshold: float) -> None:

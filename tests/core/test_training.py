@@ -260,6 +260,57 @@ def test_batch_larger_than_data_uses_whole_set_and_epoch_counts():
     assert t.steps == 3 and t.steps_per_epoch == 1
 
 
+def batchnorm_trainer(n_train, batch_size=16, epochs=3):
+    data = toy()
+    spec = mlp_spec(2, [8], 2, batchnorm=True)
+    config = TrainConfig(optimizer="adam", lr=0.01, batch_size=batch_size, epochs=epochs)
+    return build_trainer(spec, config, data.x_train[:n_train], data.y_train[:n_train])
+
+
+def test_batchnorm_trains_when_the_last_batch_would_hold_one_sample():
+    t = batchnorm_trainer(3 * 16 + 1)
+    assert t.steps_per_epoch == 3
+    sizes = []
+    real = t.model.loss_and_grad
+    t.model.loss_and_grad = lambda x, y: sizes.append(len(x)) or real(x, y)
+    last = run(t)[-1]
+    assert last.reason == "epochs" and t.steps == 9 and t.epoch == 3
+    assert sizes == [16, 16, 17] * 3  # the lone sample joins the last batch
+    assert batchnorm_trainer(3 * 16 + 2).steps_per_epoch == 4  # 2 samples: a batch of its own
+
+
+def test_batchnorm_run_with_a_merged_batch_resumes_exactly():
+    whole = batchnorm_trainer(3 * 16 + 1)
+    run(whole)
+    first = batchnorm_trainer(3 * 16 + 1)
+    for _ in range(5):  # into the second epoch
+        first.step()
+    resumed = batchnorm_trainer(3 * 16 + 1)
+    resumed.load_state_dict(first.state_dict())
+    last = run(resumed)[-1]
+    assert last.step == 9 and np.array_equal(resumed.model.theta, whole.model.theta)
+
+
+def test_batchnorm_refuses_batches_of_one_sample_clearly():
+    for n_train, batch_size in ((40, 1), (1, 16)):
+        with pytest.raises(ValueError, match="batch_size: batch norm normalizes over at least 2"):
+            batchnorm_trainer(n_train, batch_size)
+    # Batch norm over images normalizes over every pixel: one image a batch is enough.
+    spec = {
+        "input_shape": [1, 4, 4],
+        "layers": [
+            {"type": "conv", "filters": 2, "kernel_size": 3},
+            {"type": "batchnorm"},
+            {"type": "flatten"},
+            {"type": "dense", "units": 2},
+        ],
+        "loss": "softmax_ce",
+    }
+    x, y = np.zeros((3, 1, 4, 4), np.float32), np.array([0, 1, 0])
+    config = TrainConfig(batch_size=1, epochs=1)
+    assert run(build_trainer(spec, config, x, y))[-1].reason == "epochs"
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
