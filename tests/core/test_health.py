@@ -1,6 +1,7 @@
 """The run-health rules alone (core.health) and in training: divergence stops a run with a
 reason, a run that does not learn carries a hint, healthy runs get neither, resume agrees."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -100,6 +101,17 @@ def test_healthy_presets_get_no_hint_and_do_not_diverge(name, options):
     snaps = run(trainer, interval=0.0, detail=False)
     assert snaps[-1].reason == "epochs" and epochs_with_hint(snaps) == []
     assert trainer.history.last("train_loss") < 0.6 * trainer.chance_loss  # it did learn
+
+
+def test_a_run_whose_first_epoch_is_unusually_high_gets_no_hint_and_does_not_diverge():
+    data = toy("bumps", n=600)
+    shifted = dataclasses.replace(data, y_train=data.y_train + 10, y_test=data.y_test + 10)
+    trainer = trainer_for(shifted, activation="tanh", loss="mse", epochs=60)
+    snaps = run(trainer, interval=0.0, detail=False)
+    losses = trainer.history.column("train_loss")
+    assert losses[0] > 100 * trainer.chance_loss  # the network must first learn the offset
+    assert snaps[-1].reason == "epochs" and epochs_with_hint(snaps) == []
+    assert losses[-1] < 0.6 * trainer.chance_loss
 
 
 def test_resumed_run_reaches_the_same_verdicts():
