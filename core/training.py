@@ -327,7 +327,9 @@ class Trainer:
     def _judge(self) -> None:
         """Apply :mod:`core.health`'s rules to the history and the current weights."""
         # np.maximum keeps a nan from either side.
-        largest = float(np.maximum(np.max(np.abs(self.model.theta)), self._largest_output))
+        largest = float(
+            np.maximum(np.max(np.abs(self.model.theta), initial=0.0), self._largest_output)
+        )
         losses = self.history.column("train_loss")
         self.divergence = health.divergence(losses, self.chance_loss, largest)
         self.hint = health.not_learning(losses, self.chance_loss)
@@ -343,7 +345,7 @@ class Trainer:
         with np.errstate(all="ignore"):
             loss = self.model.loss.forward(out, y)
             if which == "train":
-                self._largest_output = float(np.max(np.abs(out))) if out.size else 0.0
+                self._largest_output = float(np.max(np.abs(out), initial=0.0))
         if not self.classification:
             return loss, None
         probs = self.model.loss.output(out)
