@@ -684,6 +684,7 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
         "train_acc": last.train_acc,
         "test_loss": last.test_loss,
         "test_acc": last.test_acc,
+        "warning": last.hint,  # a run that does not learn (core.health); None when healthy
     }
     diverged = last.reason.startswith("diverged")
     written = []
@@ -711,6 +712,8 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
         )
         stdout.write(f"train loss {_fmt(last.train_loss)}  accuracy {_fmt(last.train_acc)}\n")
         stdout.write(f"test  loss {_fmt(last.test_loss)}  accuracy {_fmt(last.test_acc)}\n")
+        if last.hint:
+            stdout.write(f"warning: {last.hint}\n")
         for line in written:
             stdout.write(line + "\n")
     for failure in failures:

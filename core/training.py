@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from core import metrics
+from core import health, metrics
+from core.layers import BatchNorm
 from core.model import Sequential
 from core.optimizers import OPTIMIZERS, clip_grad_norm, make_optimizer
 from core.schedules import make_schedule
@@ -40,8 +41,14 @@ class TrainConfig:
     ``epochs`` (0 = no limit), ``target_loss`` (stop once the train loss is at or below it) and
     ``patience`` (early stopping: epochs without the monitored loss improving by ``min_delta``;
     the test loss when there is a test set, else the train loss) end a run. ``l1``/``l2`` add
-    ``l1·Σ|w|`` and ``l2/2·Σw²`` over weights (not biases) to the objective; ``clip_norm`` clips
-    the global gradient norm. ``schedule`` is a :func:`core.schedules.make_schedule` spec.
+    ``l1·Σ|w|`` and ``l2/2·Σw²`` over weights (not biases) to the objective. L2 joins the
+    gradient (before clipping); L1 is a proximal step after each optimizer step, with ``lr`` the
+    step's scheduled learning rate: ``w ← sign(w)·max(|w| − lr·l1, 0)``. So weights whose pull
+    from the data is weaker than L1's become exactly zero, with every optimizer (adding
+    ``l1·sign(w)`` to the gradient would let adaptive optimizers rescale it away); with SGD this
+    is proximal gradient descent on ``loss + l1·Σ|w|``. The step keeps no state, so resuming and
+    changing ``l1`` live stay exact. ``clip_norm`` clips the global gradient norm. ``schedule``
+    is a :func:`core.schedules.make_schedule` spec.
     """
 
     optimizer: str = "adam"
@@ -115,6 +122,12 @@ class History:
         data = self._data[: self.size]
         return {name: data[:, i].copy() for i, name in enumerate(self.COLUMNS)}
 
+    def column(self, name: str) -> np.ndarray:
+        """One column ``(epochs,)`` as a read-only view (valid until the next append)."""
+        view = self._data[: self.size, self.COLUMNS.index(name)]
+        view.flags.writeable = False
+        return view
+
     def last(self, name: str) -> float | None:
         if not self.size:
             return None
@@ -169,9 +182,25 @@ class Trainer:
         self.test_pred: np.ndarray | None = None
         self.test_conf: np.ndarray | None = None
         self.train_time = 0.0
+        #: The loss of the best constant prediction on the evaluated training samples, and the
+        #: verdicts of :mod:`core.health` at the last epoch's end (None: healthy).
+        self.chance_loss = health.chance_loss(self.classification, self.y_train[:EVAL_LIMIT])
+        self.divergence: str | None = None
+        self.hint: str | None = None
+        self._largest_output = 0.0  # of the last evaluation on the training set
         self._n = len(self.x_train)
         self._batch = min(int(config.batch_size), self._n)
+        #: Batch norm over dense features needs 2 samples a batch: a last batch of 1 sample then
+        #: joins the one before (the usual remedy; every epoch sees every sample).
+        self._min_batch = _min_batch(model)
+        if self._batch < self._min_batch:
+            raise ValueError(
+                f"batch_size: batch norm normalizes over at least {self._min_batch} samples; "
+                f"batches of {self._batch} (training samples: {self._n}) can't train it"
+            )
         self._steps_per_epoch = math.ceil(self._n / self._batch)
+        if 0 < self._n % self._batch < self._min_batch:
+            self._steps_per_epoch -= 1
         self._pos = self._n  # forces a shuffle at the first step
         self._xp = self._yp = None
         #: The current epoch's order of the training samples, and the generator state the
@@ -241,20 +270,22 @@ class Trainer:
             self._shuffle()
         t0 = time.perf_counter()
         i = self._pos
-        self._pos = j = i + self._batch
+        j = i + self._batch
+        if self._n - j < self._min_batch:
+            j = self._n  # a last batch too small for batch norm joins this one
+        self._pos = j
         model = self.model
         loss = model.loss_and_grad(self._xp[i:j], self._yp[i:j])
         theta, grad = model.theta, model.grad
-        if self.l2 or self.l1:
-            k = model.n_regularized
-            if self.l2:
-                grad[:k] += self.l2 * theta[:k]
-            if self.l1:
-                grad[:k] += self.l1 * np.sign(theta[:k])
+        k = model.n_regularized
+        if self.l2:
+            grad[:k] += self.l2 * theta[:k]
         if self.config.clip_norm is not None:
             clip_grad_norm(grad, self.config.clip_norm)
-        self.optimizer.lr = self.lr
+        lr = self.optimizer.lr = self.lr
         self.optimizer.step(theta, grad)
+        if self.l1:
+            soft_threshold(theta[:k], lr * self.l1)
         self.steps += 1
         self.loss_trace.add(self.steps, loss)
         ema = self.batch_loss
@@ -291,6 +322,17 @@ class Trainer:
             test_loss=test_loss,
             test_acc=test_acc,
         )
+        self._judge()
+
+    def _judge(self) -> None:
+        """Apply :mod:`core.health`'s rules to the history and the current weights."""
+        # np.maximum keeps a nan from either side.
+        largest = float(
+            np.maximum(np.max(np.abs(self.model.theta), initial=0.0), self._largest_output)
+        )
+        losses = self.history.column("train_loss")
+        self.divergence = health.divergence(losses, self.chance_loss, largest)
+        self.hint = health.not_learning(losses, self.chance_loss)
 
     def evaluate(self, which: str = "test") -> tuple[float | None, float | None]:
         """Inference-mode (loss, accuracy) on the train or test set (at most EVAL_LIMIT samples);
@@ -302,6 +344,8 @@ class Trainer:
         out = self.model.predict_raw(x)
         with np.errstate(all="ignore"):
             loss = self.model.loss.forward(out, y)
+            if which == "train":
+                self._largest_output = float(np.max(np.abs(out), initial=0.0))
         if not self.classification:
             return loss, None
         probs = self.model.loss.output(out)
@@ -424,6 +468,8 @@ class Trainer:
         history._data[: len(rows)] = rows
         history.size = len(rows)
         self.history = history
+        self._largest_output = 0.0
+        self._judge()
 
     def _check_state(self, state: Mapping[str, Any]) -> tuple:
         if not isinstance(state, Mapping):
@@ -573,6 +619,24 @@ class Trainer:
             raise ValueError(f"state[{field!r}]: not a valid generator state ({exc})") from None
 
 
+def _min_batch(model: Sequential) -> int:
+    """The fewest samples a training batch of ``model`` may hold: 2 when a batch norm layer
+    normalizes features of one value per sample (dense layers, or 1×1 images), else 1."""
+    for layer in model.layers:
+        if isinstance(layer, BatchNorm) and math.prod(layer.input_shape[1:]) == 1:
+            return 2
+    return 1
+
+
+def soft_threshold(w: np.ndarray, threshold: float) -> None:
+    """The proximal step of ``threshold·Σ|w|``, in place: ``w ← sign(w)·max(|w| − threshold, 0)``
+    (weights within ``threshold`` of zero become exactly zero). ``w`` is any float array."""
+    shrunk = np.abs(w)
+    shrunk -= threshold
+    np.maximum(shrunk, 0.0, out=shrunk)
+    np.copysign(shrunk, w, out=w)
+
+
 def _whole(field: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
@@ -662,9 +726,11 @@ class Snapshot:
     predicted values (regression); ``neuron_grids`` maps a hidden activation layer's index to its
     units' outputs ``(units, res // stride, res // stride)``. ``weight_norms``/``grad_norms``
     (last step's gradient) and ``dead_fraction`` are by layer index. ``reason`` says why a run
-    ended (``done``). ``trace_steps``/``trace_loss`` are the per-step losses as kept by
-    :class:`core.trace.LossTrace`; ``test_pred``/``test_conf`` the last evaluation's predicted
-    class and its probability for the first test samples (classification, after an epoch).
+    ended (``done``); ``hint`` is advice for a run that goes on but does not learn
+    (:func:`core.health.not_learning`, None otherwise). ``trace_steps``/``trace_loss`` are the
+    per-step losses as kept by :class:`core.trace.LossTrace`; ``test_pred``/``test_conf`` the
+    last evaluation's predicted class and its probability for the first test samples
+    (classification, after an epoch).
     """
 
     step: int
@@ -694,6 +760,7 @@ class Snapshot:
     test_conf: np.ndarray | None = None
     done: bool = False
     reason: str | None = None
+    hint: str | None = None
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -769,6 +836,7 @@ def take_snapshot(
         test_conf=_frozen_or_none(trainer.test_conf) if detail else None,
         done=done,
         reason=reason,
+        hint=trainer.hint,
     )
 
 
@@ -844,7 +912,9 @@ def train_iter(
     final one with ``done=True`` and a ``reason``:
 
     ``"epochs"`` (``max_epochs``, default the config's ``epochs``; 0 = no limit), ``"target_loss"``,
-    ``"early_stopping"``, ``"diverged: ..."`` (NaN/inf loss) or ``"stopped"`` (``control.stop()``).
+    ``"early_stopping"``, ``"diverged: ..."`` (a NaN/inf loss, or :func:`core.health.divergence`
+    at an epoch's end) or ``"stopped"`` (``control.stop()``). A run that does not learn goes on;
+    its snapshots carry the hint (:func:`core.health.not_learning`).
     ``detail=False`` makes light snapshots and ``dead_samples`` sets the dead-unit statistic's
     sample count (see :func:`take_snapshot`).
     """
@@ -883,13 +953,15 @@ def train_iter(
         elif trainer.epoch != epoch_before:
             train_loss = trainer.history.last("train_loss")
             current = trainer.history.last(monitor)
-            if config.target_loss is not None and train_loss <= config.target_loss:
-                reason = "target_loss"
-            elif current is not None and not math.isfinite(current):
+            if current is not None and not math.isfinite(current):
                 reason = (
                     f"diverged: the {monitor.replace('_', ' ')} became {current}; "
                     "try a lower learning rate"
                 )
+            elif trainer.divergence is not None:
+                reason = f"diverged: {trainer.divergence}"
+            elif config.target_loss is not None and train_loss <= config.target_loss:
+                reason = "target_loss"
             elif config.patience is not None and current is not None:
                 if current < best - config.min_delta:
                     best, waited = current, 0

@@ -11,11 +11,14 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
     QStyle,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -50,6 +53,48 @@ SLOW_VIEW_INTERVAL = 200
 #: snapshot costs a forward pass over them).
 IMAGE_SNAPSHOT_INTERVAL = 0.1
 IMAGE_DEAD_SAMPLES = 64
+
+
+class HintBar(QFrame):
+    """A non-blocking hint above the workspace (a run that does not learn): it follows the run's
+    snapshots, shown while they carry a hint; × hides it until the next run."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("hint")
+        self.setStyleSheet(
+            "#hint { background: #fff4ce; border-radius: 4px; } #hint QLabel { color: #5c4400; }"
+        )
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.close_button = QToolButton()
+        self.close_button.setText("×")
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Hide this hint until the next run.")
+        self.close_button.clicked.connect(self.dismiss)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.dismissed = False
+        self.hide()
+
+    def show_hint(self, text: str | None) -> None:
+        """Show ``text`` (None: the run learns again, hide it) unless dismissed for this run."""
+        if text and not self.dismissed:
+            self.label.setText(text)
+            self.show()
+        else:
+            self.hide()
+
+    def dismiss(self) -> None:
+        self.dismissed = True
+        self.hide()
+
+    def clear(self) -> None:
+        """A new run: no hint, and the next one shows."""
+        self.dismissed = False
+        self.hide()
 
 
 class MainWindow(QMainWindow):
@@ -132,6 +177,7 @@ class MainWindow(QMainWindow):
             "#banner { background: #fde2e1; color: #8a1c13; padding: 8px; border-radius: 4px; }"
         )
         self.banner.hide()
+        self.hint = HintBar()
         self.stack = QStackedWidget()
         self.stack.addWidget(self.main_split)
         self.stack.addWidget(self.images)
@@ -140,6 +186,7 @@ class MainWindow(QMainWindow):
         central_layout.setContentsMargins(0, 0, 0, 0)
         central_layout.setSpacing(2)
         central_layout.addWidget(self.banner)
+        central_layout.addWidget(self.hint)
         central_layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
@@ -320,6 +367,7 @@ class MainWindow(QMainWindow):
         starts as ``start`` says (RunSetup's ``resume`` or ``initial_state``)."""
         if self._applying:
             return
+        self.hint.clear()
         for view in self._slow_views:
             view.cancel()
         if self.mode == IMAGES:
@@ -445,6 +493,7 @@ class MainWindow(QMainWindow):
         if self.run_mode != self.mode:
             return  # a run of the other mode (its views are not on screen)
         self.last_snapshot = snap
+        self.hint.show_hint(snap.hint)
         if self.mode == IMAGES:
             self.images.show_snapshot(snap)
         else:
@@ -487,8 +536,9 @@ class MainWindow(QMainWindow):
         self.play_action.setText("Pause" if running else "Play")
         self.play_action.setIcon(self.pause_icon if running else self.play_icon)
         if state == DONE and reason.startswith("diverged"):
+            what = reason.split(":", 1)[1].split(";")[0].strip()  # without the advice: given here
             self._show_banner(
-                f"Training stopped: it diverged. {reason.split(':', 1)[1].strip()}. "
+                f"Training stopped: it diverged: {what}. "
                 "Lower the learning rate (or clip gradients) and press Reset."
             )
         elif state == DONE and reason:

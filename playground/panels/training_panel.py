@@ -96,8 +96,9 @@ class TrainingPanel(QWidget):
         for label, key in (("none", "none"), ("L1", "l1"), ("L2", "l2")):
             self.reg_kind.addItem(label, key)
         self.reg_kind.setToolTip(
-            "Penalize large weights: L2 shrinks them smoothly, L1 drives "
-            "many to exactly zero. Applies live."
+            "Penalize large weights: L2 shrinks them smoothly; L1 takes learning rate × L1 rate "
+            "off every weight's size after each step, so weights the data does not need become "
+            "exactly zero (dashed grey links). Applies live."
         )
         self.reg_rate = RateBox(
             REG_RATES,

@@ -1,7 +1,8 @@
 """The network as a graph: input features, hidden layers as columns of neurons, the output.
 
 Each neuron shows its activation over the input plane as a small heatmap; links are coloured by
-the weight's sign (blue positive, orange negative) and drawn thicker with |weight|. Hovering
+the weight's sign (blue positive, orange negative) and drawn thicker with |weight|; a weight of
+exactly zero (L1 regularization makes them) is a dead link, thin, grey and dashed. Hovering
 shows values; clicking a neuron shows its map in the output view (clicking again returns).
 Large layers show their first MAX_SHOWN neurons and say how many more there are.
 """
@@ -32,6 +33,7 @@ ROW = NODE + 12
 COLUMN = 150
 PEN_LEVELS = 12  # link thickness/opacity steps (pens are cached per step and sign)
 THUMB = 25  # thumbnails are the grid subsampled to about this many pixels a side
+DEAD = (True, -1)  # the pen key of a weight of exactly zero
 
 
 def to_pixmap(rgba: np.ndarray) -> QPixmap:
@@ -58,8 +60,14 @@ class Link(QGraphicsLineItem):
         self.setAcceptHoverEvents(True)
         self.setZValue(-1)
 
+    @property
+    def dead(self) -> bool:
+        """Drawn as a weight of exactly zero."""
+        return self.pen_key == DEAD
+
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
-        self.setToolTip(f"{self.label}\nweight {self.weight:+.4f}")
+        dead = "\n(exactly zero: no signal passes)" if self.dead else ""
+        self.setToolTip(f"{self.label}\nweight {self.weight:+.4f}{dead}")
         super().hoverEnterEvent(event)
 
 
@@ -227,7 +235,7 @@ class NetworkView(QGraphicsView):
             levels = np.rint(np.abs(shown) / top * (PEN_LEVELS - 1)).astype(int)
             for link, value, level in zip(links, shown.tolist(), levels.tolist(), strict=True):
                 link.weight = value
-                key = (value >= 0, level)
+                key = DEAD if value == 0 else (value > 0, level)
                 if link.pen_key != key:  # only touch links whose look changed
                     link.pen_key = key
                     link.setPen(self._pen(key))
@@ -256,7 +264,9 @@ class NetworkView(QGraphicsView):
 
     def _pen(self, key: tuple[bool, int]) -> QPen:
         pen = self._pens.get(key)
-        if pen is None:
+        if pen is None and key == DEAD:
+            pen = self._pens[key] = QPen(QColor(150, 150, 150, 110), 0.6, Qt.PenStyle.DashLine)
+        elif pen is None:
             positive, level = key
             t = level / (PEN_LEVELS - 1)
             rgb = POSITIVE if positive else NEGATIVE

@@ -10,6 +10,7 @@ import pytest
 
 from core.data.features import feature_map, grid_points
 from core.data.toy2d import make_dataset
+from core.optimizers import OPTIMIZERS
 from core.spec import mlp_spec
 from core.training import Grid, TrainConfig, TrainControl, build_trainer, train_iter
 
@@ -182,10 +183,132 @@ def test_l1_drives_weights_to_small_values():
     assert np.mean(np.abs(w) < 0.01) > 0.3
 
 
+def test_l1_drives_many_weights_to_exactly_zero_with_adam():
+    t = trainer_for(toy("spiral"), optimizer="adam", lr=0.01, l1=0.01, epochs=0)
+    for _ in range(2000):
+        t.step()
+    w = t.model.theta[: t.model.n_regularized]
+    assert np.count_nonzero(w == 0) >= 0.05 * w.size
+    assert np.all(t.model.theta[t.model.n_regularized :] != 0)  # biases are not regularized
+    assert t.history.last("train_acc") > 0.85  # and it still learns
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_l1_zeroes_the_weights_of_an_unused_input_with_every_optimizer(optimizer):
+    data = toy("spiral")
+    silent = [np.column_stack([x, np.zeros(len(x))]) for x in (data.x_train, data.x_test)]
+    spec = mlp_spec(3, [16], 2)
+    lr = 0.1 if optimizer in ("sgd", "momentum", "nesterov") else 0.01
+    config = TrainConfig(optimizer=optimizer, lr=lr, l1=0.5, batch_size=16, epochs=0)
+    t = build_trainer(spec, config, silent[0], data.y_train, silent[1], data.y_test)
+    w = t.model.layers[0].params["W"]  # (inputs, units)
+    assert np.all(w[2] != 0)
+    for _ in range(600):  # |w| < 3 at the start; L1 takes lr·l1 ≥ 0.005 off each step
+        t.step()
+    assert np.all(w[2] == 0)  # no pull from the data: L1 alone, to exactly zero
+
+
+def test_l1_rate_changed_live_acts_at_the_next_step():
+    t = trainer_for(toy("gauss"), optimizer="sgd", lr=1.0, epochs=0)
+    t.step()
+    k = t.model.n_regularized
+    assert np.count_nonzero(t.model.theta[:k] == 0) == 0
+    t.set_regularization(l1=10.0)  # lr·l1 = 10: beyond every weight
+    t.step()
+    assert np.count_nonzero(t.model.theta[:k]) == 0
+
+
+def lasso(l1, steps, proximal=True):
+    """A linear model fitted by full-batch SGD to y = 2·x0 − x1 + 0.05·x2 (+ noise): with the
+    proximal step, or with l1·sign(w) added to the gradient. Returns (objective, w, ∇loss)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4))
+    y = 2 * x[:, 0] - x[:, 1] + 0.05 * x[:, 2] + 0.1 * rng.normal(size=200)
+    spec = mlp_spec(4, [], 1, loss="mse")
+    config = TrainConfig(optimizer="sgd", lr=0.1, batch_size=200, epochs=0, l1=l1 * proximal)
+    t = build_trainer(spec, config, x, y, dtype=np.float64)
+    model, k = t.model, t.model.n_regularized
+    for _ in range(steps):
+        if proximal:
+            t.step()
+        else:
+            model.loss_and_grad(x, y)
+            model.grad[:k] += l1 * np.sign(model.theta[:k])
+            t.optimizer.step(model.theta, model.grad)
+    loss = model.loss_and_grad(x, y)
+    w = model.theta[:k].copy()
+    return loss + l1 * np.abs(w).sum(), w, model.grad[:k].copy()
+
+
+def test_l1_minimizes_the_loss_plus_l1_times_the_weights_absolute_sum():
+    l1 = 0.1
+    objective, w, grad = lasso(l1, 2000)
+    # The optimality condition of loss + l1·Σ|w|: ∇loss = −l1·sign(w) where w ≠ 0, and
+    # |∇loss| ≤ l1 where w = 0 (x3 plays no part in y, and x2's small part is not worth l1).
+    nonzero = w != 0
+    assert np.count_nonzero(~nonzero) == 1 and w[3] == 0
+    np.testing.assert_allclose(grad[nonzero], -l1 * np.sign(w[nonzero]), rtol=1e-6, atol=1e-9)
+    assert np.all(np.abs(grad[~nonzero]) <= l1)
+    # The subgradient version (L1 added to the gradient) gets no zeros and a higher objective.
+    sub_objective, sub_w, _ = lasso(l1, 2000, proximal=False)
+    assert np.count_nonzero(sub_w == 0) == 0 and objective < sub_objective
+
+
 def test_batch_larger_than_data_uses_whole_set_and_epoch_counts():
     t = trainer_for(toy(n=40), batch_size=1000, epochs=3)
     run(t)
     assert t.steps == 3 and t.steps_per_epoch == 1
+
+
+def batchnorm_trainer(n_train, batch_size=16, epochs=3):
+    data = toy()
+    spec = mlp_spec(2, [8], 2, batchnorm=True)
+    config = TrainConfig(optimizer="adam", lr=0.01, batch_size=batch_size, epochs=epochs)
+    return build_trainer(spec, config, data.x_train[:n_train], data.y_train[:n_train])
+
+
+def test_batchnorm_trains_when_the_last_batch_would_hold_one_sample():
+    t = batchnorm_trainer(3 * 16 + 1)
+    assert t.steps_per_epoch == 3
+    sizes = []
+    real = t.model.loss_and_grad
+    t.model.loss_and_grad = lambda x, y: sizes.append(len(x)) or real(x, y)
+    last = run(t)[-1]
+    assert last.reason == "epochs" and t.steps == 9 and t.epoch == 3
+    assert sizes == [16, 16, 17] * 3  # the lone sample joins the last batch
+    assert batchnorm_trainer(3 * 16 + 2).steps_per_epoch == 4  # 2 samples: a batch of its own
+
+
+def test_batchnorm_run_with_a_merged_batch_resumes_exactly():
+    whole = batchnorm_trainer(3 * 16 + 1)
+    run(whole)
+    first = batchnorm_trainer(3 * 16 + 1)
+    for _ in range(5):  # into the second epoch
+        first.step()
+    resumed = batchnorm_trainer(3 * 16 + 1)
+    resumed.load_state_dict(first.state_dict())
+    last = run(resumed)[-1]
+    assert last.step == 9 and np.array_equal(resumed.model.theta, whole.model.theta)
+
+
+def test_batchnorm_refuses_batches_of_one_sample_clearly():
+    for n_train, batch_size in ((40, 1), (1, 16)):
+        with pytest.raises(ValueError, match="batch_size: batch norm normalizes over at least 2"):
+            batchnorm_trainer(n_train, batch_size)
+    # Batch norm over images normalizes over every pixel: one image a batch is enough.
+    spec = {
+        "input_shape": [1, 4, 4],
+        "layers": [
+            {"type": "conv", "filters": 2, "kernel_size": 3},
+            {"type": "batchnorm"},
+            {"type": "flatten"},
+            {"type": "dense", "units": 2},
+        ],
+        "loss": "softmax_ce",
+    }
+    x, y = np.zeros((3, 1, 4, 4), np.float32), np.array([0, 1, 0])
+    config = TrainConfig(batch_size=1, epochs=1)
+    assert run(build_trainer(spec, config, x, y))[-1].reason == "epochs"
 
 
 @pytest.mark.parametrize(
