@@ -31,6 +31,8 @@ EVAL_LIMIT = 10_000
 DEAD_UNIT_SAMPLES = 512
 #: Test samples whose predictions a snapshot carries (confusion matrix, example images).
 PREDICTION_LIMIT = 10_000
+#: Most epochs a configuration may ask for (the app's Epochs box goes this far).
+MAX_EPOCHS = 10**7
 
 
 @dataclass
@@ -63,7 +65,7 @@ class TrainConfig:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_number("lr", self.lr, low=0.0, high=100.0, low_open=True)
         check_number("batch_size", self.batch_size, integer=True, low=1)
-        check_number("epochs", self.epochs, integer=True, low=0)
+        check_number("epochs", self.epochs, integer=True, low=0, high=MAX_EPOCHS)
         if self.target_loss is not None:
             check_number("target_loss", self.target_loss, low=0.0)
         if self.patience is not None:
@@ -469,11 +471,18 @@ class Trainer:
             raise ValueError(f"state['optimizer']: {exc}") from None
         for key in type(self.optimizer).buffer_names:
             buf = optimizer_state.get(key)
-            if buf is not None and buf.shape != model.theta.shape:
+            if buf is None:
+                continue
+            if buf.shape != model.theta.shape:
                 raise ValueError(
                     f"state['optimizer'][{key!r}]: shape {buf.shape}, expected "
                     f"{model.theta.shape} (one value per parameter)"
                 )
+            with np.errstate(over="ignore"):
+                if not np.all(np.isfinite(buf.astype(model.dtype))):
+                    raise ValueError(
+                        f"state['optimizer'][{key!r}]: values beyond {model.dtype}'s range"
+                    )
 
         # Counters and settings.
         values["steps"] = _whole("steps", state["steps"], 0, 2**62)
@@ -489,6 +498,15 @@ class Trainer:
                 f"state['batch_size']: saved with batches of {batch}, this run uses {self._batch}"
             )
         position = values["position"] = _whole("position", state["position"], 0, self._n)
+        check_step_count(
+            values["steps"],
+            values["epoch"],
+            position,
+            n,
+            batch,
+            _whole("optimizer.step", raw.get("step"), 0, 2**62),
+            "state",
+        )
         batch_loss = state["batch_loss"]
         if batch_loss is not None:
             batch_loss = _real("batch_loss", batch_loss, finite=False)
@@ -571,6 +589,34 @@ class Trainer:
             return scratch.state
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
             raise ValueError(f"state[{field!r}]: not a valid generator state ({exc})") from None
+
+
+def check_step_count(
+    steps: int,
+    epoch: int,
+    position: int,
+    n_train: int,
+    batch: int,
+    optimizer_steps: int,
+    where: str,
+) -> None:
+    """Refuse counters that no run gives: each epoch takes ``ceil(n_train / batch)`` steps, a
+    run stopped mid-epoch (``position < n_train``) has taken ``ceil(position / batch)`` of the
+    current one, and the optimizer has taken as many steps as the trainer. ValueError naming
+    ``where``'s field otherwise."""
+    if optimizer_steps != steps:
+        raise ValueError(
+            f"{where}['steps']: {steps:,} training steps, but the optimizer's state counts "
+            f"{optimizer_steps:,}"
+        )
+    per_epoch = -(-n_train // batch)
+    expected = epoch * per_epoch + (-(-position // batch) if position < n_train else 0)
+    if steps != expected:
+        raise ValueError(
+            f"{where}['steps']: {steps:,} training steps do not fit {epoch:,} epochs of "
+            f"{per_epoch:,} steps and {position:,} of {n_train:,} samples of the next; "
+            f"expected {expected:,}"
+        )
 
 
 def _whole(field: str, value: Any, low: int, high: int) -> int:
