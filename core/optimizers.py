@@ -59,8 +59,8 @@ MAX_LR = 100.0
 #: Largest weight decay accepted: above 1, one step of ``lr * weight_decay`` can flip weights'
 #: signs and grow them without bound.
 MAX_WEIGHT_DECAY = 1.0
-#: Largest ``eps`` accepted (it is a guard against division by zero, normally 1e-8).
-MAX_EPS = 1.0
+#: ``eps`` guards a division (normally 1e-8): it must stay a positive float32, or 0/0 happens.
+MIN_EPS, MAX_EPS = 1e-30, 1.0
 
 
 def _real(field: str, value: Any, **limits: Any) -> float:
@@ -87,7 +87,7 @@ def _positive(field: str, value: Any) -> float:
 
 
 def _eps(field: str, value: Any) -> float:
-    return _real(field, value, low=0.0, high=MAX_EPS, low_open=True)
+    return _real(field, value, low=MIN_EPS, high=MAX_EPS)
 
 
 def _weight_decay(field: str, value: Any) -> float:
@@ -618,7 +618,7 @@ def make_optimizer(name: str, lr: float, **hyper: Any) -> Optimizer:
             (case-insensitive).
         lr: learning rate in (0, 100].
         **hyper: that optimizer's hyper-parameters (see its ``defaults``): ``momentum`` in
-            [0, 1), ``alpha`` in [0, 1), ``betas`` a pair in [0, 1), ``eps`` in (0, 1],
+            [0, 1), ``alpha`` in [0, 1), ``betas`` a pair in [0, 1), ``eps`` in [1e-30, 1],
             ``weight_decay`` in [0, 1]. The same ranges apply wherever the values come from
             (the app, the command line, a file's saved state).
 
