@@ -35,6 +35,13 @@ EDITS = st.lists(
     max_size=4,
 )
 FIELDS = sorted(DataSettings().__dict__)
+#: Values certainly invalid for some fields of the data section.
+BAD_DATA = {
+    "edits": [[5], [[]], "abc", [["add", 0, 0]], [["remove", 0, None]]],
+    "features": [None, "x1", [], [5]],
+    "csv_path": [5, "", ["a.csv"]],
+    "n_classes": ["x", 10**9, 1.5],
+}
 
 
 @settings(max_examples=200, deadline=None)
@@ -118,10 +125,8 @@ def bad_file(data, blob: bytes) -> bytes:
         if section is None:  # a model file: it has no session
             meta["spec"] = None
         else:
-            field = data.draw(st.sampled_from(["edits", "features", "csv_path", "n_classes"]))
-            section[field] = data.draw(
-                st.sampled_from([[5], [[]], None, "x1", 5, "abc", [["add", 0, 0]], 10**9])
-            )
+            field = data.draw(st.sampled_from(sorted(BAD_DATA)))
+            section[field] = data.draw(st.sampled_from(BAD_DATA[field]))
     arrays["meta.json"] = np.array(json.dumps(meta))
     return _npz(arrays)
 
