@@ -69,7 +69,7 @@ from core.io import (
 )
 from core.model import Sequential
 from core.optimizers import MAX_LR, OPTIMIZERS
-from core.training import MAX_EPOCHS, History, TrainConfig, Trainer, check_step_count
+from core.training import History, TrainConfig, Trainer, check_step_count
 
 FORMAT = "nn-playground/experiment"
 VERSION = 1
@@ -360,7 +360,7 @@ def _check_trainer(path, trainer_meta: dict[str, Any]) -> dict[str, int]:
         raise ModelFileError(f"{path}: meta.json's 'trainer' lacks {', '.join(missing)}")
     counters = {
         "steps": _whole(path, "trainer.steps", trainer_meta["steps"]),
-        "epoch": _whole(path, "trainer.epoch", trainer_meta["epoch"], high=MAX_EPOCHS),
+        "epoch": _whole(path, "trainer.epoch", trainer_meta["epoch"]),
         "n_train": _whole(path, "trainer.n_train", trainer_meta["n_train"], low=1),
     }
     counters["position"] = _whole(

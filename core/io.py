@@ -122,16 +122,16 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            _lock(f.fileno(), wait=True)
+            _lock(f.fileno(), wait=True)  # released on close, or when a killed writer is gone
             write(f)
             f.flush()
             os.fsync(f.fileno())
-            try:
-                mode = path.stat().st_mode & 0o7777
-            except OSError:
-                mode = 0o644
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)  # still locked: a cleaner never takes a file being renamed
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            mode = 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)  # our PID runs and the file is fresh: no cleaner takes it
     except BaseException:
         try:
             os.unlink(tmp)
@@ -301,9 +301,9 @@ class Archive:
         missing = sorted(set(expected) - set(self.members))
         if missing:
             raise ModelFileError(
-                f"{self.path}: weights do not match the architecture: missing "
-                f"{', '.join(missing[:5])}"
+                f"{self.path}: missing arrays {', '.join(missing[:5])}"
                 + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+                + " (the architecture and meta.json call for them)"
             )
         total = 0
         for key, want in expected.items():

@@ -43,7 +43,7 @@ MAX_STRIDE = 8
 MAX_PADDING = 5
 MAX_POOL = 8
 #: Most point edits a session keeps, and the largest coordinate an edit may have.
-MAX_EDITS = 100_000
+MAX_EDITS = 50_000
 MAX_COORDINATE = 1e6
 MAX_SEED = 2**63 - 1
 HEX = "0123456789abcdef"

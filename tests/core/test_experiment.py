@@ -374,7 +374,7 @@ def _steps_ahead(arrays, meta):
         ("adam", _set([], "version", 1.0), r"format version 1.0 is not supported"),
         ("adam", _steps_ahead, r"trainer\['steps'\]: 6 training steps, but the optimizer's"),
         ("adam", _set(["config"], "epochs", 2**63), r"epochs: 9223372036854775808 is out of"),
-        ("adam", _set(["trainer"], "epoch", 2**40), r"trainer.epoch is 1099511627776"),
+        ("adam", _set(["trainer"], "epoch", 2**63), r"trainer.epoch is 9223372036854775808"),
         ("adam", _float64_param, r"param/0.W holds values beyond float32's range"),
     ],
 )
