@@ -53,19 +53,24 @@ import numpy as np
 
 from core.io import (
     VALUE_ERRORS,
+    Archive,
+    Expected,
     ModelFileError,
     check_dtype,
     check_spec,
-    check_state_arrays,
+    check_values,
     model_arrays,
+    model_members,
+    open_regular,
     read_meta,
-    read_npz,
+    read_state,
     state_shapes,
     write_npz,
 )
 from core.model import Sequential
-from core.optimizers import OPTIMIZERS
-from core.training import History, TrainConfig, Trainer
+from core.optimizers import MAX_LR, OPTIMIZERS
+from core.spec import shaped_layers
+from core.training import History, TrainConfig, Trainer, check_step_count, min_batch
 
 FORMAT = "nn-playground/experiment"
 VERSION = 1
@@ -166,11 +171,21 @@ class Experiment:
         return trainer
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 (hex) of a file's bytes: store it with a data file's path to detect changes."""
+#: Largest data file :func:`file_sha256` reads (a CSV of a million points takes ~40 MB).
+MAX_DATA_FILE_BYTES = 1024**3
+
+
+def file_sha256(path: str | os.PathLike, max_bytes: int = MAX_DATA_FILE_BYTES) -> str:
+    """SHA-256 (hex) of a file's bytes: store it with a data file's path to detect changes.
+    Reads 1 MiB at a time; ModelFileError (a ValueError) for a file that is not regular (a
+    pipe would never end), missing, unreadable or larger than ``max_bytes``."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path, "data file") as f:
+        size = 0
         for block in iter(lambda: f.read(1 << 20), b""):
+            size += len(block)
+            if size > max_bytes:
+                raise ModelFileError(f"{path}: larger than {max_bytes:,} bytes; refusing")
             h.update(block)
     return h.hexdigest()
 
@@ -244,10 +259,60 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     format, version, architecture, every array's name, shape, dtype and values, the
     configuration, the optimizer and generator states, counters, history and permutation).
 
-    Nothing is built or changed. Raises ModelFileError for any problem.
+    ``meta.json`` is read first; it gives every array the file must hold and its exact shape
+    (weights and buffers from the architecture, optimizer buffers from its step count, the
+    history from the epochs, the permutation from the training-set size), so unknown or
+    oversized arrays are refused before any is decompressed. Nothing is built or changed.
+    Raises ModelFileError for any problem.
     """
-    arrays = read_npz(path, what="experiment file")
-    meta = read_meta(path, arrays.pop("meta.json", None), FORMAT, VERSION)
+    with Archive(path, "experiment file") as archive:
+        meta = read_meta(archive, FORMAT, VERSION)
+        spec, dtype, config, counters, opt_meta = _check_meta(path, meta)
+        shapes = state_shapes(path, spec)
+        n_params = sum(math.prod(s) for k, s in shapes.items() if k.startswith("param/"))
+        epoch, position, n_train = counters["epoch"], counters["position"], counters["n_train"]
+        buffers = OPTIMIZERS[config.optimizer].buffer_names if opt_meta["step"] > 0 else ()
+        expected = model_members(shapes)
+        expected.update({f"optimizer/{b}": Expected((n_params,)) for b in buffers})
+        expected["history"] = Expected((epoch, len(History.COLUMNS)))
+        if position < n_train:
+            expected["permutation"] = Expected((n_train,), "iu")
+        archive.expect(expected)  # before any array is decompressed
+
+        model_state = read_state(archive, shapes, dtype)
+        for name in buffers:
+            key = f"optimizer/{name}"
+            opt_meta[name] = check_values(path, key, archive.read(key, expected[key]), dtype)
+        history = archive.read("history", expected["history"]).astype(np.float64)
+        perm = None
+        if position < n_train:
+            perm = archive.read("permutation", expected["permutation"]).astype(np.int64)
+    try:
+        OPTIMIZERS[config.optimizer](1.0).load_state_dict(
+            {k: v for k, v in opt_meta.items() if k != "name"}
+        )
+    except VALUE_ERRORS as exc:
+        raise ModelFileError(f"{path}: invalid optimizer state: {exc}") from None
+    _check_history(path, history, counters["steps"])
+    if perm is not None and not _is_permutation(perm):
+        raise ModelFileError(f"{path}: 'permutation' is not a permutation of the samples")
+
+    state = {key: meta["trainer"][key] for key in _TRAINER_KEYS}
+    state.update(model=model_state, optimizer=opt_meta, history=history, permutation=perm)
+    return Experiment(
+        path=str(path),
+        spec=spec,
+        dtype=str(dtype),
+        config=config,
+        data=meta["data"],
+        metadata=meta["metadata"],
+        state=state,
+    )
+
+
+def _check_meta(path, meta: dict[str, Any]) -> tuple:
+    """Validate meta.json's parts; returns ``(spec, dtype, config, counters, optimizer)`` with
+    ``counters`` the trainer's whole-number entries and ``optimizer`` a copy of its JSON part."""
     missing = sorted(_META_KEYS - set(meta))  # other keys are ignored (later additions)
     if missing:
         raise ModelFileError(f"{path}: meta.json lacks {', '.join(missing)}")
@@ -265,26 +330,48 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
             f"{path}: history columns {_short(meta['history_columns'])} are not "
             f"{list(History.COLUMNS)!r}"
         )
+    counters = _check_trainer(path, meta["trainer"])
+    opt_meta = dict(meta["optimizer"])
+    name = opt_meta.get("name")
+    if name != config.optimizer:
+        raise ModelFileError(
+            f"{path}: the optimizer state is for {_short(name)}, the configuration uses "
+            f"{config.optimizer!r}"
+        )
+    opt_meta["step"] = _whole(path, "optimizer.step", opt_meta.get("step"))
+    try:
+        check_step_count(
+            counters["steps"],
+            counters["epoch"],
+            counters["position"],
+            counters["n_train"],
+            counters["batch_size"],
+            opt_meta["step"],
+            "trainer",
+            min_batch(shaped_layers(spec)),
+        )
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
+    return spec, dtype, config, counters, opt_meta
 
-    # Weights and buffers, checked against the architecture's declared shapes.
-    shapes = state_shapes(path, spec)
-    model_keys = {k for k in arrays if k.startswith(("param/", "buffer/"))}
-    extra = sorted(model_keys - set(shapes))
-    if extra:
-        raise ModelFileError(f"{path}: unexpected arrays {', '.join(map(repr, extra[:5]))}")
-    model_state = check_state_arrays(path, arrays, shapes, dtype)
-    n_params = sum(math.prod(s) for k, s in shapes.items() if k.startswith("param/"))
 
-    trainer_meta = meta["trainer"]
+def _check_trainer(path, trainer_meta: dict[str, Any]) -> dict[str, int]:
+    """Check meta.json's trainer entries; returns its whole-number counters by name."""
     missing = sorted(set(_TRAINER_KEYS) - set(trainer_meta))
     if missing:
         raise ModelFileError(f"{path}: meta.json's 'trainer' lacks {', '.join(missing)}")
-    _whole(path, "trainer.steps", trainer_meta["steps"])
-    epoch = _whole(path, "trainer.epoch", trainer_meta["epoch"])
-    n_train = _whole(path, "trainer.n_train", trainer_meta["n_train"], low=1)
-    position = _whole(path, "trainer.position", trainer_meta["position"], high=n_train)
-    _whole(path, "trainer.batch_size", trainer_meta["batch_size"], low=1)
-    for key, high in (("base_lr", 100.0), ("l1", 10.0), ("l2", 10.0), ("train_time", None)):
+    counters = {
+        "steps": _whole(path, "trainer.steps", trainer_meta["steps"]),
+        "epoch": _whole(path, "trainer.epoch", trainer_meta["epoch"]),
+        "n_train": _whole(path, "trainer.n_train", trainer_meta["n_train"], low=1),
+    }
+    counters["position"] = _whole(
+        path, "trainer.position", trainer_meta["position"], high=counters["n_train"]
+    )
+    counters["batch_size"] = _whole(
+        path, "trainer.batch_size", trainer_meta["batch_size"], low=1, high=counters["n_train"]
+    )
+    for key, high in (("base_lr", MAX_LR), ("l1", 10.0), ("l2", 10.0), ("train_time", None)):
         _real(path, f"trainer.{key}", trainer_meta[key], high)
     if trainer_meta["batch_loss"] is not None:
         _real(path, "trainer.batch_loss", trainer_meta["batch_loss"], None)
@@ -300,76 +387,34 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         if key == "augment_rng" and value is None:
             continue
         _check_generator_state(path, key, value)
+    return counters
 
-    # Optimizer: its JSON part and its buffers, validated by a scratch optimizer.
-    opt_meta = dict(meta["optimizer"])
-    name = opt_meta.get("name")
-    if name != config.optimizer:
+
+def _check_history(path, history: np.ndarray, steps: int) -> None:
+    """Each row is a completed epoch: its number (1, 2, ...) and a step count that grows up to
+    ``steps``; times and rates are finite where given."""
+    if not len(history):
+        return
+    epochs, step, elapsed, lr = history[:, 0], history[:, 1], history[:, 2], history[:, 3]
+    if not np.array_equal(epochs, np.arange(1, len(history) + 1)):
+        raise ModelFileError(f"{path}: history's epoch column is not 1, 2, ... {len(history)}")
+    if not (np.all(np.diff(step) > 0) and step[0] > 0 and step[-1] <= steps):
         raise ModelFileError(
-            f"{path}: the optimizer state is for {name!r}, the configuration uses "
-            f"{config.optimizer!r}"
+            f"{path}: history's step column does not grow from 1 to at most {steps:,} (the "
+            "run's steps)"
         )
-    opt_cls = OPTIMIZERS[config.optimizer]
-    opt_keys = {k for k in arrays if k.startswith("optimizer/")}
-    allowed = {f"optimizer/{b}" for b in opt_cls.buffer_names}
-    if opt_keys - allowed:
-        raise ModelFileError(f"{path}: unexpected arrays {sorted(opt_keys - allowed)!r}")
-    for key in sorted(opt_keys):
-        buf = arrays[key]
-        if buf.dtype not in (np.float32, np.float64) or buf.shape != (n_params,):
-            raise ModelFileError(
-                f"{path}: {key} must be a float array of shape ({n_params},), got "
-                f"{buf.dtype} {buf.shape}"
-            )
-        opt_meta[key.partition("/")[2]] = buf
-    opt_state = {k: v for k, v in opt_meta.items() if k != "name"}
-    try:
-        opt_cls(1.0).load_state_dict(opt_state)
-    except VALUE_ERRORS as exc:
-        raise ModelFileError(f"{path}: invalid optimizer state: {exc}") from None
+    if not (np.all(np.isfinite(elapsed)) and np.all(elapsed >= 0) and np.all(lr >= 0)):
+        raise ModelFileError(f"{path}: history's time or rate column is negative or not finite")
 
-    # History and permutation.
-    history = arrays.get("history")
-    if history is None or history.dtype not in (np.float32, np.float64):
-        raise ModelFileError(f"{path}: 'history' is missing or not a float32/float64 array")
-    if history.shape != (epoch, len(History.COLUMNS)):
-        raise ModelFileError(
-            f"{path}: history has shape {history.shape}, expected ({epoch}, "
-            f"{len(History.COLUMNS)}) (one row per completed epoch)"
-        )
-    perm = arrays.get("permutation")
-    if position < n_train:
-        if perm is None or perm.dtype.kind not in "iu" or perm.shape != (n_train,):
-            raise ModelFileError(
-                f"{path}: the run stopped mid-epoch but 'permutation' is missing or not an "
-                f"integer array of shape ({n_train},)"
-            )
-        perm = perm.astype(np.int64)
-        if not np.array_equal(np.sort(perm), np.arange(n_train)):
-            raise ModelFileError(f"{path}: 'permutation' is not a permutation of the samples")
-    elif perm is not None:
-        raise ModelFileError(f"{path}: 'permutation' given at an epoch boundary")
-    known = model_keys | opt_keys | {"history", "permutation"}
-    extra = sorted(set(arrays) - known)
-    if extra:
-        raise ModelFileError(f"{path}: unexpected arrays {', '.join(map(repr, extra[:5]))}")
 
-    state = {key: trainer_meta[key] for key in _TRAINER_KEYS}
-    state.update(
-        model=model_state,
-        optimizer=opt_meta,
-        history=history.astype(np.float64),
-        permutation=perm,
-    )
-    return Experiment(
-        path=str(path),
-        spec=spec,
-        dtype=str(dtype),
-        config=config,
-        data=meta["data"],
-        metadata=meta["metadata"],
-        state=state,
-    )
+def _is_permutation(perm: np.ndarray) -> bool:
+    """Whether ``perm`` (n,) holds each of 0..n-1 once (n bytes of work space)."""
+    n = len(perm)
+    if n and (perm.min() < 0 or perm.max() >= n):
+        return False
+    seen = np.zeros(n, dtype=bool)
+    seen[perm] = True
+    return bool(seen.all())
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -12,15 +12,20 @@ set, the input features, the class names, the task and the input normalization t
 ignore keys of ``meta.json`` they do not know (``dtype`` is optional, ``"float32"`` when absent).
 
 Saving is atomic (temporary file in the same folder, flush, fsync, ``os.replace``): a failed or
-killed save leaves the previous file intact.
+killed save leaves the previous file intact, and the next save or load of that file removes
+the temporary files killed saves left behind (:func:`atomic_write`).
 
 Loading validates everything before it builds anything, and every problem raises
-:class:`ModelFileError` (a ``ValueError``) with a message that names the file and the problem:
-the archive itself (:func:`read_npz`: a zip of ``.npy`` members, no object arrays, every
-member's declared shape matching its stored size, size limits), the format and version, the
-architecture (the same checks as :func:`core.spec.normalize`, and the size of every layer's
-output against :data:`MAX_ACTIVATION`), then every array: names, shapes against the
-architecture's declared dimensions, dtypes and finite values. Experiment files
+:class:`ModelFileError` (a ``ValueError``) with a message that names the file and the problem.
+Work is bounded by what the file's own ``meta.json`` declares, never by the archive's word:
+only regular files are opened; the zip's member list is checked (:class:`Archive`: names,
+count, every member a ``.npy`` file); ``meta.json`` is read (at most :data:`MAX_META_CHARS`);
+the format and version, the architecture (the same checks as :func:`core.spec.normalize`, and
+the size of every layer's output against :data:`MAX_ACTIVATION`) give the exact members and
+shapes expected; unknown, missing or oversized members (by their declared sizes) are refused
+before any is decompressed; each member is then read only up to its expected size, its header
+checked (no object arrays, the expected shape and dtype) before its data, and its values
+checked (finite, within the dtype's range, variances not negative). Experiment files
 (:mod:`core.experiment`) use the same container and the same error type.
 """
 
@@ -29,13 +34,22 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
+import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows: temporary files are told apart by their writer's PID and age
+    fcntl = None
 
 from core.model import Sequential
 from core.spec import layer_from_config, normalize
@@ -49,7 +63,16 @@ MAX_MEMBERS = 10_000
 #: Largest number of values a layer may output per sample (input included): 16 Mi.
 MAX_ACTIVATION = 2**24
 #: Largest ``meta.json`` accepted, in characters.
-MAX_META_CHARS = 16 * 1024**2
+MAX_META_CHARS = 4 * 1024**2
+#: Most bytes a member's ``.npy`` header may take (NumPy writes 128).
+MAX_HEADER_BYTES = 64 * 1024
+#: Most bytes of the zip's member list (read before any member).
+MAX_DIRECTORY_BYTES = 16 * 1024**2
+#: A member declaring more than :data:`RATIO_FREE_BYTES` must store at least 1 byte per
+#: :data:`MAX_RATIO` it expands to: arrays of real weights, histories and sample orders
+#: compress far less, zero-filled bombs about 1000:1.
+MAX_RATIO = 50
+RATIO_FREE_BYTES = 32 * 1024**2
 #: dtypes of the arrays model and experiment files hold (anything else is refused unread).
 ALLOWED_KINDS = frozenset("fiubU")
 FLOAT_DTYPES = ("float32", "float64")
@@ -76,19 +99,30 @@ class ModelFileError(ValueError):
 
 
 # -- atomic writes -------------------------------------------------------------------------------
+#: A temporary file left by a save is removed once it is this old (seconds), even if a process
+#: with its writer's PID runs (PIDs are reused).
+STALE_TEMP_SECONDS = 600.0
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> None:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, flush and fsync it, then
     atomically replace ``path`` (and fsync the folder, where the system allows it). On any
-    error the temporary file is removed and ``path`` is left as it was; a process killed
-    midway may leave a ``.<name>.*.tmp`` file behind, never a partial ``path``.
+    error the temporary file is removed and ``path`` is left as it was.
+
+    The temporary file is ``.<name>.<pid>.<random>.tmp``, locked while it is written. A process
+    killed midway leaves it behind, never a partial ``path``; the next save or load of ``path``
+    removes it (:func:`remove_stale_temps`). Several processes may save the same ``path`` at
+    once: each writes its own temporary file and the last replace wins.
 
     A replaced file keeps its permission bits; a new one gets ``0o644``.
     """
     path = Path(path)
     folder = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
+            _lock(f.fileno(), wait=True)  # released on close, or when a killed writer is gone
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -97,7 +131,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
         except OSError:
             mode = 0o644
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # our PID runs and the file is fresh: no cleaner takes it
     except BaseException:
         try:
             os.unlink(tmp)
@@ -105,6 +139,78 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
             pass
         raise
     _fsync_folder(folder)
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that saves of ``path`` left behind (see :func:`atomic_write`):
+    those whose writer process is gone or that are older than :data:`STALE_TEMP_SECONDS`, and
+    never one that a save is still writing (it holds a lock on it). Returns the removed files;
+    problems (a read-only folder, a file removed meanwhile) are ignored."""
+    path = Path(path)
+    removed = []
+    try:
+        candidates = [
+            p
+            for p in path.parent.iterdir()
+            if p.name.startswith(f".{path.name}.") and p.name.endswith(".tmp")
+        ]
+    except OSError:
+        return removed
+    for temp in candidates:
+        try:
+            if _remove_if_stale(temp, path.name):
+                removed.append(temp)
+        except OSError:
+            continue
+    return removed
+
+
+def _remove_if_stale(temp: Path, name: str) -> bool:
+    fd = os.open(temp, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or not _lock(fd, wait=False):
+            return False  # not ours, or a save is writing it
+        pid = _writer_pid(temp.name, name)
+        old = time.time() - info.st_mtime > STALE_TEMP_SECONDS
+        if not old and (pid is None or _process_exists(pid)):
+            return False
+        os.unlink(temp)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _writer_pid(temp_name: str, name: str) -> int | None:
+    """The PID in ``.<name>.<pid>.<random>.tmp``; None for other names (older versions')."""
+    pid, _, _ = temp_name[len(name) + 2 :].partition(".")
+    return int(pid) if pid.isdigit() else None
+
+
+def _process_exists(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's process, or a system that can't tell: assume it runs
+    return True
+
+
+def _lock(fd: int, *, wait: bool) -> bool:
+    """Take an exclusive advisory lock on an open file (released when the process ends); False
+    if another open file holds it. Always True where locks are not available."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # a file system without locks: the PID and the age decide
+    return True
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -133,58 +239,178 @@ def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def read_npz(
-    path: str | os.PathLike,
-    *,
-    max_bytes: int = MAX_BYTES,
-    max_members: int = MAX_MEMBERS,
-    what: str = "model file",
-) -> dict[str, np.ndarray]:
-    """Read every array of an ``.npz`` archive without pickle and without trusting it.
+@dataclass(frozen=True)
+class Expected:
+    """An array a file must hold: its ``shape`` and the dtype ``kinds`` allowed (``"f"``:
+    float32 or float64; ``"iu"``: integers; ``"U"``: text), each item at most ``itemsize``
+    bytes. Its member may declare at most ``nbytes`` bytes (array and ``.npy`` header)."""
 
-    Each member must be a ``.npy`` file whose header declares a plain dtype (floats, integers,
-    booleans or unicode; never objects or records) and a shape whose size is exactly the number
-    of bytes stored, so nothing is allocated beyond what the file holds. The archive may expand
-    to at most ``max_bytes`` and hold at most ``max_members`` members. Returns native-byte-order,
-    writable arrays by key (the member name without ``.npy``).
+    shape: tuple[int, ...]
+    kinds: str = "f"
+    itemsize: int = 8
 
-    Raises ModelFileError for anything wrong, including unreadable or truncated files.
+    @property
+    def nbytes(self) -> int:
+        return MAX_HEADER_BYTES + math.prod(self.shape) * self.itemsize
+
+
+#: ``meta.json``: one string of at most :data:`MAX_META_CHARS` characters.
+META = Expected((), "U", 4 * MAX_META_CHARS)
+
+
+class Archive:
+    """An ``.npz`` archive opened for reading without trusting it.
+
+    Opening reads only the zip's member list (its size bounded by :data:`MAX_DIRECTORY_BYTES`,
+    at most :data:`MAX_MEMBERS` members, each a ``.npy`` file named once). Nothing is
+    decompressed until :meth:`read`; :meth:`expect` first refuses unknown, missing or
+    oversized members from the sizes the archive declares, and :meth:`read` stops at the
+    expected size. Only regular files are opened (a FIFO or a device would block or never
+    end). Use as a context manager; every problem raises ModelFileError naming the file.
     """
+
+    def __init__(self, path: str | os.PathLike, what: str = "model file") -> None:
+        self.path, self.what = path, what
+        remove_stale_temps(path)
+        with _refusing(path, what):
+            self._file = open_regular(path, what)
+            try:
+                _check_directory(path, self._file)
+                self._zip = zipfile.ZipFile(self._file)
+                self.members = _members(path, self._zip.infolist())
+            except BaseException:
+                self._file.close()
+                raise
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._zip.close()
+        self._file.close()
+
+    def expect(self, expected: dict[str, Expected]) -> None:
+        """Refuse the archive unless its arrays are exactly those of ``expected`` (keys without
+        ``.npy``), each declaring at most its expected size; nothing is decompressed."""
+        extra = sorted(set(self.members) - set(expected))
+        if extra:
+            raise ModelFileError(
+                f"{self.path}: unexpected arrays {', '.join(map(repr, extra[:5]))}"
+                + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+            )
+        missing = sorted(set(expected) - set(self.members))
+        if missing:
+            raise ModelFileError(
+                f"{self.path}: missing arrays {', '.join(missing[:5])}"
+                + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+                + " (the architecture and meta.json call for them)"
+            )
+        total = 0
+        for key, want in expected.items():
+            declared = self.members[key].file_size
+            if declared > want.nbytes:
+                raise ModelFileError(
+                    f"{self.path}: {key} declares {declared:,} bytes; an array of shape "
+                    f"{want.shape} takes at most {want.nbytes:,}"
+                )
+            stored = self.members[key].compress_size
+            if declared > RATIO_FREE_BYTES and stored * MAX_RATIO < declared:
+                raise ModelFileError(
+                    f"{self.path}: {key} expands {declared // max(stored, 1):,} times (to "
+                    f"{declared:,} bytes); refusing (real arrays of this size expand at most "
+                    f"{MAX_RATIO} times)"
+                )
+            total += declared
+        if total > MAX_BYTES:
+            raise ModelFileError(
+                f"{self.path}: expands to {total:,} bytes; refusing (limit {MAX_BYTES:,})"
+            )
+
+    def read(self, key: str, expected: Expected) -> np.ndarray:
+        """The array ``key``: its header is checked against ``expected`` before its data is
+        read, and no more than the member's declared size is decompressed."""
+        info = self.members.get(key)
+        if info is None:
+            raise ModelFileError(f"{self.path}: missing {key}; not an NN Playground {self.what}")
+        if info.file_size > expected.nbytes:
+            raise ModelFileError(
+                f"{self.path}: {key} declares {info.file_size:,} bytes; an array of shape "
+                f"{expected.shape} takes at most {expected.nbytes:,}"
+            )
+        with _refusing(self.path, self.what), self._zip.open(info) as f:
+            return _read_npy(f, f"{self.path}: {key}", expected)
+
+
+def open_regular(path: str | os.PathLike, what: str) -> IO[bytes]:
+    """Open ``path`` for reading if it is a regular file (never blocking on a FIFO);
+    ModelFileError otherwise."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            if len(infos) > max_members:
-                raise ModelFileError(
-                    f"{path}: {len(infos):,} arrays in the archive; refusing (limit "
-                    f"{max_members:,})"
-                )
-            total = sum(info.file_size for info in infos)
-            if total > max_bytes:
-                raise ModelFileError(
-                    f"{path}: expands to {total:,} bytes; refusing (limit {max_bytes:,})"
-                )
-            arrays: dict[str, np.ndarray] = {}
-            for info in infos:
-                name = info.filename
-                if not name.endswith(".npy"):
-                    raise ModelFileError(f"{path}: unexpected member {name!r} (not a .npy array)")
-                key = name[: -len(".npy")]
-                if key in arrays:
-                    raise ModelFileError(f"{path}: array {key!r} appears twice")
-                with zf.open(info) as f:
-                    arrays[key] = _read_npy(f, info.file_size, f"{path}: {key}")
-    except ModelFileError:
-        raise
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such file") from None
-    except Exception as exc:  # anything else decoding untrusted bytes means a bad file
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: is a folder, not a {what}") from None
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot be opened ({exc.strerror or exc})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ModelFileError(f"{path}: not a regular file (a pipe, device or folder)")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+@contextmanager
+def _refusing(path: str | os.PathLike, what: str) -> Iterator[None]:
+    """Turn any error decoding untrusted bytes into a ModelFileError naming the file."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except Exception as exc:
         raise ModelFileError(
             f"{path}: not a readable {what} ({type(exc).__name__}: {exc})"
         ) from None
-    return arrays
 
 
-def _read_npy(f: IO[bytes], stored: int, label: str) -> np.ndarray:
+def _check_directory(path: str | os.PathLike, f: IO[bytes]) -> None:
+    """Refuse a member list too long to read, before zipfile reads it."""
+    end = zipfile._EndRecData(f)  # the zip's end record: where the member list is, its size
+    if end is None:
+        return  # not a zip: zipfile says so
+    if end[zipfile._ECD_ENTRIES_TOTAL] > MAX_MEMBERS:
+        raise ModelFileError(
+            f"{path}: {end[zipfile._ECD_ENTRIES_TOTAL]:,} arrays in the archive; refusing "
+            f"(limit {MAX_MEMBERS:,})"
+        )
+    if end[zipfile._ECD_SIZE] > MAX_DIRECTORY_BYTES:
+        raise ModelFileError(
+            f"{path}: its list of arrays takes {end[zipfile._ECD_SIZE]:,} bytes; refusing "
+            f"(limit {MAX_DIRECTORY_BYTES:,})"
+        )
+
+
+def _members(path: str | os.PathLike, infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
+    if len(infos) > MAX_MEMBERS:
+        raise ModelFileError(
+            f"{path}: {len(infos):,} arrays in the archive; refusing (limit {MAX_MEMBERS:,})"
+        )
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = info.filename
+        if not name.endswith(".npy"):
+            raise ModelFileError(f"{path}: unexpected member {name[:80]!r} (not a .npy array)")
+        key = name[: -len(".npy")]
+        if key in members:
+            raise ModelFileError(f"{path}: array {key[:80]!r} appears twice")
+        members[key] = info
+    return members
+
+
+def _read_npy(f: IO[bytes], label: str, expected: Expected) -> np.ndarray:
     version = np.lib.format.read_magic(f)
     if version == (1, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
@@ -194,15 +420,20 @@ def _read_npy(f: IO[bytes], stored: int, label: str) -> np.ndarray:
         raise ModelFileError(f"{label}: .npy format version {version} is not supported")
     if dtype.hasobject:
         raise ModelFileError(f"{label}: object arrays (pickled data) are refused")
-    if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in ALLOWED_KINDS:
-        raise ModelFileError(f"{label}: dtype {dtype} is not allowed")
+    if (
+        dtype.fields is not None
+        or dtype.subdtype is not None
+        or dtype.kind not in expected.kinds
+        or dtype.itemsize > expected.itemsize
+        or (dtype.kind == "f" and dtype.itemsize not in (4, 8))
+    ):
+        allowed = {"f": "float32 or float64", "iu": "integers", "U": "text"}[expected.kinds]
+        raise ModelFileError(f"{label} has dtype {dtype}; expected {allowed}")
     if not all(isinstance(d, int) and d >= 0 for d in shape):
         raise ModelFileError(f"{label}: invalid shape {shape}")
+    if shape != expected.shape:
+        raise ModelFileError(f"{label} has shape {shape}, expected {expected.shape}")
     size = math.prod(shape) * dtype.itemsize
-    if size > stored:
-        raise ModelFileError(
-            f"{label}: declares shape {shape} ({size:,} bytes) but only {stored:,} bytes are stored"
-        )
     data = f.read(size)
     if len(data) != size:
         raise ModelFileError(f"{label}: truncated ({len(data):,} of {size:,} bytes)")
@@ -216,28 +447,48 @@ def _read_npy(f: IO[bytes], stored: int, label: str) -> np.ndarray:
     return np.array(array, dtype=dtype.newbyteorder("="), order="C")
 
 
-def read_meta(path: str | os.PathLike, raw: np.ndarray | None, fmt: str, version: int) -> dict:
-    """Decode the ``meta.json`` array and check its ``format`` and ``version``."""
+def read_meta(archive: Archive, fmt: str, version: int) -> dict:
+    """Read and decode an archive's ``meta.json`` and check its ``format`` and ``version``
+    (an integer: ``1.0`` is not ``1``)."""
+    path = archive.path
     what = fmt.rsplit("/", 1)[-1]
-    if raw is None or raw.dtype.kind != "U" or raw.shape != ():
+    if "meta.json" not in archive.members:
         raise ModelFileError(f"{path}: missing meta.json; not an NN Playground {what} file")
-    text = str(raw)
-    if len(text) > MAX_META_CHARS:
-        raise ModelFileError(f"{path}: meta.json is too large ({len(text):,} characters)")
-    try:
-        meta = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ModelFileError(f"{path}: meta.json is not valid JSON ({exc})") from None
+    meta = _decode_meta(path, archive.read("meta.json", META))
     if not isinstance(meta, dict) or meta.get("format") != fmt:
         found = meta.get("format") if isinstance(meta, dict) else None
         hint = f" (it is {found!r})" if isinstance(found, str) else ""
         raise ModelFileError(f"{path}: not an NN Playground {what} file{hint}")
-    if meta.get("version") != version or isinstance(meta.get("version"), bool):
+    found = meta.get("version")
+    if type(found) is not int or found != version:
         raise ModelFileError(
-            f"{path}: format version {meta.get('version')!r} is not supported "
-            f"(this program reads version {version})"
+            f"{path}: format version {found!r} is not supported (this program reads version "
+            f"{version}, a whole number)"
         )
     return meta
+
+
+def peek_format(path: str | os.PathLike) -> str | None:
+    """The ``format`` a file's ``meta.json`` names ("nn-playground/model" or
+    "nn-playground/experiment"), None when it names none; only ``meta.json`` is read.
+    ModelFileError if the file is not a readable archive."""
+    what = "model or experiment file"
+    with Archive(path, what) as archive:
+        if "meta.json" not in archive.members:
+            return None
+        meta = _decode_meta(path, archive.read("meta.json", META))
+    found = meta.get("format") if isinstance(meta, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def _decode_meta(path: str | os.PathLike, raw: np.ndarray) -> Any:
+    text = str(raw)
+    if len(text) > MAX_META_CHARS:
+        raise ModelFileError(f"{path}: meta.json is too large ({len(text):,} characters)")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{path}: meta.json is not valid JSON ({exc})") from None
 
 
 # -- architecture checks -------------------------------------------------------------------------
@@ -302,39 +553,50 @@ def _check_activation(path, where: str, shape: tuple[int, ...]) -> None:
         )
 
 
-def check_state_arrays(
-    path: str | os.PathLike,
-    arrays: dict[str, np.ndarray],
-    shapes: dict[str, tuple[int, ...]],
-    dtype: np.dtype,
+def read_state(
+    archive: Archive, shapes: dict[str, tuple[int, ...]], dtype: np.dtype
 ) -> dict[str, np.ndarray]:
-    """Check that ``arrays`` holds exactly the parameters and buffers of ``shapes`` (keys
-    ``param/...``, ``buffer/...``), each a finite float array of the declared shape; return them
-    cast to ``dtype`` and keyed as :meth:`Sequential.set_state` expects (``"<i>.<name>"``)."""
-    missing = sorted(set(shapes) - set(arrays))
-    if missing:
-        raise ModelFileError(
-            f"{path}: weights do not match the architecture: missing {', '.join(missing[:5])}"
-            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        )
+    """Read the parameters and buffers of ``shapes`` (keys ``param/...``, ``buffer/...``) from
+    an archive whose members :meth:`Archive.expect` has checked; each must be a float array
+    of its declared shape with valid values (:func:`check_values`). Returns them cast to
+    ``dtype`` and keyed as :meth:`Sequential.set_state` expects (``"<i>.<name>"``)."""
     state: dict[str, np.ndarray] = {}
     for key, shape in shapes.items():
-        value = arrays[key]
-        if value.dtype.kind != "f" or value.dtype.itemsize not in (4, 8):
-            raise ModelFileError(
-                f"{path}: {key} has dtype {value.dtype}; expected float32 or float64"
-            )
-        if value.shape != shape:
-            raise ModelFileError(
-                f"{path}: weights do not match the architecture: {key} has shape "
-                f"{value.shape}, expected {shape}"
-            )
-        with np.errstate(over="ignore"):
-            cast = value.astype(dtype, copy=False)
-        if not np.all(np.isfinite(cast)):
-            raise ModelFileError(f"{path}: {key} contains NaN or infinite values")
-        state[key.partition("/")[2]] = cast
+        value = archive.read(key, Expected(shape))
+        if value.shape != shape:  # not expected after Archive.read
+            raise ModelFileError(f"{archive.path}: {key} has shape {value.shape}, expected {shape}")
+        state[key.partition("/")[2]] = check_values(archive.path, key, value, dtype)
     return state
+
+
+def check_values(
+    path: str | os.PathLike, key: str, value: np.ndarray, dtype: np.dtype, low: float | None = None
+) -> np.ndarray:
+    """``value`` cast to ``dtype`` if every value is finite, within ``dtype``'s range and at
+    least ``low`` (variances ``>= 0``: a buffer named ``running_var``); ModelFileError naming
+    ``key`` otherwise."""
+    if not np.all(np.isfinite(value)):
+        raise ModelFileError(f"{path}: {key} contains NaN or infinite values")
+    with np.errstate(over="ignore"):
+        cast = value.astype(dtype, copy=False)
+    if not np.all(np.isfinite(cast)):
+        top = float(np.finfo(dtype).max)
+        raise ModelFileError(
+            f"{path}: {key} holds values beyond {dtype}'s range (largest magnitude "
+            f"{float(np.max(np.abs(value))):.3g}; allowed: up to {top:.3g})"
+        )
+    if low is None and key.endswith(".running_var"):
+        low = 0.0
+    if low is not None and np.any(cast < low):
+        raise ModelFileError(
+            f"{path}: {key} holds {float(np.min(cast)):.3g}; allowed: values >= {low:g}"
+        )
+    return cast
+
+
+def model_members(shapes: dict[str, tuple[int, ...]]) -> dict[str, Expected]:
+    """The members of a model file with these parameter and buffer shapes."""
+    return {"meta.json": META, **{key: Expected(shape) for key, shape in shapes.items()}}
 
 
 # -- model files ---------------------------------------------------------------------------------
@@ -380,18 +642,16 @@ def load_model(path: str | os.PathLike) -> tuple[Sequential, dict[str, Any]]:
     Everything is validated before the model is built (see the module docstring); nothing
     else is touched. Raises ModelFileError with a clear message for anything wrong.
     """
-    arrays = read_npz(path)
-    meta = read_meta(path, arrays.pop("meta.json", None), FORMAT, VERSION)
-    metadata = meta.get("metadata", {})
-    if not isinstance(metadata, dict):
-        raise ModelFileError(f"{path}: meta.json's 'metadata' must be an object")
-    spec = check_spec(path, meta.get("spec"))
-    dtype = check_dtype(path, meta.get("dtype", "float32"))
-    shapes = state_shapes(path, spec)
-    extra = sorted(set(arrays) - set(shapes))
-    if extra:
-        raise ModelFileError(f"{path}: unexpected arrays {', '.join(map(repr, extra[:5]))}")
-    state = check_state_arrays(path, arrays, shapes, dtype)
+    with Archive(path) as archive:
+        meta = read_meta(archive, FORMAT, VERSION)
+        metadata = meta.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise ModelFileError(f"{path}: meta.json's 'metadata' must be an object")
+        spec = check_spec(path, meta.get("spec"))
+        dtype = check_dtype(path, meta.get("dtype", "float32"))
+        shapes = state_shapes(path, spec)
+        archive.expect(model_members(shapes))  # before any array is decompressed
+        state = read_state(archive, shapes, dtype)
     try:
         model = Sequential(spec, dtype=dtype)
         model.set_state(state)

@@ -32,6 +32,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from core.validation import check_number
+
 __all__ = [
     "OPTIMIZERS",
     "SGD",
@@ -52,46 +54,44 @@ StateValue = np.ndarray | float | int
 # --------------------------------------------------------------------------- validation helpers
 
 
-def _real_number(field: str, value: Any, allowed: str) -> float:
-    """Return ``value`` as a finite Python float or raise ValueError naming ``field``."""
+#: Largest learning rate accepted (the app's rate box and the trainer use the same bound).
+MAX_LR = 100.0
+#: Largest weight decay accepted: above 1, one step of ``lr * weight_decay`` can flip weights'
+#: signs and grow them without bound.
+MAX_WEIGHT_DECAY = 1.0
+#: ``eps`` guards a division (normally 1e-8): it must stay a positive float32, or 0/0 happens.
+MIN_EPS, MAX_EPS = 1e-30, 1.0
+
+
+def _real(field: str, value: Any, **limits: Any) -> float:
+    """``value`` as a Python float if :func:`core.validation.check_number` accepts it with
+    ``limits``; 0-d arrays (from ``np.load``) count as their value. ValueError otherwise."""
     if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value.item()  # 0-d arrays come back from np.load(.npz)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise ValueError(f"{field} must be a number {allowed}, got {value!r}")
-    result = float(value)
-    if not math.isfinite(result):
-        raise ValueError(f"{field} must be a finite number {allowed}, got {value!r}")
-    return result
+        value = value.item()
+    if isinstance(value, np.bool_):
+        value = bool(value)  # refused as a number, as Python's bool is
+    return float(check_number(field, value, **limits))
 
 
 def _check_lr(value: Any, *, allow_zero: bool = False) -> float:
-    lr = _real_number("lr", value, ">= 0" if allow_zero else "> 0")
-    if lr < 0.0 or (lr == 0.0 and not allow_zero):
-        allowed = "finite and >= 0" if allow_zero else "finite and > 0"
-        raise ValueError(f"lr must be {allowed}, got {value!r}")
-    return lr
+    return _real("lr", value, low=0.0, high=MAX_LR, low_open=not allow_zero)
 
 
 def _unit_interval(field: str, value: Any) -> float:
     """A coefficient in [0, 1) (momentum, a beta, RMSprop's alpha)."""
-    x = _real_number(field, value, "in [0, 1)")
-    if not 0.0 <= x < 1.0:
-        raise ValueError(f"{field} must be in [0, 1), got {value!r}")
-    return x
+    return _real(field, value, low=0.0, high=1.0, high_open=True)
 
 
 def _positive(field: str, value: Any) -> float:
-    x = _real_number(field, value, "> 0")
-    if x <= 0.0:
-        raise ValueError(f"{field} must be > 0, got {value!r}")
-    return x
+    return _real(field, value, low=0.0, low_open=True)
 
 
-def _non_negative(field: str, value: Any) -> float:
-    x = _real_number(field, value, ">= 0")
-    if x < 0.0:
-        raise ValueError(f"{field} must be >= 0, got {value!r}")
-    return x
+def _eps(field: str, value: Any) -> float:
+    return _real(field, value, low=MIN_EPS, high=MAX_EPS)
+
+
+def _weight_decay(field: str, value: Any) -> float:
+    return _real(field, value, low=0.0, high=MAX_WEIGHT_DECAY)
 
 
 def _betas(field: str, value: Any) -> tuple[float, float]:
@@ -106,8 +106,8 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "momentum": _unit_interval,
     "alpha": _unit_interval,
     "betas": _betas,
-    "eps": _positive,
-    "weight_decay": _non_negative,
+    "eps": _eps,
+    "weight_decay": _weight_decay,
 }
 
 
@@ -121,7 +121,7 @@ class Optimizer:
     ``buffer_names`` (the per-parameter state vectors), and implement :meth:`_update`.
 
     Attributes:
-        lr: learning rate, finite and >= 0; may be changed between steps.
+        lr: learning rate in [0, 100]; may be changed between steps.
         steps: number of steps taken since the state was (re)created.
         Each hyper-parameter in ``defaults`` is an attribute of the same name.
     """
@@ -129,6 +129,8 @@ class Optimizer:
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
     buffer_names: ClassVar[tuple[str, ...]] = ()
+    #: Buffers that are sums of squares: a negative value would make a step NaN.
+    non_negative: ClassVar[tuple[str, ...]] = ()
     _n_scalars: ClassVar[int] = 0
 
     def __init__(self, lr: float, **hyper: Any) -> None:
@@ -167,11 +169,8 @@ class Optimizer:
     @lr.setter
     def lr(self, value: float) -> None:
         # Zero is allowed here: a schedule may legitimately reach a factor of 0.
-        self._lr = (
-            value
-            if type(value) is float and 0.0 <= value < math.inf
-            else _check_lr(value, allow_zero=True)
-        )
+        fast = type(value) is float and 0.0 <= value <= MAX_LR
+        self._lr = value if fast else _check_lr(value, allow_zero=True)
 
     # -- stepping -----------------------------------------------------------------------------
 
@@ -321,6 +320,11 @@ class Optimizer:
                 raise ValueError(f"state[{key!r}] must have a floating dtype, got {buf.dtype}")
             if not np.all(np.isfinite(buf)):
                 raise ValueError(f"state[{key!r}] contains NaN or infinite values")
+            if key in self.non_negative and buf.size and buf.min() < 0:
+                raise ValueError(
+                    f"state[{key!r}] holds {buf.min():.3g}; allowed: values >= 0 (it is a "
+                    "running sum of squared gradients)"
+                )
             shape = buf.shape
             buffers[key] = buf.copy()
         # All valid: commit.
@@ -432,6 +436,7 @@ class AdaGrad(Optimizer):
     name = "adagrad"
     defaults: ClassVar[dict[str, Any]] = {"eps": 1e-10, "weight_decay": 0.0}
     buffer_names = ("sum",)
+    non_negative = ("sum",)
 
     def __init__(self, lr: float, eps: float = 1e-10, weight_decay: float = 0.0) -> None:
         super().__init__(lr, eps=eps, weight_decay=weight_decay)
@@ -466,6 +471,7 @@ class RMSprop(Optimizer):
     name = "rmsprop"
     defaults: ClassVar[dict[str, Any]] = {"alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0}
     buffer_names = ("square_avg",)
+    non_negative = ("square_avg",)
 
     def __init__(
         self, lr: float, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0
@@ -513,6 +519,7 @@ class Adam(Optimizer):
         "weight_decay": 0.0,
     }
     buffer_names = ("exp_avg", "exp_avg_sq")
+    non_negative = ("exp_avg_sq",)
     _decoupled: ClassVar[bool] = False
 
     def __init__(
@@ -609,10 +616,11 @@ def make_optimizer(name: str, lr: float, **hyper: Any) -> Optimizer:
     Args:
         name: one of "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"
             (case-insensitive).
-        lr: learning rate, finite and > 0.
+        lr: learning rate in (0, 100].
         **hyper: that optimizer's hyper-parameters (see its ``defaults``): ``momentum`` in
-            [0, 1), ``alpha`` in [0, 1), ``betas`` a pair in [0, 1), ``eps`` > 0,
-            ``weight_decay`` >= 0.
+            [0, 1), ``alpha`` in [0, 1), ``betas`` a pair in [0, 1), ``eps`` in [1e-30, 1],
+            ``weight_decay`` in [0, 1]. The same ranges apply wherever the values come from
+            (the app, the command line, a file's saved state).
 
     Raises:
         ValueError: unknown name, invalid lr, unknown hyper-parameter or value out of range.

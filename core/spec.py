@@ -278,7 +278,7 @@ def estimate_memory(
     batch = int(check_number("batch_size", batch_size, integer=True, low=1))
     key = optimizer.strip().lower() if isinstance(optimizer, str) else optimizer
     check_choice("optimizer", key, OPTIMIZERS)
-    layers = _shaped_layers(normalize(spec))
+    layers = shaped_layers(normalize(spec))
     first = math.prod(layers[0].input_shape)
     widest = max(first, *(math.prod(layer.output_shape) for layer in layers))
     chunk = min(max(PREDICT_CHUNK_BYTES // (widest * itemsize), 64), 4096)  # inference batch
@@ -302,7 +302,7 @@ def estimate_memory(
     )
 
 
-def _shaped_layers(spec: dict[str, Any]) -> list[Layer]:
+def shaped_layers(spec: dict[str, Any]) -> list[Layer]:
     """The layers of a normalized spec with their input and output shapes set, nothing
     allocated (``build`` may allocate, e.g. batch-norm statistics)."""
     layers, shape = [], tuple(spec["input_shape"])

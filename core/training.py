@@ -11,14 +11,14 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
 from core import health, metrics
-from core.layers import BatchNorm
+from core.layers import BatchNorm, Layer
 from core.model import Sequential
 from core.optimizers import OPTIMIZERS, clip_grad_norm, make_optimizer
 from core.schedules import make_schedule
@@ -32,6 +32,8 @@ EVAL_LIMIT = 10_000
 DEAD_UNIT_SAMPLES = 512
 #: Test samples whose predictions a snapshot carries (confusion matrix, example images).
 PREDICTION_LIMIT = 10_000
+#: Most epochs a configuration may ask for (the app's Epochs box goes this far).
+MAX_EPOCHS = 10**7
 
 
 @dataclass
@@ -70,7 +72,7 @@ class TrainConfig:
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_number("lr", self.lr, low=0.0, high=100.0, low_open=True)
         check_number("batch_size", self.batch_size, integer=True, low=1)
-        check_number("epochs", self.epochs, integer=True, low=0)
+        check_number("epochs", self.epochs, integer=True, low=0, high=MAX_EPOCHS)
         if self.target_loss is not None:
             check_number("target_loss", self.target_loss, low=0.0)
         if self.patience is not None:
@@ -192,7 +194,7 @@ class Trainer:
         self._batch = min(int(config.batch_size), self._n)
         #: Batch norm over dense features needs 2 samples a batch: a last batch of 1 sample then
         #: joins the one before (the usual remedy; every epoch sees every sample).
-        self._min_batch = _min_batch(model)
+        self._min_batch = min_batch(model.layers)
         if self._batch < self._min_batch:
             raise ValueError(
                 f"batch_size: batch norm normalizes over at least {self._min_batch} samples; "
@@ -515,11 +517,18 @@ class Trainer:
             raise ValueError(f"state['optimizer']: {exc}") from None
         for key in type(self.optimizer).buffer_names:
             buf = optimizer_state.get(key)
-            if buf is not None and buf.shape != model.theta.shape:
+            if buf is None:
+                continue
+            if buf.shape != model.theta.shape:
                 raise ValueError(
                     f"state['optimizer'][{key!r}]: shape {buf.shape}, expected "
                     f"{model.theta.shape} (one value per parameter)"
                 )
+            with np.errstate(over="ignore"):
+                if not np.all(np.isfinite(buf.astype(model.dtype))):
+                    raise ValueError(
+                        f"state['optimizer'][{key!r}]: values beyond {model.dtype}'s range"
+                    )
 
         # Counters and settings.
         values["steps"] = _whole("steps", state["steps"], 0, 2**62)
@@ -535,6 +544,16 @@ class Trainer:
                 f"state['batch_size']: saved with batches of {batch}, this run uses {self._batch}"
             )
         position = values["position"] = _whole("position", state["position"], 0, self._n)
+        check_step_count(
+            values["steps"],
+            values["epoch"],
+            position,
+            n,
+            batch,
+            _whole("optimizer.step", raw.get("step"), 0, 2**62),
+            "state",
+            self._min_batch,
+        )
         batch_loss = state["batch_loss"]
         if batch_loss is not None:
             batch_loss = _real("batch_loss", batch_loss, finite=False)
@@ -619,10 +638,11 @@ class Trainer:
             raise ValueError(f"state[{field!r}]: not a valid generator state ({exc})") from None
 
 
-def _min_batch(model: Sequential) -> int:
-    """The fewest samples a training batch of ``model`` may hold: 2 when a batch norm layer
-    normalizes features of one value per sample (dense layers, or 1×1 images), else 1."""
-    for layer in model.layers:
+def min_batch(layers: Iterable[Layer]) -> int:
+    """The fewest samples a training batch through ``layers`` (shapes set) may hold: 2 when a
+    batch norm layer normalizes features of one value per sample (dense layers, or 1×1
+    images), else 1."""
+    for layer in layers:
         if isinstance(layer, BatchNorm) and math.prod(layer.input_shape[1:]) == 1:
             return 2
     return 1
@@ -635,6 +655,42 @@ def soft_threshold(w: np.ndarray, threshold: float) -> None:
     shrunk -= threshold
     np.maximum(shrunk, 0.0, out=shrunk)
     np.copysign(shrunk, w, out=w)
+
+
+def check_step_count(
+    steps: int,
+    epoch: int,
+    position: int,
+    n_train: int,
+    batch: int,
+    optimizer_steps: int,
+    where: str,
+    smallest_batch: int = 1,
+) -> None:
+    """Refuse counters that no run gives: each epoch takes ``ceil(n_train / batch)`` steps
+    (one fewer when a last batch smaller than ``smallest_batch``, see :func:`min_batch`, joins
+    the one before), a run stopped mid-epoch (``position < n_train``) has taken
+    ``ceil(position / batch)`` of the current one and has at least ``smallest_batch`` samples
+    left, and the optimizer has taken as many steps as the trainer. ValueError naming
+    ``where``'s field otherwise."""
+    if optimizer_steps != steps:
+        raise ValueError(
+            f"{where}['steps']: {steps:,} training steps, but the optimizer's state counts "
+            f"{optimizer_steps:,}"
+        )
+    per_epoch = -(-n_train // batch) - (0 < n_train % batch < smallest_batch)
+    if 0 < n_train - position < smallest_batch:
+        raise ValueError(
+            f"{where}['position']: {position:,} of {n_train:,} samples leaves a last batch "
+            f"smaller than {smallest_batch}, which no run takes"
+        )
+    expected = epoch * per_epoch + (-(-position // batch) if position < n_train else 0)
+    if steps != expected:
+        raise ValueError(
+            f"{where}['steps']: {steps:,} training steps do not fit {epoch:,} epochs of "
+            f"{per_epoch:,} steps and {position:,} of {n_train:,} samples of the next; "
+            f"expected {expected:,}"
+        )
 
 
 def _whole(field: str, value: Any, low: int, high: int) -> int:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -31,12 +31,12 @@ from core import io as model_file
 from core.data.features import FEATURES, check_features, feature_map
 from core.data.toy2d import DATASETS, Dataset
 from core.experiment import Experiment, load_experiment
-from core.io import atomic_write, load_model, read_npz
+from core.io import atomic_write, load_model, peek_format
 from core.model import Sequential
 from playground.image_data import DATASET_NAMES, layout_for, load_image_data
 from playground.image_session import FLAT_SHAPE, ImageSession, session_from_dict
 from playground.image_session import MODE as IMAGES
-from playground.session import Session, network_from_spec
+from playground.session import DataSettings, Session, apply_edits, network_from_spec
 from playground.views.draw_view import check_model
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class FileActions(QObject):
         if not path:
             return False
         try:
-            self.openers.get(file_format(path), self.open_model)(path)
+            self.openers.get(peek_format(path), self.open_model)(path)
         except (ValueError, OSError) as exc:  # ModelFileError, settings that do not fit
             QMessageBox.warning(self.window, "Can't open this file", str(exc))
             return False
@@ -296,7 +296,9 @@ class FileActions(QObject):
             raise ValueError(f"{path}: the saved settings are unusable: {exc}") from None
         if isinstance(session, ImageSession):
             return self._image_experiment_session(path, exp, session)
-        dataset = self._build(path, session, exp.spec)
+        if session.data.csv_path:
+            _check_data_file(path, session.data)
+        dataset = self._build(path, session, exp.spec, quote_data=False)
         features = session.data.features
         exp.build_trainer(  # refuses other data or settings that change the run
             feature_map(dataset.x_train, features),
@@ -323,15 +325,32 @@ class FileActions(QObject):
         )
         return session
 
-    def _build(self, path: str, session: Session, spec: dict[str, Any]) -> Dataset:
+    def _build(
+        self, path: str, session: Session, spec: dict[str, Any], quote_data: bool = True
+    ) -> Dataset:
         """The session's data set, after checking that it builds ``spec``'s network (the
-        initializers aside: the weights are given)."""
+        initializers aside: the weights are given). Without ``quote_data``, a CSV file that
+        can't be read is named with its problem but none of its text (a file's settings may
+        name any file of this computer)."""
+        unusable = f"{path}: the file's settings don't build a run here"
         try:
-            dataset = session.build_dataset()
+            base = session.base_dataset()
+        except ValueError as exc:
+            csv_path = session.data.csv_path
+            if quote_data or not csv_path:
+                raise ValueError(f"{unusable}: {exc}") from None
+            line = re.search(r", line (\d+)", str(exc))
+            where = f" (line {line[1]})" if line else ""
+            raise ValueError(
+                f"{path}: its data file {csv_path} can't be used{where}: it is not a CSV file "
+                "of points (x1, x2, label)"
+            ) from None
+        try:
+            dataset = apply_edits(base, session.data.edits)
             built = session.build_spec(dataset)
             session.training.validate()
-        except (ValueError, OSError) as exc:  # OSError: a CSV data file that is unreadable
-            raise ValueError(f"{path}: the file's settings don't build a run here: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"{unusable}: {exc}") from None
         if _without_init(built) != _without_init(spec):
             outputs, needed = spec["layers"][-1]["units"], built["layers"][-1]["units"]
             detail = (
@@ -365,8 +384,11 @@ class FileActions(QObject):
         if not path:
             return False
         path = str(path)
+        data = session.to_dict()
+        if isinstance(session, Session):
+            data["data"]["csv_sha256"] = _data_file_sha256(session.data.csv_path)
         self._writing[path] = "experiment"
-        self.window.controller.save_experiment(path, session.to_dict(), self.metadata())
+        self.window.controller.save_experiment(path, data, self.metadata())
         return True
 
     def export_model(self, kind: str, path: str | None = None) -> bool:
@@ -525,15 +547,31 @@ class FileActions(QObject):
         menu.addAction(clear)
 
 
-def file_format(path: str) -> str | None:
-    """The ``format`` named in a file's ``meta.json`` ("nn-playground/model" or
-    "nn-playground/experiment"), None when it names none (the loader then says what is wrong).
-    ModelFileError if the file is not a readable archive."""
-    meta = read_npz(path, what="model or experiment file").get("meta.json")
-    try:
-        return json.loads(str(meta)).get("format") if meta is not None else None
-    except (ValueError, AttributeError, RecursionError):
+def _data_file_sha256(csv_path: str | None) -> str | None:
+    """The SHA-256 an experiment keeps of its CSV file (None without one, or if it is gone)."""
+    if not csv_path:
         return None
+    try:
+        return experiment_file.file_sha256(csv_path)
+    except (ValueError, OSError):  # deleted or replaced by a pipe: reopening will say so
+        return None
+
+
+def _check_data_file(path: str, data: DataSettings) -> None:
+    """Check an experiment's CSV file before anything reads it: a regular file of at most
+    :data:`core.experiment.MAX_DATA_FILE_BYTES`, with the SHA-256 the experiment recorded (if
+    it did). ValueError naming both files and the problem, never the file's text."""
+    csv_path = data.csv_path
+    try:
+        digest = experiment_file.file_sha256(csv_path)
+    except (ValueError, OSError) as exc:
+        problem = str(exc).removeprefix(f"{csv_path}: ")
+        raise ValueError(f"{path}: its data file {csv_path} can't be used: {problem}") from None
+    if data.csv_sha256 is not None and digest != data.csv_sha256:
+        raise ValueError(
+            f"{path}: its data file {csv_path} has changed since the experiment was saved (its "
+            "SHA-256 differs); the run can't continue on other data"
+        )
 
 
 def _usable_metadata(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import copy
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,17 @@ from core.activations import ACTIVATIONS
 from core.activations import ALIASES as ACTIVATION_ALIASES
 from core.data.csv import read_points_csv
 from core.data.features import check_features
-from core.data.toy2d import DATASETS, Dataset, make_dataset
+from core.data.toy2d import (
+    DATASETS,
+    MAX_CLASSES,
+    MAX_NOISE,
+    MAX_SAMPLES,
+    MAX_TEST_RATIO,
+    MIN_CLASSES,
+    MIN_SAMPLES,
+    Dataset,
+    make_dataset,
+)
 from core.spec import layer_from_config, normalize
 from core.training import TrainConfig
 from core.validation import check_choice, check_number
@@ -32,6 +42,11 @@ MAX_KERNEL = 11
 MAX_STRIDE = 8
 MAX_PADDING = 5
 MAX_POOL = 8
+#: Most point edits a session keeps, and the largest coordinate an edit may have.
+MAX_EDITS = 50_000
+MAX_COORDINATE = 1e6
+MAX_SEED = 2**63 - 1
+HEX = "0123456789abcdef"
 #: Kinds of hidden rows and how messages name them.
 LAYER_KINDS = {"dense": "dense", "conv": "conv", "maxpool": "max pool", "avgpool": "avg pool"}
 
@@ -39,7 +54,9 @@ LAYER_KINDS = {"dense": "dense", "conv": "conv", "maxpool": "max pool", "avgpool
 @dataclass
 class DataSettings:
     """Which points to learn. ``edits`` replays the user's clicks on the output view, in order:
-    ``["add", x1, x2, label]`` or ``["remove", x1, x2]`` (nearest point within REMOVE_RADIUS)."""
+    ``["add", x1, x2, label]`` or ``["remove", x1, x2]`` (nearest point within REMOVE_RADIUS).
+    ``csv_sha256`` is the SHA-256 of the CSV file at ``csv_path`` when an experiment was saved;
+    reopening the experiment checks it before reading the file."""
 
     dataset: str = "spiral"
     n_samples: int = 500
@@ -50,6 +67,43 @@ class DataSettings:
     features: list[str] = field(default_factory=lambda: ["x1", "x2"])
     csv_path: str | None = None
     edits: list[list[Any]] = field(default_factory=list)
+    csv_sha256: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> DataSettings:
+        """Rebuild from ``asdict`` and check every value (:meth:`validate`); ValueError naming
+        the field otherwise. Fields left out take their defaults."""
+        if not isinstance(data, dict):
+            raise ValueError(f"data: {_short(data)} is not an object of data settings")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(str(k) for k in set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"data: unknown settings {', '.join(unknown)}; allowed: {', '.join(known)}"
+            )
+        return cls(**data).validate()
+
+    def validate(self) -> DataSettings:
+        """Raise ValueError naming the first bad field (with what is allowed); return self."""
+        check_choice("dataset", self.dataset, DATASETS)
+        check_number("n_samples", self.n_samples, integer=True, low=MIN_SAMPLES, high=MAX_SAMPLES)
+        check_number("noise", self.noise, low=0.0, high=MAX_NOISE)
+        check_number("test_ratio", self.test_ratio, low=0.0, high=MAX_TEST_RATIO)
+        check_number("seed", self.seed, integer=True, low=0, high=MAX_SEED)
+        check_number("n_classes", self.n_classes, integer=True, low=MIN_CLASSES, high=MAX_CLASSES)
+        try:
+            check_features(self.features)
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+        if self.csv_path is not None and (not isinstance(self.csv_path, str) or not self.csv_path):
+            raise ValueError(f"csv_path: {_short(self.csv_path)}; allowed: none or a file's path")
+        digest = self.csv_sha256
+        if digest is not None and not (
+            isinstance(digest, str) and len(digest) == 64 and set(digest) <= set(HEX)
+        ):
+            raise ValueError(f"csv_sha256: {_short(digest)}; allowed: none or a SHA-256 (hex)")
+        check_edits(self.edits)
+        return self
 
 
 @dataclass
@@ -102,20 +156,23 @@ class Session:
     def build_dataset(self) -> Dataset:
         """The data set with the user's edits applied; raises ValueError for bad settings or a
         bad CSV file."""
+        return apply_edits(self.base_dataset(), self.data.edits)
+
+    def base_dataset(self) -> Dataset:
+        """The data set before the user's edits: the CSV file's points, or the generated set;
+        ValueError for bad settings or a bad CSV file."""
         d = self.data
         if d.csv_path:
-            base = read_points_csv(d.csv_path, test_ratio=d.test_ratio, seed=d.seed)
-        else:
-            multiclass = DATASETS[check_choice("dataset", d.dataset, DATASETS)].multiclass
-            base = make_dataset(
-                d.dataset,
-                n_samples=d.n_samples,
-                noise=d.noise,
-                test_ratio=d.test_ratio,
-                seed=d.seed,
-                n_classes=d.n_classes if multiclass else 2,
-            )
-        return apply_edits(base, d.edits)
+            return read_points_csv(d.csv_path, test_ratio=d.test_ratio, seed=d.seed)
+        multiclass = DATASETS[check_choice("dataset", d.dataset, DATASETS)].multiclass
+        return make_dataset(
+            d.dataset,
+            n_samples=d.n_samples,
+            noise=d.noise,
+            test_ratio=d.test_ratio,
+            seed=d.seed,
+            n_classes=d.n_classes if multiclass else 2,
+        )
 
     def loss_name(self, dataset: Dataset) -> str:
         if self.network.loss != "auto":
@@ -143,9 +200,11 @@ class Session:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Session:
         """Rebuild from :meth:`to_dict`; raises ValueError (naming the field) for bad content."""
+        if not isinstance(data, dict):
+            raise ValueError(f"session: expected a JSON object, got {type(data).__name__}")
         try:
             session = cls(
-                DataSettings(**data["data"]),
+                DataSettings.from_dict(data["data"]),
                 NetworkSettings.from_dict(data["network"]),
                 TrainConfig.from_dict(data["training"]),
             )
@@ -290,17 +349,51 @@ def _layer_entries(layer: LayerSettings, init: str) -> list[dict[str, Any]]:
     return [layer_from_config(e).config() for e in entries]
 
 
+def check_edits(edits: Any) -> None:
+    """Raise ValueError naming the first bad edit unless ``edits`` is a list of at most
+    :data:`MAX_EDITS` ``["add", x1, x2, label]`` / ``["remove", x1, x2]`` entries with finite
+    coordinates of magnitude at most :data:`MAX_COORDINATE` (and finite labels)."""
+    if not isinstance(edits, list):
+        raise ValueError(f"edits: {_short(edits)} is not a list; allowed: a list of point edits")
+    if len(edits) > MAX_EDITS:
+        raise ValueError(f"edits: {len(edits):,} edits; allowed: at most {MAX_EDITS:,}")
+    for i, edit in enumerate(edits, 1):
+        where = f"edits, entry {i}"
+        kind = edit[0] if isinstance(edit, list) and edit and isinstance(edit[0], str) else None
+        size = {"add": 4, "remove": 3}.get(kind)
+        if size is None or len(edit) != size:
+            raise ValueError(
+                f'{where}: {_short(edit)}; allowed: ["add", x1, x2, label] or ["remove", x1, x2]'
+            )
+        for name, value in zip(("x1", "x2"), edit[1:3], strict=True):
+            check_number(f"{where}, {name}", value, low=-MAX_COORDINATE, high=MAX_COORDINATE)
+        if size == 4:
+            check_number(f"{where}, label", edit[3])
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def apply_edits(base: Dataset, edits: list[list[Any]]) -> Dataset:
-    """Replay point additions (to the training set) and removals (nearest point, either set)."""
+    """Replay point additions (to the training set) and removals (nearest point, either set);
+    ValueError for edits :func:`check_edits` refuses or a label the data set doesn't have."""
     if not edits:
         return base
+    check_edits(edits)
     x_tr, y_tr = base.x_train.copy(), base.y_train.copy()
     x_te, y_te = base.x_test.copy(), base.y_test.copy()
     for edit in edits:
         if edit[0] == "add":
             _, x1, x2, label = edit
-            if base.task == "classification" and not 0 <= int(label) < base.n_classes:
-                raise ValueError(f"added point: class {label} is not one of the data set's")
+            if base.task == "classification" and (
+                label != int(label) or not 0 <= int(label) < base.n_classes
+            ):
+                raise ValueError(
+                    f"added point: class {label!r} is not one of the data set's (0 to "
+                    f"{base.n_classes - 1})"
+                )
             x_tr = np.vstack([x_tr, np.array([[x1, x2]], dtype=x_tr.dtype)])
             y_tr = np.append(y_tr, np.array([label], dtype=y_tr.dtype))
         elif edit[0] == "remove":

@@ -303,3 +303,158 @@ def test_cli_resume_refuses_conflicting_options_and_changed_csv(tmp_path, capsys
     csv.write_text("x1,x2,label\n" + rows + "\n1,1,0\n")
     assert cli.main(["--resume", str(tmp_path / "c.npz"), "--epochs", "4"]) == 2
     assert "changed since the experiment was saved" in capsys.readouterr().err
+
+
+# -- finite but invalid values -------------------------------------------------------------------
+BN_MLP = mlp_spec(2, [6], 3, batchnorm=True)
+
+
+def _saved_run(path, optimizer, steps=5, **params):
+    config = TrainConfig(optimizer=optimizer, batch_size=10, optimizer_params=params)
+    trainer = build_trainer(BN_MLP, config, *data_for(BN_MLP))
+    for _ in range(steps):
+        trainer.step()
+    save_experiment(path, trainer, {"name": "test"})
+    return trainer
+
+
+def _rewrite(path, change):
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = dict(archive)
+    meta = json.loads(str(arrays["meta.json"]))
+    change(arrays, meta)
+    arrays["meta.json"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+
+
+def _negative(key):
+    def change(arrays, meta):
+        arrays[key] = arrays[key].copy()
+        arrays[key][1] = -0.5
+
+    return change
+
+
+def _set(section, field, value):
+    def change(arrays, meta):
+        target = meta
+        for name in section:
+            target = target[name]
+        target[field] = value
+
+    return change
+
+
+def _float64_param(arrays, meta):
+    arrays["param/0.W"] = arrays["param/0.W"].astype(np.float64)
+    arrays["param/0.W"][0, 0] = 1e308
+
+
+def _steps_ahead(arrays, meta):
+    meta["trainer"]["steps"] += 1
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "change", "message"),
+    [
+        ("adam", _negative("buffer/1.running_var"), r"buffer/1.running_var holds -0.5; allowed"),
+        ("adam", _negative("optimizer/exp_avg_sq"), r"exp_avg_sq.* holds -0.5; allowed"),
+        ("rmsprop", _negative("optimizer/square_avg"), r"square_avg.* holds -0.5; allowed"),
+        (
+            "momentum",
+            _set(["optimizer"], "weight_decay", 1e308),
+            r"weight_decay: 1e\+308 is out of range; allowed: a number in \[0, 1\]",
+        ),
+        (
+            "momentum",
+            _set(["config", "optimizer_params"], "weight_decay", 1e308),
+            r"weight_decay: 1e\+308 is out of range",
+        ),
+        ("adam", _set(["optimizer"], "eps", 1e-50), r"eps: 1e-50 is out of range"),
+        ("adam", _set([], "version", 1.0), r"format version 1.0 is not supported"),
+        ("adam", _steps_ahead, r"trainer\['steps'\]: 6 training steps, but the optimizer's"),
+        ("adam", _set(["config"], "epochs", 2**63), r"epochs: 9223372036854775808 is out of"),
+        ("adam", _set(["trainer"], "epoch", 2**63), r"trainer.epoch is 9223372036854775808"),
+        ("adam", _float64_param, r"param/0.W holds values beyond float32's range"),
+    ],
+)
+def test_finite_but_invalid_values_are_refused_naming_the_field(
+    optimizer, change, message, tmp_path
+):
+    path = tmp_path / "e.npz"
+    _saved_run(path, optimizer)
+    _rewrite(path, change)
+    with pytest.raises(ModelFileError, match=message):
+        load_experiment(path)
+
+
+def test_model_files_refuse_negative_variances_and_values_beyond_their_dtype(tmp_path):
+    from core.io import load_model, save_model
+
+    path = tmp_path / "m.npz"
+    for change, message in [
+        (_negative("buffer/1.running_var"), "running_var holds -0.5"),
+        (_float64_param, "param/0.W holds values beyond float32's range"),
+        (_set([], "version", 1.0), "format version 1.0"),
+    ]:
+        save_model(_saved_run(tmp_path / "e.npz", "adam").model, path)
+        _rewrite(path, change)
+        with pytest.raises(ModelFileError, match=message):
+            load_model(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "hyper", "message"),
+    [
+        ("momentum", {"weight_decay": 1e308}, r"weight_decay: 1e\+308 is out of range"),
+        ("adamw", {"weight_decay": 1.5}, r"allowed: a number in \[0, 1\]"),
+        ("adam", {"eps": 0.0}, "eps: 0.0 is out of range"),
+        ("sgd", {"weight_decay": 3.0}, "weight_decay: 3.0 is out of range"),
+    ],
+)
+def test_hyperparameter_ranges_are_the_same_for_the_app_the_cli_and_files(name, hyper, message):
+    """The training panel, --opt on the command line and a file's configuration all go through
+    TrainConfig.validate and the optimizer's own checks."""
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(optimizer=name, optimizer_params=hyper).validate()
+    args = cli.build_parser().parse_args(
+        ["--optimizer", name, *[f"--opt={k}={v}" for k, v in hyper.items()]]
+    )
+    cli.apply_defaults(args, images=False)
+    with pytest.raises(ValueError, match=message):
+        cli.build_config(args).validate()
+
+
+def test_counters_that_no_run_gives_are_refused(tmp_path):
+    path = tmp_path / "e.npz"
+    _saved_run(path, "adam", steps=7)  # 45 samples in batches of 10: epoch 1 and 2 of 5 steps
+
+    def both(arrays, meta):
+        meta["trainer"]["steps"] = meta["optimizer"]["step"] = 9
+
+    _rewrite(path, both)
+    with pytest.raises(ModelFileError, match=r"9 training steps do not fit 1 epochs .* expected 7"):
+        load_experiment(path)
+
+
+@pytest.mark.parametrize("steps", [4, 5, 6])  # the merged last batch, an epoch's end, mid-epoch
+def test_a_batch_norm_run_whose_last_batch_joins_the_one_before_reopens_exactly(steps, tmp_path):
+    # 41 samples in batches of 10: four steps an epoch, the last one of 11 samples.
+    config = TrainConfig(optimizer="adam", batch_size=10, seed=3)
+    x, y, _, _ = data_for(BN_MLP)
+    whole = build_trainer(BN_MLP, config, x[:41], y[:41])
+    expected = [whole.step() for _ in range(10)]
+    first = build_trainer(BN_MLP, config, x[:41], y[:41])
+    losses = [first.step() for _ in range(steps)]
+    path = tmp_path / "bn.npz"
+    save_experiment(path, first, {"name": "test"})
+    resumed = load_experiment(path).build_trainer(x[:41], y[:41])
+    losses += [resumed.step() for _ in range(10 - steps)]
+    assert first.steps_per_epoch == 4 and losses == expected  # bit for bit
+
+    def lone_sample_left(arrays, meta):  # a position no run stops at: one sample left
+        meta["trainer"]["position"] = 40
+
+    _rewrite(path, lone_sample_left)
+    with pytest.raises(ModelFileError, match="position"):
+        load_experiment(path)

@@ -5,14 +5,23 @@ trainer that exists already).
 Corruptions: truncation, flipped and spliced bytes, random bytes, pickles, arrays replaced by
 ones of other shapes or dtypes (objects, records, strings, NaN/inf...), arrays removed or
 added, meta.json replaced by arbitrary JSON or with fields changed, spec entries changed to
-arbitrary JSON or to absurd dimensions, hand-made ``.npy`` headers that lie, odd zip members.
+arbitrary JSON or to absurd dimensions, hand-made ``.npy`` headers that lie, odd zip members,
+zip bombs and members whose declared size lies, finite values out of their range (negative
+variances and sums of squares, huge hyper-parameters, scaled optimizer buffers). No load
+decompresses more than twice the valid file's size, and one training step from any accepted
+experiment leaves every weight finite.
+
+The app's side (the session in an experiment's ``data`` section, File ▸ Open) is fuzzed in
+tests/playground/test_open_fuzz.py.
 """
 
 import io
 import json
 import pickle
+import struct
 import warnings
 import zipfile
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -26,7 +35,7 @@ from core.spec import mlp_spec
 from core.training import TrainConfig, Trainer, build_trainer
 
 SETTINGS = settings(
-    max_examples=500,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -155,6 +164,8 @@ def corrupt(data, blob: bytes, experiment: bool) -> tuple[bytes, bool]:
                 "absurd",
                 "header",
                 "zip",
+                "bomb",
+                "values",
             ]
             + (["trainer", "optimizer", "config"] if experiment else [])
         ),
@@ -266,6 +277,12 @@ def corrupt(data, blob: bytes, experiment: bool) -> tuple[bytes, bool]:
             for name, content in members.items():
                 zf.writestr(name, content)
         return buf.getvalue(), True
+    elif kind == "bomb":
+        key = data.draw(st.sampled_from([*sorted(arrays), "extra", "optimizer/sum"]))
+        declared = data.draw(st.sampled_from([2**31 - 1, 2**30, 10**8, 4 * 1024**2]))
+        return bomb(blob, key, declared, zeros=data.draw(st.booleans())), True
+    elif kind == "values":
+        must_fail = out_of_range(data, arrays, meta)
     elif kind == "zip":
         op = data.draw(st.sampled_from(["duplicate", "member", "folder", "compressed"]))
         if op == "compressed":  # still a valid file
@@ -301,6 +318,67 @@ def corrupt(data, blob: bytes, experiment: bool) -> tuple[bytes, bool]:
     return npz_bytes(arrays), must_fail
 
 
+def bomb(blob: bytes, key: str, declared: int, zeros: bool) -> bytes:
+    """``blob`` with member ``key`` replaced: either deflated zeros of ``declared`` bytes (a real
+    bomb; at most 4 MiB, to stay fast) or a few bytes whose declared size is ``declared`` (a
+    lying central directory)."""
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist() if i.filename != key + ".npy"}
+    head = _npy(f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({declared // 4},), }}")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+        if zeros:
+            zf.writestr(key + ".npy", head + bytes(min(declared, 4 * 1024**2)))
+        else:
+            zf.writestr(key + ".npy", head + bytes(64))
+    out = bytearray(buf.getvalue())
+    if not zeros:  # the central directory's uncompressed size of the last member
+        entry = out.rindex(b"PK\x01\x02")
+        struct.pack_into("<I", out, entry + 24, declared)
+    return bytes(out)
+
+
+def out_of_range(data, arrays: dict, meta: dict) -> bool:
+    """Change one value to another finite one, maybe out of its range; whether it certainly is."""
+    floats = [k for k in sorted(arrays) if k.startswith(("param/", "buffer/", "optimizer/"))]
+    hyper = [
+        k
+        for k in ("lr", "eps", "weight_decay", "momentum", "alpha")
+        if k in meta.get("optimizer", {})
+    ]
+    target = data.draw(st.sampled_from(floats + [f"hyper:{k}" for k in hyper]))
+    if target.startswith("hyper:"):
+        key = target.partition(":")[2]
+        value = data.draw(st.floats(-1e308, 1e308) | st.sampled_from([1e-50, 1e308, -0.0]))
+        meta["optimizer"][key] = value
+        if key in ("momentum", "alpha"):
+            return not 0 <= value < 1
+        low, high = {"lr": (0, 100), "eps": (1e-30, 1), "weight_decay": (0, 1)}[key]
+        return not low <= value <= high
+    scale = data.draw(st.sampled_from([-1.0, -1e-3, 0.0, 1e-3, 10.0, 1e3]))
+    arrays[target] = (arrays[target] * scale).astype(arrays[target].dtype)
+    squares = ("running_var", "exp_avg_sq", "sum", "square_avg")
+    return scale < 0 and target.endswith(squares) and bool(np.any(arrays[target] < 0))
+
+
+@contextmanager
+def counting_decompression():
+    """Bytes zipfile inflates while the block runs, in ``count[0]``."""
+    count = [0]
+    inflate = zipfile.ZipExtFile._read1
+
+    def counting(self, n):
+        out = inflate(self, n)
+        count[0] += len(out)
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(zipfile.ZipExtFile, "_read1", counting)
+        yield count
+
+
 # -- properties ----------------------------------------------------------------------------------
 @SETTINGS
 @given(data=st.data())
@@ -313,13 +391,15 @@ def test_corrupt_model_files_raise_model_file_error_only(bases, current, tmp_pat
     path.write_bytes(bad)
     before = current.get_state()
     try:
-        model, _ = load_model(path)
+        with counting_decompression() as inflated:
+            model, _ = load_model(path)
     except ModelFileError as exc:
         assert str(path) in str(exc)
     else:
         assert not must_fail, "a bad file loaded"
         with np.errstate(all="ignore"):
             model.predict_proba(np.zeros((2, *model.input_shape)))
+    assert inflated[0] <= 2 * len(blob)
     assert path.read_bytes() == bad
     assert [p.name for p in folder.iterdir()] == ["model.npz"]
     assert all(np.array_equal(v, current.get_state()[k]) for k, v in before.items())
@@ -335,7 +415,8 @@ def test_corrupt_experiment_files_raise_model_file_error_only(bases, tmp_path_fa
     path = folder / "experiment.npz"
     path.write_bytes(bad)
     try:
-        exp = load_experiment(path)
+        with counting_decompression() as inflated:
+            exp = load_experiment(path)
         spec = MLP if name == "mlp" else TINY_CNN
         trainer = exp.build_trainer(*data_for(spec))
     except ModelFileError as exc:
@@ -344,6 +425,8 @@ def test_corrupt_experiment_files_raise_model_file_error_only(bases, tmp_path_fa
         assert not must_fail, "a bad file loaded"
         with np.errstate(all="ignore"):
             trainer.step()
+        assert np.all(np.isfinite(trainer.model.theta)), "an accepted file trained to NaN"
+    assert inflated[0] <= 2 * len(blob)
     assert path.read_bytes() == bad
     assert [p.name for p in folder.iterdir()] == ["experiment.npz"]
 

@@ -3,6 +3,8 @@ model exports that agree with the engine, opening model files (also by dropping 
 files refused with the run untouched, view and history exports, recent files."""
 
 import importlib.util
+import json
+import os
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from core.data.features import feature_map, grid_points
 from core.data.toy2d import DOMAIN
-from core.experiment import load_experiment
+from core.experiment import file_sha256, load_experiment
 from core.io import load_model, save_model
 from core.model import Sequential
 from core.spec import mlp_spec, normalize, parse_arch
@@ -351,3 +353,89 @@ def test_recent_files_are_kept_and_a_missing_one_is_dropped(
     file_action(window, "Clear list").trigger()
     assert window.files.recent_files() == []
     assert [a.text() for a in window.files.recent_menu.actions() if a.text()] == ["Clear list"]
+
+
+def rewrite_data(source, target, change):
+    """Copy an experiment file with its meta.json's ``data`` section changed by ``change``."""
+    with np.load(source, allow_pickle=False) as archive:
+        arrays = dict(archive)
+    meta = json.loads(str(arrays["meta.json"]))
+    change(meta["data"]["data"])
+    arrays["meta.json"] = np.array(json.dumps(meta))
+    np.savez(target, **arrays)
+    return target
+
+
+def unchanged(window):
+    """What must stay as it was when a file is refused."""
+    return (
+        window.session().to_dict(),
+        window.spec,
+        window.last_snapshot,
+        window.windowTitle(),
+        window.files.recent_files(),
+    )
+
+
+def test_a_malformed_data_section_is_shown_in_a_dialog_and_changes_nothing(
+    window, qtbot, tmp_path, warnings
+):
+    step_epoch(qtbot, window)
+    good = tmp_path / "good.npz"
+    written(qtbot, window, lambda: window.files.save_experiment_as(str(good)))
+    cases = {
+        "edits=[5]": ({"edits": [5]}, "edits, entry 1: 5"),
+        "edits=[[]]": ({"edits": [[]]}, "edits, entry 1: []"),
+        "edits=abc": ({"edits": "abc"}, "edits: 'abc' is not a list"),
+        "features=null": ({"features": None}, "features: None"),
+        "features=x1": ({"features": "x1"}, "features: 'x1'"),
+        "csv_path=5": ({"csv_path": 5}, "csv_path: 5"),
+        "n_classes=x": ({"n_classes": "x"}, "n_classes: 'x' is not a number"),
+    }
+    before = unchanged(window)
+    with qtbot.assertNotEmitted(window.runReset):
+        for name, (values, _) in cases.items():
+            path = rewrite_data(good, tmp_path / f"{name}.npz", lambda d, v=values: d.update(v))
+            assert window.files.open(str(path)) is False
+    assert len(warnings) == len(cases)
+    for (name, (_, expected)), message in zip(cases.items(), warnings, strict=True):
+        assert message.startswith(f"{tmp_path / name}.npz: ") and expected in message, message
+    assert unchanged(window) == before
+
+
+def test_an_experiments_data_file_is_checked_and_never_quoted(window, qtbot, tmp_path, warnings):
+    """The CSV an experiment names is checked by its SHA-256 before it is read; a file that is
+    not a points CSV (any file of the computer) is named with its problem, never its text."""
+    points = tmp_path / "points.csv"
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(-5, 5, (60, 2))
+    points.write_text("\n".join(f"{a:.3f},{b:.3f},{int(a * b > 0)}" for a, b in pts))
+    with qtbot.waitSignal(window.runReset):
+        window.data_panel.csvRequested.emit(str(points))
+    step_epoch(qtbot, window)
+    good = tmp_path / "csv-run.npz"
+    written(qtbot, window, lambda: window.files.save_experiment_as(str(good)))
+    assert load_experiment(good).data["data"]["csv_sha256"] == file_sha256(points)
+
+    secret = tmp_path / "secret.conf"
+    secret.write_text("password: hunter2-SECRET\n" * 3)
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    cases = {
+        "other-file": ({"csv_path": str(secret), "csv_sha256": None}, "line 1"),
+        "changed": ({"csv_path": str(secret)}, "has changed since the experiment was saved"),
+        "pipe": ({"csv_path": str(pipe)}, "not a regular file"),
+        "missing": ({"csv_path": str(tmp_path / "gone.csv")}, "no such file"),
+    }
+    before = unchanged(window)
+    with qtbot.assertNotEmitted(window.runReset):
+        for name, (values, _) in cases.items():
+            path = rewrite_data(good, tmp_path / f"{name}.npz", lambda d, v=values: d.update(v))
+            assert window.files.open(str(path)) is False
+    assert len(warnings) == len(cases)
+    for (name, (values, expected)), message in zip(cases.items(), warnings, strict=True):
+        assert message.startswith(f"{tmp_path / name}.npz: ") and expected in message, message
+        assert values["csv_path"] in message and "hunter2" not in message, message
+    assert unchanged(window) == before
+    open_file(qtbot, window, good)  # the untouched file continues its run
+    assert window.last_snapshot.epoch == 1

@@ -1,5 +1,6 @@
 """Session settings (no Qt): presets build, JSON round trips, point edits, clear errors."""
 
+import json
 import math
 
 import numpy as np
@@ -225,3 +226,59 @@ def test_image_networks_round_trip_through_their_spec(name):
     spec = session.build_spec()
     again = ImageSession(session.data, network_from_spec(spec), session.training)
     assert again.build_spec() == spec
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"edits": [5]}, r"edits, entry 1: 5; allowed: \[\"add\""),
+        ({"edits": [[]]}, r"edits, entry 1: \[\]"),
+        ({"edits": [["add", 1.0, 2.0]]}, r"edits, entry 1: \['add', 1.0, 2.0\]"),
+        ({"edits": [["remove", "a", 0]]}, r"edits, entry 1, x1: 'a' is not a number"),
+        ({"edits": [["add", 0, 1e308, 1]]}, r"edits, entry 1, x2: 1e\+308 is out of range"),
+        ({"edits": [["add", 0, 0, None]]}, r"edits, entry 1, label: None is not a number"),
+        ({"edits": [[["add"], 0, 0]]}, r"edits, entry 1"),
+        ({"edits": "abc"}, r"edits: 'abc' is not a list"),
+        ({"edits": {"add": 1}}, r"edits: \{'add': 1\} is not a list"),
+        ({"features": None}, r"features: None is not a sequence"),
+        ({"features": "x1"}, r"features: 'x1' is not a sequence"),
+        ({"features": [1]}, r"features: 1 is not known"),
+        ({"features": []}, r"features: \[\] is empty"),
+        ({"csv_path": 5}, r"csv_path: 5; allowed: none or a file's path"),
+        ({"csv_path": ""}, r"csv_path: ''"),
+        ({"csv_sha256": "abc"}, r"csv_sha256: 'abc'"),
+        ({"dataset": 3}, r"dataset: 3 is not known"),
+        ({"n_samples": "500"}, r"n_samples: '500' is not a number"),
+        ({"n_samples": 10**12}, r"n_samples: 1000000000000 is out of range"),
+        ({"noise": -1}, r"noise: -1 is out of range"),
+        ({"test_ratio": 2}, r"test_ratio: 2 is out of range"),
+        ({"seed": 1.5}, r"seed: 1.5 is not a whole number"),
+        ({"seed": 2**64}, r"seed: 18446744073709551616 is out of range"),
+        ({"n_classes": 11}, r"n_classes: 11 is out of range"),
+        ({"colour": "red"}, r"data: unknown settings colour"),
+    ],
+)
+def test_a_malformed_data_section_is_refused_naming_the_field(data, message):
+    """Every value of a session's data section is checked when it is read (from an experiment
+    file, the last configuration or a preset), so a bad one never reaches the data set."""
+    session = Session().to_dict()
+    session["data"].update(data)
+    with pytest.raises(ValueError, match=message):
+        Session.from_dict(session)
+    with pytest.raises(ValueError, match=message):
+        session_from_json(json.dumps(session))
+
+
+@pytest.mark.parametrize("data", [None, [], "spiral", 5])
+def test_a_data_section_that_is_not_an_object_is_refused(data):
+    session = Session().to_dict()
+    session["data"] = data
+    with pytest.raises(ValueError, match="data: .* is not an object of data settings"):
+        Session.from_dict(session)
+
+
+def test_added_points_need_a_class_of_the_data_set():
+    session = Session()
+    session.data.edits = [["add", 0.5, 0.5, 1.5]]
+    with pytest.raises(ValueError, match=r"class 1.5 is not one of the data set's \(0 to 1\)"):
+        session.build_dataset()
