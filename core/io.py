@@ -410,27 +410,37 @@ def _members(path: str | os.PathLike, infos: list[zipfile.ZipInfo]) -> dict[str,
     return members
 
 
-def _read_npy(f: IO[bytes], label: str, expected: Expected) -> np.ndarray:
+def read_npy_header(
+    f: IO[bytes], label: str, error: type[Exception] = ModelFileError
+) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Read a ``.npy`` header: ``(shape, fortran_order, dtype)`` of a plain array (never
+    objects, records or sub-arrays; every dimension a whole number >= 0). Raises ``error``
+    naming ``label`` otherwise; reads nothing past the header."""
     version = np.lib.format.read_magic(f)
     if version == (1, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
     elif version == (2, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
     else:
-        raise ModelFileError(f"{label}: .npy format version {version} is not supported")
+        raise error(f"{label}: .npy format version {version}; allowed: 1.0 or 2.0")
     if dtype.hasobject:
-        raise ModelFileError(f"{label}: object arrays (pickled data) are refused")
+        raise error(f"{label} cannot be read without unpickling (object arrays are refused)")
+    if dtype.fields is not None or dtype.subdtype is not None:
+        raise error(f"{label}: dtype {dtype}; allowed: plain numbers")
+    if not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise error(f"{label}: invalid shape {shape}")
+    return shape, fortran, dtype
+
+
+def _read_npy(f: IO[bytes], label: str, expected: Expected) -> np.ndarray:
+    shape, fortran, dtype = read_npy_header(f, label)
     if (
-        dtype.fields is not None
-        or dtype.subdtype is not None
-        or dtype.kind not in expected.kinds
+        dtype.kind not in expected.kinds
         or dtype.itemsize > expected.itemsize
         or (dtype.kind == "f" and dtype.itemsize not in (4, 8))
     ):
         allowed = {"f": "float32 or float64", "iu": "integers", "U": "text"}[expected.kinds]
         raise ModelFileError(f"{label} has dtype {dtype}; expected {allowed}")
-    if not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise ModelFileError(f"{label}: invalid shape {shape}")
     if shape != expected.shape:
         raise ModelFileError(f"{label} has shape {shape}, expected {expected.shape}")
     size = math.prod(shape) * dtype.itemsize

@@ -82,7 +82,7 @@ from typing import Any, BinaryIO, Union
 
 import numpy as np
 
-from core.io import atomic_write
+from core.io import atomic_write, read_npy_header
 from core.validation import check_choice, check_number
 
 IMAGES_MAGIC = 0x00000803
@@ -767,22 +767,9 @@ def _npz_members(zf: zipfile.ZipFile, label: str) -> dict[str, zipfile.ZipInfo]:
 def _read_npy(f: BinaryIO, stored: int, label: str) -> np.ndarray:
     """Read one ``.npy`` member of ``stored`` bytes: a plain numeric dtype, and a shape whose
     size is exactly the bytes stored after the header (checked before allocating)."""
-    version = np.lib.format.read_magic(f)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-    else:
-        raise MnistError(f"{label}: .npy format version {version}; allowed: 1.0 or 2.0")
-    if dtype.hasobject:
-        raise MnistError(
-            f"{label} cannot be read without unpickling (an object array); allowed: plain "
-            "numeric arrays"
-        )
-    if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "biuf":
+    shape, fortran, dtype = read_npy_header(f, label, MnistError)
+    if dtype.kind not in "biuf":
         raise MnistError(f"{label}: dtype {dtype}; allowed: numbers")
-    if not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise MnistError(f"{label}: invalid shape {shape}")
     size = math.prod(shape) * dtype.itemsize
     if size != stored - f.tell():
         raise MnistError(
