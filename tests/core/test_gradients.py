@@ -98,3 +98,41 @@ def test_losses_match_definitions():
     s = 1 / (1 + np.exp(-0.3))
     assert LOSSES["sigmoid_bce"]().forward(z, np.array([1])) == pytest.approx(-np.log(s))
     assert LOSSES["mse"]().forward(np.array([[1.0], [3.0]]), np.array([0.0, 1.0])) == 2.5
+
+
+def _moved_running_stats(layer, seed=3):
+    """Running statistics away from their initial 0 / 1, so eval-mode formulas are exercised."""
+    rng = np.random.default_rng(seed)
+    layer.buffers["running_mean"][...] = rng.normal(0, 1, layer.channels)
+    layer.buffers["running_var"][...] = rng.uniform(0.2, 3.0, layer.channels)
+    return layer
+
+
+@pytest.mark.parametrize(("in_shape", "x_shape"), [((4,), (8, 4)), ((3, 2, 2), (4, 3, 2, 2))])
+def test_batchnorm_inference_mode(in_shape, x_shape):
+    """After an inference-mode forward the running statistics are constants: dx = γ·dy/√(v+ε)."""
+    layer = _moved_running_stats(built(BatchNorm(), in_shape))
+    errors = check_layer(layer, inputs(x_shape), training=False)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_batchnorm_backward_matches_torch_in_both_modes(torch):
+    layer = _moved_running_stats(built(BatchNorm(), (5,)))
+    x, dy = inputs((6, 5)), inputs((6, 5), seed=2)
+    for training in (True, False):
+        ref = torch.nn.BatchNorm1d(5, dtype=torch.float64)
+        with torch.no_grad():
+            ref.weight.copy_(torch.tensor(layer.params["gamma"]))
+            ref.bias.copy_(torch.tensor(layer.params["beta"]))
+            ref.running_mean.copy_(torch.tensor(layer.buffers["running_mean"]))
+            ref.running_var.copy_(torch.tensor(layer.buffers["running_var"]))
+        ref.train(training)
+        xt = torch.tensor(x, requires_grad=True)
+        y = layer.forward(x, training)
+        ref(xt).backward(torch.tensor(dy))
+        dx = layer.backward(dy)
+        np.testing.assert_allclose(y, ref(xt).detach().numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(layer.grads["gamma"], ref.weight.grad.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(layer.grads["beta"], ref.bias.grad.numpy(), rtol=1e-10)
+
