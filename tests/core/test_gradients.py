@@ -136,3 +136,40 @@ def test_batchnorm_backward_matches_torch_in_both_modes(torch):
         np.testing.assert_allclose(layer.grads["gamma"], ref.weight.grad.numpy(), rtol=1e-10)
         np.testing.assert_allclose(layer.grads["beta"], ref.bias.grad.numpy(), rtol=1e-10)
 
+
+# Logits across both tails: far left σ(x) ≈ eˣ is tiny but must keep its relative precision.
+_WIDE = {np.float64: np.linspace(-700.0, 700.0, 2801), np.float32: np.linspace(-87, 87, 349)}
+
+
+@pytest.mark.filterwarnings("error")  # no overflow warnings anywhere on the range
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_family_is_accurate_in_both_tails(torch, dtype):
+    """σ, SiLU, softplus' derivative and the BCE gradient against PyTorch, element-wise relative
+    (σ(-40) ≈ 4.2e-18, not 0); a few ulps of the dtype, the inputs being exact in both."""
+    x = _WIDE[dtype].astype(dtype)
+    xt, n = torch.tensor(x), len(x)
+    rtol = 20 * np.finfo(dtype).eps
+    sig = ACTIVATIONS["sigmoid"]().forward(x)
+    assert sig.dtype == dtype and sig[0] > 0
+    np.testing.assert_allclose(sig, torch.sigmoid(xt).numpy(), rtol=rtol, atol=0)
+    silu = ACTIVATIONS["silu"]().forward(x)
+    np.testing.assert_allclose(silu, torch.nn.functional.silu(xt).numpy(), rtol=rtol, atol=0)
+    softplus = ACTIVATIONS["softplus"]()
+    softplus.forward(x)
+    np.testing.assert_allclose(
+        softplus.backward(np.ones_like(x)), torch.sigmoid(xt).numpy(), rtol=rtol, atol=0
+    )
+    bce = LOSSES["sigmoid_bce"]()
+    bce.forward(x[:, None], np.zeros(n, dtype=int))  # target 0: the gradient is σ(z) / n
+    expected = (torch.sigmoid(xt) / n).numpy()  # below 1e-38 / n: subnormal, absolute ulps
+    tiny = np.finfo(dtype).smallest_subnormal
+    np.testing.assert_allclose(bce.backward()[:, 0], expected, rtol=rtol, atol=tiny)
+
+
+def test_sigmoid_stays_finite_and_tiny_beyond_the_exp_range():
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow is fine
+        for dtype in (np.float32, np.float64):
+            x = np.array([-1e30, -1000.0, 1000.0, 1e30], dtype=dtype)
+            y = ACTIVATIONS["sigmoid"]().forward(x)
+            assert y.dtype == dtype and np.all(y[:2] < 1e-38) and np.all(y[:2] >= 0)
+            assert np.array_equal(y[2:], [1.0, 1.0])
