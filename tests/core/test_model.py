@@ -56,6 +56,38 @@ def test_auto_init_is_he_before_relu_and_glorot_before_tanh():
     assert np.std(tanh.layers[0].params["W"]) == pytest.approx(np.sqrt(2 / 800), rel=0.05)
 
 
+WEIGHTED = {
+    "dense": ([3], {"type": "dense", "units": 4}),
+    "conv": ([1, 8, 8], {"type": "conv", "filters": 2, "kernel_size": 3, "padding": "same"}),
+}
+BN, DROPOUT, POOL = {"type": "batchnorm"}, {"type": "dropout", "rate": 0.2}, {"type": "maxpool"}
+
+
+@pytest.mark.parametrize(
+    ("between", "activation", "expected"),
+    [
+        ([], "relu", "he_normal"),
+        ([BN], "relu", "he_normal"),  # the app's per-layer batch norm
+        ([DROPOUT], "gelu", "he_normal"),
+        ([BN, DROPOUT], "leaky_relu", "he_normal"),
+        ([BN], "tanh", "glorot_uniform"),
+        (["weighted"], "relu", "glorot_uniform"),  # that next weighted layer gets He
+    ],
+)
+@pytest.mark.parametrize("first", sorted(WEIGHTED))
+def test_auto_init_looks_through_batchnorm_and_dropout(first, between, activation, expected):
+    shape, weighted = WEIGHTED[first]
+    pool = [POOL] if first == "conv" else []  # conv -> [bn] -> pool -> act
+    middle = [weighted if e == "weighted" else e for e in between]
+    layers = [weighted, *middle, *pool, {"type": activation}, {"type": "flatten"}]
+    layers.append({"type": "dense", "units": 2})
+    model = Sequential({"input_shape": shape, "layers": layers, "loss": "softmax_ce"})
+    assert model.layers[0].auto_init == expected
+    if between == ["weighted"]:
+        assert model.layers[1].auto_init == "he_normal"
+    assert model.layers[-1].auto_init == "glorot_uniform"  # the output layer
+
+
 def test_predict_shapes_and_probabilities():
     model = Sequential(spiral_spec(), seed=0)
     x = np.random.default_rng(0).normal(size=(7, 2))
