@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from floats import assert_close, assert_same_classes
 from layer_cases import activation_cases, cnn_case
 
 from core.model import Sequential
@@ -58,12 +59,6 @@ def trained_model(spec, seed=0, dtype=np.float32):
     return trainer.model
 
 
-def assert_close_f32(actual, desired):
-    """Equal within 1e-5 of each value and of the largest magnitude (float32 rounding)."""
-    scale = float(np.abs(desired).max())
-    np.testing.assert_allclose(actual, desired, rtol=1e-5, atol=1e-5 * scale)
-
-
 def import_file(path, name):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -80,12 +75,15 @@ def test_exported_file_matches_the_engine(case, tmp_path):
     x = np.random.default_rng(1).normal(0, 2.0, (37, *model.input_shape)).astype(np.float32)
     # Same math in float32 along other BLAS paths (the file's own matrix products and conv
     # layout): equal up to a few dozen ulps of the outputs' magnitude, which may be ~200.
-    assert_close_f32(module.predict_raw(x), model.predict_raw(x))
-    assert_close_f32(module.predict_proba(x), model.predict_proba(x))
+    raw = model.predict_raw(x)
+    logits = max(1.0, float(np.abs(raw).max()))
+    assert_close(module.predict_raw(x), raw)
+    proba = model.predict_proba(x)
+    assert_close(module.predict_proba(x), proba, scale=logits)
     if model.loss.task == "classification":
-        assert np.array_equal(module.predict(x), model.predict(x))
+        assert_same_classes(module.predict(x), model.predict(x), proba)
     else:
-        assert_close_f32(module.predict(x), model.predict(x))
+        assert_close(module.predict(x), model.predict(x))
     one = module.predict_proba(x[0])  # a single sample works too
     assert one.shape == (1, model.predict_proba(x[:1]).shape[1])
     assert module.METADATA["class_names"] == ["a", "b", "c"] and module.SPEC == model.spec
@@ -97,7 +95,7 @@ def test_float64_model(tmp_path):
     module = import_file(tmp_path / "m64.py", "m64")
     x = np.random.default_rng(0).normal(size=(20, 2))
     assert module.DTYPE == np.float64
-    np.testing.assert_allclose(module.predict_proba(x), model.predict_proba(x), rtol=1e-12)
+    assert_close(module.predict_proba(x), model.predict_proba(x), rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
