@@ -118,8 +118,9 @@ def _identity(x, s, p):
 
 
 def _sigmoid(x, s=None, p=None):
-    # 1 / (1 + exp(-x)), exp's argument capped so it never overflows
-    return 1.0 / (1.0 + np.exp(-np.maximum(x, -88.0 if x.dtype == np.float32 else -708.0)))
+    # e^x / (1 + e^x): accurate in both tails; x capped where the result is 1 (no overflow)
+    t = np.exp(np.minimum(x, 88.0 if x.dtype == np.float32 else 709.0))
+    return t / (1.0 + t)
 
 
 def _softmax(x, s=None, p=None):
