@@ -62,7 +62,8 @@ INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {
     "zeros": zeros,
 }
 ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}
-#: "auto" picks He for ReLU-like activations and Glorot otherwise (decided by the model builder).
+#: "auto" picks He when a layer's output reaches a ReLU-like activation (also through batch norm,
+#: dropout or pooling) and Glorot otherwise (decided by the model builder).
 NAMES = ("auto", *INITIALIZERS, *ALIASES)
 
 

@@ -177,7 +177,8 @@ class BatchNorm(Layer):
         super().__init__()
         self.momentum = float(check_number("momentum", momentum, low=0.0, high=1.0))
         self.eps = float(check_number("eps", eps, low=1e-12, high=1.0))
-        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+        #: From the last forward: ``(xhat, inv_std, training)``.
+        self._cache: tuple[np.ndarray, np.ndarray, bool] | None = None
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) not in (1, 3):
@@ -232,7 +233,6 @@ class BatchNorm(Layer):
             var = np.mean(xc * xc, axis=0)
             inv_std = 1.0 / np.sqrt(var + self.eps)
             xhat = xc * inv_std
-            self._cache = (xhat, inv_std)
             mom = self.momentum
             rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
             rm *= 1.0 - mom
@@ -242,11 +242,14 @@ class BatchNorm(Layer):
         else:
             inv_std = 1.0 / np.sqrt(self.buffers["running_var"] + self.eps)
             xhat = (x2 - self.buffers["running_mean"]) * inv_std
-            self._cache = (xhat, inv_std)
+        self._cache = (xhat, inv_std, training)
         return self._from_2d(xhat * gamma + beta, x)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        xhat, inv_std = self._cache
+        """Gradients of the last forward pass. After an inference-mode forward the statistics are
+        constants, so ``dx = gamma * inv_std * dy``; in training the batch statistics depend on
+        ``x`` too, which adds the two mean-removing terms."""
+        xhat, inv_std, training = self._cache
         dy2 = self._to_2d(dy)
         dbeta = dy2.sum(axis=0)
         dgamma = np.sum(dy2 * xhat, axis=0)
@@ -254,6 +257,8 @@ class BatchNorm(Layer):
         self.grads["gamma"][...] = dgamma
         if not self.needs_input_grad:
             return dy
+        if not training:
+            return self._from_2d(dy2 * (self.params["gamma"] * inv_std), dy)
         m = dy2.shape[0]
         dx = (self.params["gamma"] * inv_std / m) * (m * dy2 - dbeta - xhat * dgamma)
         return self._from_2d(dx, dy)

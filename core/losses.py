@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from core.activations import softmax
+from core.activations import sigmoid, softmax
 
 
 class Loss:
@@ -92,15 +92,13 @@ class SigmoidBinaryCrossEntropy(Loss):
 
     def backward(self):
         z = self._z
-        g = np.tanh(0.5 * z)
-        g += 1.0
-        g *= 0.5
+        g = sigmoid(z)
         g -= self._y
         g /= z.shape[0]
         return g[:, None]
 
     def output(self, out):
-        p1 = 0.5 * (1.0 + np.tanh(0.5 * out[:, :1]))
+        p1 = sigmoid(out[:, :1])
         return np.concatenate([1.0 - p1, p1], axis=1)
 
     def check_outputs(self, n_outputs, n_classes):

@@ -63,8 +63,7 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             layer.dtype, layer.rng = self.dtype, self.rng
             layer.needs_input_grad = i > 0
-            nxt = self.layers[i + 1] if i + 1 < len(self.layers) else None
-            if hasattr(layer, "auto_init") and isinstance(nxt, Activation) and nxt.relu_like:
+            if hasattr(layer, "auto_init") and self._feeds_relu_like(i):
                 layer.auto_init = "he_normal"
             try:
                 shape = layer.build(shape)
@@ -100,6 +99,17 @@ class Sequential:
         for layer in self.layers:
             if layer.params:
                 layer.init_params(self.rng)
+
+    def _feeds_relu_like(self, i: int) -> bool:
+        """Whether layer ``i``'s output reaches a ReLU-like activation before the next weighted
+        layer: through batch norm, dropout, pooling or flatten (dense → batchnorm → relu, the
+        app's per-layer batch norm), as He et al. assume for their initialization."""
+        for layer in self.layers[i + 1 :]:
+            if isinstance(layer, Activation):
+                return layer.relu_like
+            if hasattr(layer, "auto_init"):
+                return False
+        return False
 
     @property
     def n_outputs(self) -> int:

@@ -118,7 +118,9 @@ def _identity(x, s, p):
 
 
 def _sigmoid(x, s=None, p=None):
-    return 0.5 * (1.0 + np.tanh(x * 0.5))
+    # e^x / (1 + e^x): accurate in both tails; x capped where the result is 1 (no overflow)
+    t = np.exp(np.minimum(x, 88.0 if x.dtype == np.float32 else 709.0))
+    return t / (1.0 + t)
 
 
 def _softmax(x, s=None, p=None):
@@ -145,7 +147,7 @@ _FUNCTIONS = {
     "leaky_relu": lambda x, s, p: np.where(x > 0, x, s["alpha"] * x),
     "elu": lambda x, s, p: np.where(x > 0, x, s["alpha"] * np.expm1(np.minimum(x, 0.0))),
     "gelu": lambda x, s, p: 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x**3))),
-    "silu": lambda x, s, p: x * (0.5 * (1.0 + np.tanh(0.5 * x))),
+    "silu": lambda x, s, p: x * _sigmoid(x),
     "softplus": lambda x, s, p: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))),
     "sine": lambda x, s, p: np.sin(x),
     "softmax": _softmax,

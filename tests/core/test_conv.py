@@ -1,11 +1,12 @@
 """Conv2D, MaxPool2D, AvgPool2D: gradient checks (float64, relative error < 1e-6), agreement with
-PyTorch's functional ops (1e-10 in float64), shape validation, the spec and its compact text, and
-a small CNN that learns."""
+PyTorch's functional ops (1e-10 of the outputs' magnitude in float64), shape validation, the spec
+and its compact text, and a small CNN that learns."""
 
 import json
 
 import numpy as np
 import pytest
+from floats import assert_close
 from standalone import built
 
 import core.conv
@@ -127,11 +128,11 @@ def test_conv_matches_torch(torch, case):
     xpad = torch.nn.functional.pad(xt, (left, right, top, bottom))
     yt = torch.nn.functional.conv2d(xpad, wt, bt, stride=layer.stride)
     yt.backward(torch.tensor(dy))
-    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(layer.grads["W"], wt.grad.numpy(), rtol=0, atol=1e-10)
+    assert_close(y, yt.detach().numpy(), rtol=1e-10)
+    assert_close(dx, xt.grad.numpy(), rtol=1e-10)
+    assert_close(layer.grads["W"], wt.grad.numpy(), rtol=1e-10)
     if layer.use_bias:
-        np.testing.assert_allclose(layer.grads["b"], bt.grad.numpy(), rtol=0, atol=1e-10)
+        assert_close(layer.grads["b"], bt.grad.numpy(), rtol=1e-10)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -146,7 +147,7 @@ def test_conv_same_padding_matches_torch_same(torch):
     )
     assert layer.output_shape == (3, 6, 7)
     assert layer.pads == (1, 2, 1, 1)
-    np.testing.assert_allclose(layer.forward(x), ref.numpy(), rtol=0, atol=1e-10)
+    assert_close(layer.forward(x), ref.numpy(), rtol=1e-10)
 
 
 @pytest.mark.parametrize(
@@ -172,8 +173,8 @@ def test_pools_match_torch_including_ties(torch, cls, pool, stride):
     op = torch.nn.functional.max_pool2d if cls is MaxPool2D else torch.nn.functional.avg_pool2d
     yt = op(xt, pool, stride)
     yt.backward(torch.tensor(dy))
-    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=0, atol=1e-10)
+    assert_close(y, yt.detach().numpy(), rtol=1e-10)
+    assert_close(dx, xt.grad.numpy(), rtol=1e-10)
 
 
 @pytest.mark.parametrize("pool, stride", [(2, None), (3, 2), (1, None)])
@@ -202,6 +203,7 @@ def test_any_input_layout_gives_the_same_result():
     batch_last = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
     strided = np.zeros((shape[0], shape[1], shape[2], 2 * shape[3]))[..., ::2]
     strided[...] = x
+    # every layout is copied into the same column matrix: the very same product, bit for bit
     for variant in (batch_last, strided, np.asfortranarray(x)):
         np.testing.assert_array_equal(layer.forward(variant, True), expected)
     pool = built(MaxPool2D(2), (3, 4, 4))
@@ -227,11 +229,11 @@ def test_large_inference_batches_are_chunked_with_the_same_result(monkeypatch):
     dx_ref = layer.backward(dy).copy()
     g_ref = {k: g.copy() for k, g in layer.grads.items()}
     monkeypatch.setattr(core.conv, "CHUNK_BYTES", 1)  # one sample per chunk
-    np.testing.assert_allclose(layer.forward(x, False), y_ref, rtol=0, atol=1e-12)
+    assert_close(layer.forward(x, False), y_ref, rtol=1e-12)
     # backward after a chunked forward rebuilds the column matrix
-    np.testing.assert_allclose(layer.backward(dy), dx_ref, rtol=0, atol=1e-12)
+    assert_close(layer.backward(dy), dx_ref, rtol=1e-12)
     for k, g in layer.grads.items():
-        np.testing.assert_allclose(g, g_ref[k], rtol=0, atol=1e-12)
+        assert_close(g, g_ref[k], rtol=1e-12)
 
 
 def test_blocked_matrix_products_match_plain_ones(monkeypatch):
@@ -242,11 +244,11 @@ def test_blocked_matrix_products_match_plain_ones(monkeypatch):
     dy = inputs(y.shape, seed=2)
     dx = layer.backward(dy)
     monkeypatch.setattr(core.conv, "BLOCK", 10**9)
-    np.testing.assert_allclose(layer.forward(x, True), y, rtol=0, atol=1e-12)
+    assert_close(layer.forward(x, True), y, rtol=1e-12)
     grads = {k: g.copy() for k, g in layer.grads.items()}
-    np.testing.assert_allclose(layer.backward(dy), dx, rtol=0, atol=1e-12)
+    assert_close(layer.backward(dy), dx, rtol=1e-12)
     for k, g in layer.grads.items():
-        np.testing.assert_allclose(g, grads[k], rtol=0, atol=1e-12)
+        assert_close(g, grads[k], rtol=1e-12)
 
 
 # -- validation ----------------------------------------------------------------------------------

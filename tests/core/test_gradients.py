@@ -3,6 +3,7 @@ in float64, relative error < 1e-6."""
 
 import numpy as np
 import pytest
+from floats import assert_close
 from standalone import built
 
 from core.activations import ACTIVATIONS
@@ -98,3 +99,78 @@ def test_losses_match_definitions():
     s = 1 / (1 + np.exp(-0.3))
     assert LOSSES["sigmoid_bce"]().forward(z, np.array([1])) == pytest.approx(-np.log(s))
     assert LOSSES["mse"]().forward(np.array([[1.0], [3.0]]), np.array([0.0, 1.0])) == 2.5
+
+
+def _moved_running_stats(layer, seed=3):
+    """Running statistics away from their initial 0 / 1, so eval-mode formulas are exercised."""
+    rng = np.random.default_rng(seed)
+    layer.buffers["running_mean"][...] = rng.normal(0, 1, layer.channels)
+    layer.buffers["running_var"][...] = rng.uniform(0.2, 3.0, layer.channels)
+    return layer
+
+
+@pytest.mark.parametrize(("in_shape", "x_shape"), [((4,), (8, 4)), ((3, 2, 2), (4, 3, 2, 2))])
+def test_batchnorm_inference_mode(in_shape, x_shape):
+    """After an inference-mode forward the running statistics are constants: dx = γ·dy/√(v+ε)."""
+    layer = _moved_running_stats(built(BatchNorm(), in_shape))
+    errors = check_layer(layer, inputs(x_shape), training=False)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_batchnorm_backward_matches_torch_in_both_modes(torch):
+    layer = _moved_running_stats(built(BatchNorm(), (5,)))
+    x, dy = inputs((6, 5)), inputs((6, 5), seed=2)
+    for training in (True, False):
+        ref = torch.nn.BatchNorm1d(5, dtype=torch.float64)
+        with torch.no_grad():
+            ref.weight.copy_(torch.tensor(layer.params["gamma"]))
+            ref.bias.copy_(torch.tensor(layer.params["beta"]))
+            ref.running_mean.copy_(torch.tensor(layer.buffers["running_mean"]))
+            ref.running_var.copy_(torch.tensor(layer.buffers["running_var"]))
+        ref.train(training)
+        xt = torch.tensor(x, requires_grad=True)
+        y = layer.forward(x, training)
+        ref(xt).backward(torch.tensor(dy))
+        dx = layer.backward(dy)
+        assert_close(y, ref(xt).detach().numpy(), rtol=1e-10)
+        assert_close(dx, xt.grad.numpy(), rtol=1e-10)
+        assert_close(layer.grads["gamma"], ref.weight.grad.numpy(), rtol=1e-10)
+        assert_close(layer.grads["beta"], ref.bias.grad.numpy(), rtol=1e-10)
+
+
+# Logits across both tails: far left σ(x) ≈ eˣ is tiny but must keep its relative precision.
+_WIDE = {np.float64: np.linspace(-700.0, 700.0, 2801), np.float32: np.linspace(-87, 87, 349)}
+
+
+@pytest.mark.filterwarnings("error")  # no overflow warnings anywhere on the range
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_family_is_accurate_in_both_tails(torch, dtype):
+    """σ, SiLU, softplus' derivative and the BCE gradient against PyTorch, element-wise relative
+    (σ(-40) ≈ 4.2e-18, not 0); a few ulps of the dtype, the inputs being exact in both."""
+    x = _WIDE[dtype].astype(dtype)
+    xt, n = torch.tensor(x), len(x)
+    rtol = 20 * np.finfo(dtype).eps
+    sig = ACTIVATIONS["sigmoid"]().forward(x)
+    assert sig.dtype == dtype and sig[0] > 0
+    np.testing.assert_allclose(sig, torch.sigmoid(xt).numpy(), rtol=rtol, atol=0)
+    silu = ACTIVATIONS["silu"]().forward(x)
+    np.testing.assert_allclose(silu, torch.nn.functional.silu(xt).numpy(), rtol=rtol, atol=0)
+    softplus = ACTIVATIONS["softplus"]()
+    softplus.forward(x)
+    np.testing.assert_allclose(
+        softplus.backward(np.ones_like(x)), torch.sigmoid(xt).numpy(), rtol=rtol, atol=0
+    )
+    bce = LOSSES["sigmoid_bce"]()
+    bce.forward(x[:, None], np.zeros(n, dtype=int))  # target 0: the gradient is σ(z) / n
+    expected = (torch.sigmoid(xt) / n).numpy()  # below 1e-38 / n: subnormal, absolute ulps
+    tiny = np.finfo(dtype).smallest_subnormal
+    np.testing.assert_allclose(bce.backward()[:, 0], expected, rtol=rtol, atol=tiny)
+
+
+def test_sigmoid_stays_finite_and_tiny_beyond_the_exp_range():
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow is fine
+        for dtype in (np.float32, np.float64):
+            x = np.array([-1e30, -1000.0, 1000.0, 1e30], dtype=dtype)
+            y = ACTIVATIONS["sigmoid"]().forward(x)
+            assert y.dtype == dtype and np.all(y[:2] < 1e-38) and np.all(y[:2] >= 0)
+            assert np.array_equal(y[2:], [1.0, 1.0])

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from floats import assert_close
 
 from core.model import Sequential
 from core.spec import mlp_spec, normalize, parse_arch
@@ -56,6 +57,38 @@ def test_auto_init_is_he_before_relu_and_glorot_before_tanh():
     assert np.std(tanh.layers[0].params["W"]) == pytest.approx(np.sqrt(2 / 800), rel=0.05)
 
 
+WEIGHTED = {
+    "dense": ([3], {"type": "dense", "units": 4}),
+    "conv": ([1, 8, 8], {"type": "conv", "filters": 2, "kernel_size": 3, "padding": "same"}),
+}
+BN, DROPOUT, POOL = {"type": "batchnorm"}, {"type": "dropout", "rate": 0.2}, {"type": "maxpool"}
+
+
+@pytest.mark.parametrize(
+    ("between", "activation", "expected"),
+    [
+        ([], "relu", "he_normal"),
+        ([BN], "relu", "he_normal"),  # the app's per-layer batch norm
+        ([DROPOUT], "gelu", "he_normal"),
+        ([BN, DROPOUT], "leaky_relu", "he_normal"),
+        ([BN], "tanh", "glorot_uniform"),
+        (["weighted"], "relu", "glorot_uniform"),  # that next weighted layer gets He
+    ],
+)
+@pytest.mark.parametrize("first", sorted(WEIGHTED))
+def test_auto_init_looks_through_batchnorm_and_dropout(first, between, activation, expected):
+    shape, weighted = WEIGHTED[first]
+    pool = [POOL] if first == "conv" else []  # conv -> [bn] -> pool -> act
+    middle = [weighted if e == "weighted" else e for e in between]
+    layers = [weighted, *middle, *pool, {"type": activation}, {"type": "flatten"}]
+    layers.append({"type": "dense", "units": 2})
+    model = Sequential({"input_shape": shape, "layers": layers, "loss": "softmax_ce"})
+    assert model.layers[0].auto_init == expected
+    if between == ["weighted"]:
+        assert model.layers[1].auto_init == "he_normal"
+    assert model.layers[-1].auto_init == "glorot_uniform"  # the output layer
+
+
 def test_predict_shapes_and_probabilities():
     model = Sequential(spiral_spec(), seed=0)
     x = np.random.default_rng(0).normal(size=(7, 2))
@@ -64,7 +97,7 @@ def test_predict_shapes_and_probabilities():
     assert np.array_equal(model.predict(x), p.argmax(axis=1))
     assert model.predict_proba(x[0]).shape == (1, 2)  # a single sample
     big = np.random.default_rng(1).normal(size=(9000, 2))
-    assert np.allclose(model.predict_proba(big, batch_size=1000), model.predict_proba(big))
+    assert_close(model.predict_proba(big, batch_size=1000), model.predict_proba(big))
     binary = Sequential(mlp_spec(2, [4], 1, activation="tanh", loss="sigmoid_bce"))
     pb = binary.predict_proba(x)
     assert pb.shape == (7, 2) and np.allclose(pb.sum(axis=1), 1)
@@ -78,6 +111,7 @@ def test_state_round_trip_includes_batchnorm_buffers():
     b = Sequential(spiral_spec(batchnorm=True), seed=5)
     b.set_state(a.get_state())
     x = np.random.default_rng(1).normal(size=(10, 2))
+    # same weights, same code, same batch: the very same operations, so bit for bit
     assert np.array_equal(a.predict_proba(x), b.predict_proba(x))
     assert "1.running_mean" in a.get_state()
 
@@ -153,4 +187,4 @@ def test_inference_chunks_follow_the_widest_activation_and_agree():
     mlp = model("dense:16,relu,dense:2", [2])
     assert 64 <= cnn.predict_batch < 512 and mlp.predict_batch == 4096
     x = np.random.default_rng(0).random((700, 1, 28, 28), dtype=np.float32)
-    np.testing.assert_allclose(cnn.predict_raw(x), cnn.predict_raw(x, batch_size=700), atol=1e-5)
+    assert_close(cnn.predict_raw(x), cnn.predict_raw(x, batch_size=700))  # other BLAS paths
