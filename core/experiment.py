@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from core.data.csv import MAX_FILE_BYTES as MAX_CSV_BYTES
 from core.io import (
     VALUE_ERRORS,
     Archive,
@@ -70,7 +71,14 @@ from core.io import (
 from core.model import Sequential
 from core.optimizers import MAX_LR, OPTIMIZERS
 from core.spec import shaped_layers
-from core.training import History, TrainConfig, Trainer, check_step_count, min_batch
+from core.training import (
+    MAX_REGULARIZATION,
+    History,
+    TrainConfig,
+    Trainer,
+    check_step_count,
+    min_batch,
+)
 
 FORMAT = "nn-playground/experiment"
 VERSION = 1
@@ -171,8 +179,8 @@ class Experiment:
         return trainer
 
 
-#: Largest data file :func:`file_sha256` reads (a CSV of a million points takes ~40 MB).
-MAX_DATA_FILE_BYTES = 1024**3
+#: Largest data file :func:`file_sha256` reads: the largest CSV the importer accepts.
+MAX_DATA_FILE_BYTES = MAX_CSV_BYTES
 
 
 def file_sha256(path: str | os.PathLike, max_bytes: int = MAX_DATA_FILE_BYTES) -> str:
@@ -181,6 +189,8 @@ def file_sha256(path: str | os.PathLike, max_bytes: int = MAX_DATA_FILE_BYTES) -
     pipe would never end), missing, unreadable or larger than ``max_bytes``."""
     h = hashlib.sha256()
     with open_regular(path, "data file") as f:
+        if os.fstat(f.fileno()).st_size > max_bytes:
+            raise ModelFileError(f"{path}: larger than {max_bytes:,} bytes; refusing")
         size = 0
         for block in iter(lambda: f.read(1 << 20), b""):
             size += len(block)
@@ -371,7 +381,12 @@ def _check_trainer(path, trainer_meta: dict[str, Any]) -> dict[str, int]:
     counters["batch_size"] = _whole(
         path, "trainer.batch_size", trainer_meta["batch_size"], low=1, high=counters["n_train"]
     )
-    for key, high in (("base_lr", MAX_LR), ("l1", 10.0), ("l2", 10.0), ("train_time", None)):
+    for key, high in (
+        ("base_lr", MAX_LR),
+        ("l1", MAX_REGULARIZATION),
+        ("l2", MAX_REGULARIZATION),
+        ("train_time", None),
+    ):
         _real(path, f"trainer.{key}", trainer_meta[key], high)
     if trainer_meta["batch_loss"] is not None:
         _real(path, "trainer.batch_loss", trainer_meta["batch_loss"], None)

@@ -1,7 +1,8 @@
 """Is a run healthy? The two rules that judge a run at the end of each epoch, from its history.
 
 **Diverged** (training stops, the reason starts with ``"diverged"``): a weight or a network
-output on the training set is non-finite or beyond :data:`MAX_MAGNITUDE` in size, or the
+output on the training set is non-finite or beyond :data:`MAX_MAGNITUDE` in size (times the
+largest regression target, when that is above 1), or the
 training loss has been above :data:`DIVERGENCE_FACTOR` times its reference for the last
 :data:`DIVERGENCE_EPOCHS` epochs. The reference is the larger of the first epoch's training loss
 and the chance loss, so a high first epoch never makes a run look diverged.
@@ -10,7 +11,9 @@ and the chance loss, so a high first epoch never makes a run look diverged.
 median training loss of the last :data:`HINT_WINDOW` epochs is no better than the chance loss
 (within :data:`HINT_TOLERANCE`) and no lower than the best loss before those epochs. A run that
 learns slowly still gets lower, and one that has learned is far below chance: neither gets the
-hint. A too-high learning rate typically keeps the loss bouncing around chance level.
+hint. A too-high learning rate keeps the loss bouncing around chance level, above it, or back
+up from a lower level: the hint then suggests a lower rate; a loss that settles steadily just
+below chance means the network cannot represent the data, and the hint says so.
 
 The *chance loss* is the loss of the best constant prediction: the entropy of the class
 frequencies (classification) or the variance of the targets (regression, mean squared error).
@@ -54,11 +57,22 @@ def chance_loss(classification: bool, y: np.ndarray) -> float:
     return float(np.mean((t - t.mean(axis=0)) ** 2))
 
 
+def target_scale(classification: bool, y: np.ndarray) -> float:
+    """What weights and outputs are measured against: 1 for classification, the largest absolute
+    regression target ``y`` ``(n,)`` / ``(n, outputs)`` otherwise (at least 1), so targets in
+    the billions do not look like divergence."""
+    if classification or len(y) == 0:
+        return 1.0
+    largest = float(np.max(np.abs(np.asarray(y, np.float64))))
+    return max(1.0, largest) if math.isfinite(largest) else 1.0
+
+
 def divergence(train_loss: np.ndarray, chance: float, largest: float) -> str | None:
     """Why the run has diverged, or None.
 
     ``train_loss`` is the training loss of every completed epoch ``(epochs,)``; ``largest`` the
-    largest absolute weight or output now (nan or inf when some are non-finite)."""
+    largest absolute weight or output now, divided by :func:`target_scale` (nan or inf when some
+    are non-finite)."""
     if not math.isfinite(largest) or largest > MAX_MAGNITUDE:
         return f"a weight or output reached {largest:.3g} (beyond {MAX_MAGNITUDE:.0e}); {LOWER_LR}"
     if len(train_loss) < DIVERGENCE_EPOCHS:
@@ -77,12 +91,22 @@ def not_learning(train_loss: np.ndarray, chance: float) -> str | None:
     """A hint for a run that does not learn, or None. ``train_loss`` is ``(epochs,)``."""
     if len(train_loss) < 2 * HINT_WINDOW or chance <= 0:
         return None
-    recent = float(np.median(train_loss[-HINT_WINDOW:]))
+    window = train_loss[-HINT_WINDOW:]
+    recent = float(np.median(window))
     before = float(np.min(train_loss[:-HINT_WINDOW]))
-    if recent >= (1.0 - HINT_TOLERANCE) * chance and recent >= before:
-        return (
-            f"Not learning: after {len(train_loss)} epochs the training loss ({recent:.4g}) is "
-            f"no better than guessing ({chance:.4g}) and no longer falls. The learning rate is "
-            "probably too high: try a lower one."
-        )
-    return None
+    if recent < (1.0 - HINT_TOLERANCE) * chance or recent < before:
+        return None
+    start = (
+        f"Not learning: after {len(train_loss)} epochs the training loss ({recent:.4g}) is "
+        f"no better than guessing ({chance:.4g}) and no longer falls."
+    )
+    # Overshooting steps bounce the loss, push it above chance, or undo what was learned; a
+    # network that cannot represent the data settles just below chance and stays there.
+    bouncing = float(np.ptp(window)) > 2 * HINT_TOLERANCE * chance
+    relapsed = float(np.min(train_loss)) < (1.0 - 5 * HINT_TOLERANCE) * chance
+    if bouncing or relapsed or recent > (1.0 + HINT_TOLERANCE / 2) * chance:
+        return f"{start} The learning rate is probably too high: try a lower one."
+    return (
+        f"{start} The network may be unable to fit this data: try more neurons, another "
+        "hidden layer or other input features."
+    )

@@ -51,6 +51,7 @@ try:
 except ImportError:  # Windows: temporary files are told apart by their writer's PID and age
     fcntl = None
 
+from core import files
 from core.model import Sequential
 from core.spec import layer_from_config, normalize
 
@@ -126,12 +127,15 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        try:
-            mode = path.stat().st_mode & 0o7777
-        except OSError:
-            mode = 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)  # our PID runs and the file is fresh: no cleaner takes it
+            try:
+                mode = path.stat().st_mode & 0o7777
+            except OSError:
+                mode = 0o644
+            os.chmod(tmp, mode)
+            if os.name == "posix":  # replaced while still locked: no cleaner can take it
+                os.replace(tmp, path)
+        if os.name != "posix":  # Windows renames only closed files (and deletes no open one)
+            os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -188,8 +192,8 @@ def _writer_pid(temp_name: str, name: str) -> int | None:
 
 
 def _process_exists(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+    if pid == os.getpid() or os.name != "posix":
+        return True  # Windows: os.kill(pid, 0) would send Ctrl+C; the age alone decides there
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -275,7 +279,7 @@ class Archive:
         with _refusing(path, what):
             self._file = open_regular(path, what)
             try:
-                _check_directory(path, self._file)
+                check_zip_directory(path, self._file)
                 self._zip = zipfile.ZipFile(self._file)
                 self.members = _members(path, self._zip.infolist())
             except BaseException:
@@ -345,22 +349,15 @@ def open_regular(path: str | os.PathLike, what: str) -> IO[bytes]:
     """Open ``path`` for reading if it is a regular file (never blocking on a FIFO);
     ModelFileError otherwise."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        return files.open_regular(path)
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ModelFileError(f"{path}: is a folder, not a {what}") from None
+    except files.NotARegularFile as exc:
+        raise ModelFileError(f"{path}: not a regular file ({exc.kind}), not a {what}") from None
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot be opened ({exc.strerror or exc})") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ModelFileError(f"{path}: not a regular file (a pipe, device or folder)")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 @contextmanager
@@ -376,21 +373,25 @@ def _refusing(path: str | os.PathLike, what: str) -> Iterator[None]:
         ) from None
 
 
-def _check_directory(path: str | os.PathLike, f: IO[bytes]) -> None:
-    """Refuse a member list too long to read, before zipfile reads it."""
+def check_zip_directory(
+    label: str | os.PathLike,
+    f: IO[bytes],
+    error: type[Exception] = ModelFileError,
+    max_members: int = MAX_MEMBERS,
+) -> None:
+    """Refuse a zip whose member list is too long to read (more than ``max_members`` entries
+    or :data:`MAX_DIRECTORY_BYTES`), from its end record alone, before zipfile reads the list.
+    Raises ``error`` naming ``label``; a file that is not a zip passes (zipfile says so)."""
     end = zipfile._EndRecData(f)  # the zip's end record: where the member list is, its size
     if end is None:
-        return  # not a zip: zipfile says so
-    if end[zipfile._ECD_ENTRIES_TOTAL] > MAX_MEMBERS:
-        raise ModelFileError(
-            f"{path}: {end[zipfile._ECD_ENTRIES_TOTAL]:,} arrays in the archive; refusing "
-            f"(limit {MAX_MEMBERS:,})"
+        return
+    if end[zipfile._ECD_ENTRIES_TOTAL] > max_members:
+        raise error(
+            f"{label}: {end[zipfile._ECD_ENTRIES_TOTAL]:,} arrays in the archive; refusing "
+            f"(limit {max_members:,})"
         )
-    if end[zipfile._ECD_SIZE] > MAX_DIRECTORY_BYTES:
-        raise ModelFileError(
-            f"{path}: its list of arrays takes {end[zipfile._ECD_SIZE]:,} bytes; refusing "
-            f"(limit {MAX_DIRECTORY_BYTES:,})"
-        )
+    if end[zipfile._ECD_SIZE] > MAX_DIRECTORY_BYTES * max_members // MAX_MEMBERS:
+        raise error(f"{label}: its list of arrays takes {end[zipfile._ECD_SIZE]:,} bytes; refusing")
 
 
 def _members(path: str | os.PathLike, infos: list[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:

@@ -20,10 +20,13 @@ import numpy as np
 from core import health, metrics
 from core.layers import BatchNorm, Layer
 from core.model import Sequential
-from core.optimizers import OPTIMIZERS, clip_grad_norm, make_optimizer
+from core.optimizers import MAX_LR, OPTIMIZERS, clip_grad_norm, make_optimizer
 from core.schedules import make_schedule
 from core.trace import LossTrace
 from core.validation import check_choice, check_number
+
+#: Largest L1 or L2 rate accepted (from the app, the command line and files).
+MAX_REGULARIZATION = 10.0
 
 #: Evaluation and statistics use at most this many samples of each set (a fixed subset: the
 #: first ones, which are already shuffled), so a snapshot stays cheap on large data sets.
@@ -70,7 +73,7 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Raise ValueError naming the first bad field; return self."""
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_number("lr", self.lr, low=0.0, high=100.0, low_open=True)
+        check_number("lr", self.lr, low=0.0, high=MAX_LR, low_open=True)
         check_number("batch_size", self.batch_size, integer=True, low=1)
         check_number("epochs", self.epochs, integer=True, low=0, high=MAX_EPOCHS)
         if self.target_loss is not None:
@@ -78,8 +81,8 @@ class TrainConfig:
         if self.patience is not None:
             check_number("patience", self.patience, integer=True, low=1)
         check_number("min_delta", self.min_delta, low=0.0)
-        check_number("l1", self.l1, low=0.0, high=10.0)
-        check_number("l2", self.l2, low=0.0, high=10.0)
+        check_number("l1", self.l1, low=0.0, high=MAX_REGULARIZATION)
+        check_number("l2", self.l2, low=0.0, high=MAX_REGULARIZATION)
         if self.clip_norm is not None:
             check_number("clip_norm", self.clip_norm, low=0.0, low_open=True)
         check_number("seed", self.seed, integer=True, low=0, high=2**63 - 1)
@@ -190,6 +193,8 @@ class Trainer:
         self.divergence: str | None = None
         self.hint: str | None = None
         self._largest_output = 0.0  # of the last evaluation on the training set
+        #: Regression targets may be large: weights and outputs count relative to them.
+        self._magnitude_scale = health.target_scale(self.classification, self.y_train[:EVAL_LIMIT])
         self._n = len(self.x_train)
         self._batch = min(int(config.batch_size), self._n)
         #: Batch norm over dense features needs 2 samples a batch: a last batch of 1 sample then
@@ -329,8 +334,9 @@ class Trainer:
     def _judge(self) -> None:
         """Apply :mod:`core.health`'s rules to the history and the current weights."""
         # np.maximum keeps a nan from either side.
-        largest = float(
-            np.maximum(np.max(np.abs(self.model.theta), initial=0.0), self._largest_output)
+        largest = (
+            float(np.maximum(np.max(np.abs(self.model.theta), initial=0.0), self._largest_output))
+            / self._magnitude_scale
         )
         losses = self.history.column("train_loss")
         self.divergence = health.divergence(losses, self.chance_loss, largest)
@@ -360,14 +366,14 @@ class Trainer:
 
     def set_lr(self, lr: float) -> None:
         """Change the base learning rate; the next step uses it."""
-        self.base_lr = float(check_number("lr", lr, low=0.0, high=100.0, low_open=True))
+        self.base_lr = float(check_number("lr", lr, low=0.0, high=MAX_LR, low_open=True))
 
     def set_regularization(self, l1: float | None = None, l2: float | None = None) -> None:
         """Change the L1/L2 rates; the next step uses them."""
         if l1 is not None:
-            self.l1 = float(check_number("l1", l1, low=0.0, high=10.0))
+            self.l1 = float(check_number("l1", l1, low=0.0, high=MAX_REGULARIZATION))
         if l2 is not None:
-            self.l2 = float(check_number("l2", l2, low=0.0, high=10.0))
+            self.l2 = float(check_number("l2", l2, low=0.0, high=MAX_REGULARIZATION))
 
     # -- state -----------------------------------------------------------------------------------
     #: The keys of :meth:`state_dict`.
@@ -563,13 +569,15 @@ class Trainer:
                 "state['base_lr']",
                 _real("base_lr", state["base_lr"]),
                 low=0.0,
-                high=100.0,
+                high=MAX_LR,
                 low_open=True,
             )
         )
         for key in ("l1", "l2"):
             values[key] = float(
-                check_number(f"state[{key!r}]", _real(key, state[key]), low=0.0, high=10.0)
+                check_number(
+                    f"state[{key!r}]", _real(key, state[key]), low=0.0, high=MAX_REGULARIZATION
+                )
             )
         values["train_time"] = float(
             check_number("state['train_time']", _real("train_time", state["train_time"]), low=0.0)
@@ -912,12 +920,12 @@ class TrainControl:
         self.epoch_end_snapshots = False
 
     def set_lr(self, lr: float) -> None:
-        check_number("lr", lr, low=0.0, high=100.0, low_open=True)
+        check_number("lr", lr, low=0.0, high=MAX_LR, low_open=True)
         self._request(lr=float(lr))
 
     def set_regularization(self, l1: float | None = None, l2: float | None = None) -> None:
         changes = {
-            k: float(check_number(k, v, low=0.0, high=10.0))
+            k: float(check_number(k, v, low=0.0, high=MAX_REGULARIZATION))
             for k, v in (("l1", l1), ("l2", l2))
             if v is not None
         }

@@ -49,7 +49,6 @@ import io
 import math
 import os
 import re
-import stat
 import unicodedata
 from array import array
 from collections.abc import Iterator
@@ -58,6 +57,7 @@ from typing import TextIO
 
 import numpy as np
 
+from core import files
 from core.data.toy2d import MAX_TEST_RATIO, MIN_SAMPLES, Dataset, _check_seed, split_dataset
 from core.validation import check_number
 
@@ -176,25 +176,20 @@ def _open_text(path: Path, max_bytes: int) -> TextIO:
     as lone surrogates (refused with their line later) and ``\\r``/``\\r\\n`` read as ``\\n``.
 
     The file is opened without blocking, so a named pipe is refused rather than waited on."""
-    nonblock = getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_BINARY", 0))
+        f = files.open_regular(path, buffering=0)
+    except files.NotARegularFile as err:
+        raise ValueError(f"source: {str(path)!r} is {err.kind}; allowed: a regular file") from None
     except OSError as err:
         raise ValueError(
             f"source: cannot open {str(path)!r} ({err.strerror or err}); allowed: a readable file"
-        ) from err
+        ) from None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            what = "a folder" if stat.S_ISDIR(info.st_mode) else "a pipe, device or socket"
-            raise ValueError(f"source: {str(path)!r} is {what}; allowed: a regular file")
-        if info.st_size > max_bytes:
+        if os.fstat(f.fileno()).st_size > max_bytes:
             raise _too_large(path, max_bytes)
-        if nonblock:
-            os.set_blocking(fd, True)
-        raw = _Capped(io.FileIO(fd, "rb"), max_bytes, path)
+        raw = _Capped(f, max_bytes, path)
     except BaseException:
-        os.close(fd)
+        f.close()
         raise
     buffered = io.BufferedReader(raw, buffer_size=_CHUNK_CHARS)
     return io.TextIOWrapper(buffered, encoding="utf-8", errors="surrogateescape", newline=None)

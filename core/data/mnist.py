@@ -65,7 +65,6 @@ import math
 import os
 import queue
 import socket
-import stat
 import struct
 import sys
 import threading
@@ -82,7 +81,8 @@ from typing import Any, BinaryIO, Union
 
 import numpy as np
 
-from core.io import atomic_write, read_npy_header
+from core import files
+from core.io import atomic_write, check_zip_directory, read_npy_header
 from core.validation import check_choice, check_number
 
 IMAGES_MAGIC = 0x00000803
@@ -96,6 +96,8 @@ MAX_SIDE = 1024
 MAX_BYTES = 2 * 1024**3
 """Most payload bytes an IDX file or ``.npz`` archive may declare (checked before allocating)."""
 MAX_EXPANSION = 32
+#: An ``mnist.npz`` holds four arrays; a member list longer than this is refused unread.
+MAX_NPZ_MEMBERS = 64
 """Most a compressed file (``.gz``, ``.npz`` member) may expand, beyond :data:`EXPANSION_SLACK`:
 real MNIST-style files expand 2 to 5 times, a decompression bomb about 1,000 times. Checked
 against the declared sizes before anything is decompressed."""
@@ -406,23 +408,14 @@ def _label(source: Source, name: str | None) -> str:
 
 
 def _open_regular(path: str | os.PathLike[str], label: str) -> BinaryIO:
-    """Open ``path`` for reading if it is a regular file. A FIFO, device or folder is refused
-    without blocking: opening a FIFO waits for a writer, and a device may never end.
-
-    Raises MnistError for anything but a regular file, OSError when it cannot be opened."""
-    nonblocking = getattr(os, "O_NONBLOCK", 0)  # POSIX: opening a FIFO returns at once
-    fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0))
+    """Open ``path`` for reading if it is a regular file (a FIFO, device or folder is refused
+    without blocking). Raises MnistError for anything but a regular file, OSError when it
+    cannot be opened."""
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise MnistError(
-                f"{label}: not a regular file (a folder, pipe or device); allowed: a data file"
-            )
-        if nonblocking:
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+        return files.open_regular(path)
+    except files.NotARegularFile as exc:
+        kind = exc.kind
+        raise MnistError(f"{label}: not a regular file ({kind}); allowed: a data file") from None
 
 
 class _Gunzip:
@@ -705,12 +698,14 @@ def read_npz(
     path = Path(path)
     label = str(path)
     try:
-        with _open_regular(path, label) as raw, zipfile.ZipFile(raw) as zf:
-            members = _npz_members(zf, label)
-            arrays = {}
-            for key in NPZ_KEYS:
-                with zf.open(members[key]) as f:
-                    arrays[key] = _read_npy(f, members[key].file_size, f"{label}: {key}")
+        with _open_regular(path, label) as raw:
+            check_zip_directory(label, raw, MnistError, MAX_NPZ_MEMBERS)
+            with zipfile.ZipFile(raw) as zf:
+                members = _npz_members(zf, label)
+                arrays = {}
+                for key in NPZ_KEYS:
+                    with zf.open(members[key]) as f:
+                        arrays[key] = _read_npy(f, members[key].file_size, f"{label}: {key}")
         _check_split(label, arrays["x_train"], arrays["y_train"], "train", "x_train", "y_train")
         _check_split(label, arrays["x_test"], arrays["y_test"], "test", "x_test", "y_test")
     except MnistError:

@@ -2,6 +2,7 @@
 run (every layer type, mid-epoch and at epoch boundaries, with augmentation, through train_iter
 and through the command line); what does not fit is refused and changes nothing."""
 
+import hashlib
 import io
 import json
 
@@ -458,3 +459,26 @@ def test_a_batch_norm_run_whose_last_batch_joins_the_one_before_reopens_exactly(
     _rewrite(path, lone_sample_left)
     with pytest.raises(ModelFileError, match="position"):
         load_experiment(path)
+
+
+def test_a_data_file_larger_than_the_csv_importer_takes_is_refused_unread(tmp_path, monkeypatch):
+    from core.data.csv import MAX_FILE_BYTES
+
+    big = tmp_path / "points.csv"
+    with open(big, "wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)  # sparse: costs no disk
+    reads = []
+    real_sha = hashlib.sha256
+
+    class Counting:
+        def __init__(self):
+            self.h = real_sha()
+
+        def update(self, block):
+            reads.append(len(block))
+            self.h.update(block)
+
+    monkeypatch.setattr(hashlib, "sha256", Counting)
+    with pytest.raises(ModelFileError, match="larger than"):
+        file_sha256(big)
+    assert reads == []

@@ -226,6 +226,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path, load):
 
 
 # -- temporary files of saves ---------------------------------------------------------------------
+@pytest.mark.skipif(os.name != "posix", reason="advisory locks (fcntl) are POSIX")
 def test_stale_temporary_files_are_removed_and_live_ones_kept(model_file, tmp_path):
     import fcntl
 

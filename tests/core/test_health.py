@@ -58,6 +58,17 @@ def test_not_learning_rule_on_histories():
     assert health.not_learning(relapse, chance) is not None
     # Chance level 0 (one class only): never a hint.
     assert health.not_learning(np.full(20, 0.1), 0.0) is None
+    # Settled steadily just below chance: the network cannot fit the data, not a high rate.
+    settled = np.concatenate([np.linspace(0.75, 0.688, 8), np.full(12, 0.687)])
+    hint = health.not_learning(settled, chance)
+    assert hint is not None and "unable to fit" in hint and "lower" not in hint
+
+
+def test_xor_without_a_hidden_layer_is_told_to_grow_the_network():
+    trainer = trainer_for(toy("xor"), hidden=[], optimizer="adam", lr=0.003, epochs=40)
+    last = run(trainer, interval=0.0)[-1]
+    assert last.reason == "epochs" and last.hint is not None
+    assert "hidden layer" in last.hint and "lower" not in last.hint
 
 
 def epochs_with_hint(snaps):
@@ -112,6 +123,20 @@ def test_a_run_whose_first_epoch_is_unusually_high_gets_no_hint_and_does_not_div
     assert losses[0] > 100 * trainer.chance_loss  # the network must first learn the offset
     assert snaps[-1].reason == "epochs" and epochs_with_hint(snaps) == []
     assert losses[-1] < 0.6 * trainer.chance_loss
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_large_regression_targets_are_not_taken_for_divergence():
+    data = toy("bumps", n=200)
+    scale = 1e16  # targets in the 1e16s: a network that fits them outputs as much
+    big = dataclasses.replace(data, y_train=data.y_train + scale, y_test=data.y_test + scale)
+    trainer = trainer_for(big, activation="tanh", loss="mse", epochs=5)
+    trainer.model.layers[-1].params["b"][:] = scale  # a fit: outputs ≈ targets
+    trainer.run_epoch()
+    assert trainer.divergence is None
+    trainer.model.layers[-1].params["b"][:] = 1e16 * scale  # far beyond any target
+    trainer.run_epoch()
+    assert trainer.divergence is not None and "reached" in trainer.divergence
 
 
 def test_resumed_run_reaches_the_same_verdicts():

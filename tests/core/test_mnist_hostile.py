@@ -171,6 +171,22 @@ def write(path: Path, data: bytes) -> Path:
     return path
 
 
+def test_npz_with_a_huge_member_list_is_refused_before_zipfile_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of empty extra members: refused from the zip's end record, no entry read."""
+    members = good_members() | {f"junk{i}.npy": b"" for i in range(m.MAX_NPZ_MEMBERS * 4)}
+    path = write(tmp_path / "mnist.npz", zip_bytes(members, zipfile.ZIP_STORED))
+    entries: list[int] = []
+    original = zipfile.ZipFile._RealGetContents
+    monkeypatch.setattr(
+        zipfile.ZipFile, "_RealGetContents", lambda self: entries.append(1) or original(self)
+    )
+    with pytest.raises(m.MnistError, match=r"260 arrays in the archive; refusing \(limit 64\)"):
+        m.read_npz(path)
+    assert entries == []
+
+
 def test_npz_bomb_refused_from_the_declared_sizes(tmp_path: Path) -> None:
     """x_train declares 64 MiB of zeros stored in 256 KiB: refused before decompressing."""
     side = 28 * 28
@@ -467,12 +483,13 @@ def test_cancel_takes_effect_at_once_on_a_slow_link(
     done: list[int] = []
     started = (lambda: any(done)) if mode == "throttle" else (lambda: bool(server.log))
     event, when = cancel_when(started)
+    before = set(threading.enumerate())
     with pytest.raises(m.DownloadCancelled):
         m.download(spec, tmp_path, cancel=event, progress=lambda d, t: done.append(d))
     latency = time.perf_counter() - when[0]
     assert latency < 1.0
     assert listing(tmp_path) == []
-    readers = [t for t in threading.enumerate() if t.name == "mnist-download"]
+    readers = [t for t in set(threading.enumerate()) - before if t.name == "mnist-download"]
     for thread in readers:  # the read blocked on the socket has returned
         thread.join(1.0)
     assert not any(t.is_alive() for t in readers)
