@@ -369,7 +369,7 @@ def _refusing(path: str | os.PathLike, what: str) -> Iterator[None]:
         raise
     except Exception as exc:
         raise ModelFileError(
-            f"{path}: not a readable {what} ({type(exc).__name__}: {exc})"
+            f"{path}: not a readable {what} ({exc or 'damaged data'})"
         ) from None
 
 

@@ -712,7 +712,7 @@ def read_npz(
         raise
     except Exception as exc:  # anything else decoding untrusted bytes means a bad file
         raise MnistError(
-            f"{label}: not a readable .npz archive ({type(exc).__name__}: {exc})"
+            f"{label}: not a readable .npz archive ({exc or 'damaged data'})"
         ) from None
     return ImageDataset(
         path.stem if name is None else name,
