@@ -428,8 +428,10 @@ class Trainer:
     def set_config(self, config: TrainConfig) -> None:
         """Go on training with ``config`` from the next step, keeping the weights, history and
         counters. Another optimizer (or other hyper-parameters of it) starts with a fresh
-        state; the schedule, rates, clipping and stopping rules apply as they are. The batch
-        size and the seed shape the whole run: ValueError if they differ (nothing changes)."""
+        state; the schedule, clipping and stopping rules apply as they are. The learning and
+        regularization rates stay as they are (:meth:`set_lr` and :meth:`set_regularization`
+        change them, so a rate changed meanwhile is not undone). The batch size and the seed
+        shape the whole run: ValueError if they differ (nothing changes)."""
         config.validate()
         for name in ("batch_size", "seed"):
             if getattr(config, name) != getattr(self.config, name):
@@ -439,10 +441,11 @@ class Trainer:
                 )
         old = self.config
         if (config.optimizer, config.optimizer_params) != (old.optimizer, old.optimizer_params):
-            self.optimizer = make_optimizer(config.optimizer, config.lr, **config.optimizer_params)
+            self.optimizer = make_optimizer(
+                config.optimizer, self.base_lr, **config.optimizer_params
+            )
             self._optimizer_start = self.steps
         self.schedule = make_schedule(config.schedule)
-        self.base_lr, self.l1, self.l2 = float(config.lr), float(config.l1), float(config.l2)
         self.config = config
 
     # -- state -----------------------------------------------------------------------------------

@@ -319,6 +319,14 @@ class Engine:
             self.data_edits, self.queued_edits = edits, None
         else:
             self.queued_edits = edits
+        self._go_on()
+
+    def _go_on(self) -> None:
+        """A run that had ended (its epochs done, say) can go on after a change: Play
+        continues it from where it stopped."""
+        if self.iter is None:
+            self._train_on()
+            self.set_state(PAUSED)
 
     def _settle_edits(self) -> None:
         """Count queued edits as in the data once the trainer has taken them."""
@@ -351,9 +359,7 @@ class Engine:
         except ValueError as exc:
             self.send(("failed", self.run_id, str(exc)))
             return
-        if self.iter is None:
-            self._train_on()
-            self.set_state(PAUSED)
+        self._go_on()
 
     def arrays(self, run: RunSetup) -> tuple[tuple, Callable | None]:
         """(x_train, y_train, x_test, y_test) and the augmentation of ``run``: its own arrays,

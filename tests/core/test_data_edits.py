@@ -124,7 +124,8 @@ def test_another_optimizer_keeps_the_weights_and_starts_fresh(tmp_path):
     run.set_config(momentum)
     assert np.array_equal(run.model.theta, weights)
     assert run.optimizer.name == "momentum" and run.optimizer.state_dict()["step"] == 0
-    assert run.epoch == 1 and run.steps == 6 and run.base_lr == 0.05
+    assert run.epoch == 1 and run.steps == 6
+    assert run.base_lr == 0.02  # the rate changes through set_lr, never undone by a config
     assert np.array_equal(run.history.columns()["train_loss"], history["train_loss"])
 
     # The same steps as a fresh momentum optimizer on those weights at that point.
@@ -165,12 +166,25 @@ def test_states_saved_before_changes_were_recorded_still_load():
     assert steps(resumed, 5) == steps(run, 5)
 
 
-def tampered(path, **trainer_meta):
-    """Rewrite an experiment file's trainer entries."""
+def test_experiment_files_written_before_changes_were_recorded_still_continue(tmp_path):
+    arrays = data()
+    run = build_trainer(SPEC, CONFIG, *arrays)
+    steps(run, 7)
+    path = tmp_path / "old.npz"
+    save_experiment(path, run, {"kind": "test"})
+    tampered(path, remove=("data_start", "optimizer_start"))  # as in older files
+    resumed = load_experiment(path).build_trainer(*arrays)
+    assert steps(resumed, 5) == steps(run, 5)
+
+
+def tampered(path, remove=(), **trainer_meta):
+    """Rewrite an experiment file's trainer entries (``remove``: the keys to leave out)."""
     with np.load(path) as archive:
         arrays = dict(archive)
     meta = json.loads(str(arrays["meta.json"]))
     meta["trainer"].update(trainer_meta)
+    for key in remove:
+        del meta["trainer"][key]
     arrays["meta.json"] = np.array(json.dumps(meta))
     np.savez(path, **arrays)
 

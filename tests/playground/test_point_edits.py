@@ -3,12 +3,17 @@ set) and training goes on from the current weights; another optimizer goes on wi
 state; only a new network shape or data set resets, saying so; an experiment saved after edits
 (some still waiting for their epoch to end) reopens and continues bit for bit."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from core.data.toy2d import make_dataset
 from core.experiment import load_experiment
+from core.spec import mlp_spec
+from core.training import TrainConfig
+from playground.engine_process import Engine, RunSetup
 from playground.session import (
     DataSettings,
     Session,
@@ -93,6 +98,54 @@ def test_what_resets_a_run():
         other = run.copy()
         change(other)
         assert reset_reason(run, other).startswith(reason)
+
+
+# -- in the engine (no process) ------------------------------------------------------------------
+
+
+def engine_run(tmp_path):
+    """An engine with a run on 30 training points (batches of 8: 4 steps an epoch)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1.5, (40, 2)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    engine = Engine(lambda message: None)
+    config = TrainConfig(batch_size=8, epochs=1, seed=2)
+    spec = mlp_spec(2, [4], 2)
+    engine.handle(("setup", RunSetup(spec, config, x[:30], y[:30], x[30:], y[30:])))
+    return engine, (x, y)
+
+
+def test_the_engine_saves_edits_waiting_for_the_epoch_apart(tmp_path):
+    engine, (x, y) = engine_run(tmp_path)
+    engine.trainer.step()  # mid-epoch
+    settings = {"data": {"edits": [["add", 0, 0, 1, "train"], ["add", 1, 1, 0, "test"]]}}
+    engine.handle(("edit_points", x[:31], y[:31], x[31:], y[31:], 1, 0))
+    engine.handle(("edit_points", x[:32], y[:32], x[32:], y[32:], 2, 0))
+    assert engine.with_queued_edits(settings)["data"] == {
+        "edits": [],
+        "queued_edits": settings["data"]["edits"],
+    }
+    for _ in range(3):
+        engine.trainer.step()  # the epoch ends: both edits are in the data
+    assert len(engine.trainer.x_train) == 32
+    assert engine.with_queued_edits(settings) == settings
+
+
+def test_an_ended_run_goes_on_after_an_edit_or_other_settings(tmp_path):
+    engine, (x, y) = engine_run(tmp_path)
+    engine.handle(("start",))
+    while engine.iter is not None:
+        engine.advance()  # one epoch, then done
+    assert engine.state == "done" and engine.trainer.epoch == 1
+    engine.handle(("edit_points", x[:31], y[:31], x[31:], y[31:], 1, 0))
+    assert engine.state == "paused" and len(engine.trainer.x_train) == 31  # at once: a boundary
+    engine.handle(("set_config", replace(engine.trainer.config, epochs=2, optimizer="sgd")))
+    engine.handle(("start",))
+    while engine.iter is not None:
+        engine.advance()
+    assert engine.trainer.epoch == 2 and engine.trainer.optimizer.name == "sgd"
+    engine.handle(("set_config", replace(engine.trainer.config, batch_size=4)))
+    assert engine.trainer.config.batch_size == 8  # refused: it shapes the run from its start
 
 
 # -- in the window -------------------------------------------------------------------------------
