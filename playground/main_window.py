@@ -533,7 +533,8 @@ class MainWindow(QMainWindow):
         where = "training" if edit[-1] == "train" else "test"
         done = "added to" if edit[0] == "add" else "removed from"
         self.statusBar().showMessage(
-            f"Point {done} the {where} set: training goes on, with it from the next epoch on",
+            f"Point {done} the {where} set: training goes on, and the change counts from the "
+            "next epoch on",
             8000,
         )
 
