@@ -118,6 +118,9 @@ def test_another_optimizer_keeps_the_weights_and_starts_fresh(tmp_path):
     run = build_trainer(SPEC, CONFIG, *arrays)
     steps(run, 6)
     weights, history = run.model.theta.copy(), run.history.columns()
+    adam = run.optimizer
+    run.set_config(TrainConfig(**{**CONFIG.to_dict(), "epochs": 9, "clip_norm": 1.0}))
+    assert run.optimizer is adam and run.config.epochs == 9  # the same optimizer goes on
     momentum = TrainConfig(
         optimizer="momentum", optimizer_params={"momentum": 0.8}, lr=0.05, batch_size=8, seed=3
     )
