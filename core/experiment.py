@@ -19,7 +19,8 @@ The file is an ``.npz`` archive like a model file (:mod:`core.io`), readable wit
                                         "betas": [0.9, 0.999], "eps": 1e-08, ...},
                           "trainer": {"steps", "epoch", "position", "n_train", "batch_size",
                                       "batch_loss", "base_lr", "l1", "l2", "train_time",
-                                      "data_sha256", "rng": {...}, "augment_rng": {...} | null},
+                                      "data_sha256", "rng": {...}, "augment_rng": {...} | null,
+                                      "data_start": [epoch, steps], "optimizer_start": steps},
                           "history_columns": ["epoch", "step", "time", "lr", ...]}
     param/<i>.<name>     weights, as in a model file
     buffer/<i>.<name>    BatchNorm running statistics, as in a model file
@@ -31,8 +32,11 @@ The file is an ``.npz`` archive like a model file (:mod:`core.io`), readable wit
 ``rng`` is NumPy's ``bit_generator.state`` of the run's generator (PCG64; JSON integers);
 ``position`` is how many samples of the current epoch were used (``n_train`` at a boundary);
 ``data_sha256`` fingerprints the training and test arrays, so continuing on other data is
-refused. Loading validates everything before anything is built and raises
-:class:`core.io.ModelFileError` for any problem.
+refused. ``data_start`` is where the current training set took effect (data changed during the
+run: epochs before it may have had other sizes) and ``optimizer_start`` the step at which the
+current optimizer took over (its state counts the steps since); files written before they
+existed lack them, which means ``[0, 0]`` and ``0``. Loading validates everything before
+anything is built and raises :class:`core.io.ModelFileError` for any problem.
 
 The data-set parameters are a JSON-able dict that the caller defines and uses to rebuild its
 data, e.g. ``{"kind": "toy", "name": "spiral", "n_samples": 500, ...}``, or for a CSV file its
@@ -110,6 +114,8 @@ _TRAINER_KEYS = (
     "data_sha256",
     "rng",
     "augment_rng",
+    "data_start",
+    "optimizer_start",
 )
 
 
@@ -307,7 +313,8 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     if perm is not None and not _is_permutation(perm):
         raise ModelFileError(f"{path}: 'permutation' is not a permutation of the samples")
 
-    state = {key: meta["trainer"][key] for key in _TRAINER_KEYS}
+    saved = {**Trainer.STATE_DEFAULTS, **meta["trainer"]}
+    state = {key: saved[key] for key in _TRAINER_KEYS}
     state.update(model=model_state, optimizer=opt_meta, history=history, permutation=perm)
     return Experiment(
         path=str(path),
@@ -359,6 +366,8 @@ def _check_meta(path, meta: dict[str, Any]) -> tuple:
             opt_meta["step"],
             "trainer",
             min_batch(shaped_layers(spec)),
+            counters["data_start"],
+            counters["optimizer_start"],
         )
     except ValueError as exc:
         raise ModelFileError(f"{path}: {exc}") from None
@@ -367,7 +376,7 @@ def _check_meta(path, meta: dict[str, Any]) -> tuple:
 
 def _check_trainer(path, trainer_meta: dict[str, Any]) -> dict[str, int]:
     """Check meta.json's trainer entries; returns its whole-number counters by name."""
-    missing = sorted(set(_TRAINER_KEYS) - set(trainer_meta))
+    missing = sorted(set(_TRAINER_KEYS) - set(trainer_meta) - set(Trainer.STATE_DEFAULTS))
     if missing:
         raise ModelFileError(f"{path}: meta.json's 'trainer' lacks {', '.join(missing)}")
     counters = {
@@ -380,6 +389,17 @@ def _check_trainer(path, trainer_meta: dict[str, Any]) -> dict[str, int]:
     )
     counters["batch_size"] = _whole(
         path, "trainer.batch_size", trainer_meta["batch_size"], low=1, high=counters["n_train"]
+    )
+    start = trainer_meta.get("data_start", [0, 0])
+    if not isinstance(start, list) or len(start) != 2:
+        raise ModelFileError(
+            f"{path}: trainer.data_start is {_short(start)}; expected [epoch, steps]"
+        )
+    counters["data_start"] = tuple(
+        _whole(path, f"trainer.data_start[{i}]", v) for i, v in enumerate(start)
+    )
+    counters["optimizer_start"] = _whole(
+        path, "trainer.optimizer_start", trainer_meta.get("optimizer_start", 0)
     )
     for key, high in (
         ("base_lr", MAX_LR),

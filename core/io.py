@@ -368,9 +368,7 @@ def _refusing(path: str | os.PathLike, what: str) -> Iterator[None]:
     except ModelFileError:
         raise
     except Exception as exc:
-        raise ModelFileError(
-            f"{path}: not a readable {what} ({exc or 'damaged data'})"
-        ) from None
+        raise ModelFileError(f"{path}: not a readable {what} ({exc or 'damaged data'})") from None
 
 
 def check_zip_directory(

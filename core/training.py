@@ -195,19 +195,17 @@ class Trainer:
         self._largest_output = 0.0  # of the last evaluation on the training set
         #: Regression targets may be large: weights and outputs count relative to them.
         self._magnitude_scale = health.target_scale(self.classification, self.y_train[:EVAL_LIMIT])
-        self._n = len(self.x_train)
-        self._batch = min(int(config.batch_size), self._n)
         #: Batch norm over dense features needs 2 samples a batch: a last batch of 1 sample then
         #: joins the one before (the usual remedy; every epoch sees every sample).
         self._min_batch = min_batch(model.layers)
-        if self._batch < self._min_batch:
-            raise ValueError(
-                f"batch_size: batch norm normalizes over at least {self._min_batch} samples; "
-                f"batches of {self._batch} (training samples: {self._n}) can't train it"
-            )
-        self._steps_per_epoch = math.ceil(self._n / self._batch)
-        if 0 < self._n % self._batch < self._min_batch:
-            self._steps_per_epoch -= 1
+        self._n, self._batch, self._steps_per_epoch = self._epoch_sizes(len(self.x_train))
+        #: (completed epochs, steps) when the current training set took effect: epochs before
+        #: it may have taken another number of steps. (0, 0) unless the data changed mid-run.
+        self._data_start = (0, 0)
+        #: Steps taken when the current optimizer took over (its state counts the steps since).
+        self._optimizer_start = 0
+        #: Data waiting for the current epoch to end (:meth:`set_data`).
+        self._queued: tuple[np.ndarray, ...] | None = None
         self._pos = self._n  # forces a shuffle at the first step
         self._xp = self._yp = None
         #: The current epoch's order of the training samples, and the generator state the
@@ -246,6 +244,20 @@ class Trainer:
             y = y.astype(self.model.dtype, copy=False)
         return np.ascontiguousarray(x, dtype=self.model.dtype), y
 
+    def _epoch_sizes(self, n: int) -> tuple[int, int, int]:
+        """(training samples, batch size, steps per epoch) for ``n`` training samples;
+        ValueError if batch norm can't train on batches that small."""
+        batch = min(int(self.config.batch_size), n)
+        if batch < self._min_batch:
+            raise ValueError(
+                f"batch_size: batch norm normalizes over at least {self._min_batch} samples; "
+                f"batches of {batch} (training samples: {n}) can't train it"
+            )
+        steps = math.ceil(n / batch)
+        if 0 < n % batch < self._min_batch:
+            steps -= 1
+        return n, batch, steps
+
     # -- properties ------------------------------------------------------------------------------
     @property
     def steps_per_epoch(self) -> int:
@@ -253,8 +265,10 @@ class Trainer:
 
     @property
     def progress(self) -> float:
-        """Training progress in epochs, fractional within the current epoch."""
-        return self.steps / self._steps_per_epoch
+        """Training progress in epochs, fractional within the current epoch (counted from where
+        the current training set took effect: earlier epochs may have had other sizes)."""
+        epoch, steps = self._data_start
+        return epoch + (self.steps - steps) / self._steps_per_epoch
 
     @property
     def lr(self) -> float:
@@ -330,6 +344,8 @@ class Trainer:
             test_acc=test_acc,
         )
         self._judge()
+        if self._queued is not None:
+            self._take_queued()
 
     def _judge(self) -> None:
         """Apply :mod:`core.health`'s rules to the history and the current weights."""
@@ -375,6 +391,70 @@ class Trainer:
         if l2 is not None:
             self.l2 = float(check_number("l2", l2, low=0.0, high=MAX_REGULARIZATION))
 
+    # -- changes during a run --------------------------------------------------------------------
+    def set_data(
+        self,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_test: np.ndarray | None = None,
+        y_test: np.ndarray | None = None,
+    ) -> bool:
+        """Go on training, from the current weights, on other data (e.g. with points added or
+        removed): same layouts as the constructor's. Checked now (ValueError, nothing changes);
+        it takes effect at once at an epoch boundary, else when the current epoch ends (its
+        metrics are still those of the old data), and the next epoch's order is drawn for the
+        new training set. A later call replaces data still waiting. Returns whether it took
+        effect now (see :attr:`data_queued`)."""
+        x_train, y_train = self._check_data("train", x_train, y_train)
+        if x_test is None or len(x_test) == 0:
+            x_test = y_test = None
+        else:
+            x_test, y_test = self._check_data("test", x_test, y_test)
+        self._epoch_sizes(len(x_train))  # refuses batches too small for batch norm
+        self._queued = (x_train, y_train, x_test, y_test)
+        if self.at_epoch_start:
+            self._take_queued()
+        return self._queued is None
+
+    @property
+    def data_queued(self) -> bool:
+        """Whether data given to :meth:`set_data` waits for the current epoch to end."""
+        return self._queued is not None
+
+    def _take_queued(self) -> None:
+        """Switch to the queued data (at an epoch boundary)."""
+        self.x_train, self.y_train, self.x_test, self.y_test = self._queued
+        self._queued = None
+        self._n, self._batch, self._steps_per_epoch = self._epoch_sizes(len(self.x_train))
+        self._data_start = (self.epoch, self.steps)
+        self._pos = self._n
+        self._perm = self._xp = self._yp = self._augment_state = self._fingerprint = None
+        self.chance_loss = health.chance_loss(self.classification, self.y_train[:EVAL_LIMIT])
+        self._magnitude_scale = health.target_scale(self.classification, self.y_train[:EVAL_LIMIT])
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Go on training with ``config`` from the next step, keeping the weights, history and
+        counters. Another optimizer (or other hyper-parameters of it) starts with a fresh
+        state; the schedule, clipping and stopping rules apply as they are. The learning and
+        regularization rates stay as they are (:meth:`set_lr` and :meth:`set_regularization`
+        change them, so a rate changed meanwhile is not undone). The batch size and the seed
+        shape the whole run: ValueError if they differ (nothing changes)."""
+        config.validate()
+        for name in ("batch_size", "seed"):
+            if getattr(config, name) != getattr(self.config, name):
+                raise ValueError(
+                    f"{name}: {getattr(config, name)!r}; a run keeps its "
+                    f"{getattr(self.config, name)!r} (changing it needs a new run)"
+                )
+        old = self.config
+        if (config.optimizer, config.optimizer_params) != (old.optimizer, old.optimizer_params):
+            self.optimizer = make_optimizer(
+                config.optimizer, self.base_lr, **config.optimizer_params
+            )
+            self._optimizer_start = self.steps
+        self.schedule = make_schedule(config.schedule)
+        self.config = config
+
     # -- state -----------------------------------------------------------------------------------
     #: The keys of :meth:`state_dict`.
     STATE_KEYS = (
@@ -395,7 +475,11 @@ class Trainer:
         "n_train",
         "batch_size",
         "data_sha256",
+        "data_start",
+        "optimizer_start",
     )
+    #: Keys a state saved before they existed may lack, and their values then.
+    STATE_DEFAULTS: dict[str, Any] = {"data_start": (0, 0), "optimizer_start": 0}
 
     def data_fingerprint(self) -> str:
         """SHA-256 (hex) over the training and test arrays: dtypes, shapes and bytes."""
@@ -422,7 +506,11 @@ class Trainer:
         at an epoch boundary), ``augment_rng`` (generator state the current epoch's augmentation
         started from, or None), ``batch_loss`` (moving average or None), ``base_lr``, ``l1``,
         ``l2``, ``train_time`` (seconds), ``history`` (``(epochs, len(History.COLUMNS))``
-        float64), ``n_train``, ``batch_size`` and ``data_sha256`` (:meth:`data_fingerprint`).
+        float64), ``n_train``, ``batch_size``, ``data_sha256`` (:meth:`data_fingerprint`),
+        ``data_start`` (``[epoch, steps]`` when the current training set took effect, see
+        :meth:`set_data`) and ``optimizer_start`` (steps taken when the current optimizer took
+        over, see :meth:`set_config`). Data waiting for the epoch to end is not part of it: a
+        caller that saves mid-epoch keeps what it queued.
         """
         mid_epoch = self._pos < self._n
         optimizer = {"name": self.optimizer.name, **self.optimizer.state_dict()}
@@ -446,6 +534,8 @@ class Trainer:
             "n_train": int(self._n),
             "batch_size": int(self._batch),
             "data_sha256": self.data_fingerprint(),
+            "data_start": [int(self._data_start[0]), int(self._data_start[1])],
+            "optimizer_start": int(self._optimizer_start),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -464,6 +554,8 @@ class Trainer:
         self.optimizer.load_state_dict(optimizer_state)
         self.rng.bit_generator.state = values["rng"]
         self.steps, self.epoch = values["steps"], values["epoch"]
+        self._data_start, self._optimizer_start = values["data_start"], values["optimizer_start"]
+        self._queued = None
         self._pos = values["position"]
         self._perm, self._augment_state = values["permutation"], values["augment_rng"]
         self._xp, self._yp = xp, yp
@@ -482,7 +574,8 @@ class Trainer:
     def _check_state(self, state: Mapping[str, Any]) -> tuple:
         if not isinstance(state, Mapping):
             raise ValueError(f"state: expected a mapping, got {type(state).__name__}")
-        missing = sorted(set(self.STATE_KEYS) - set(state))
+        missing = sorted(set(self.STATE_KEYS) - set(state) - set(self.STATE_DEFAULTS))
+        state = {**self.STATE_DEFAULTS, **state}
         unknown = sorted(set(state) - set(self.STATE_KEYS))
         if missing or unknown:
             raise ValueError(f"state: missing keys {missing}, unknown keys {unknown}")
@@ -550,6 +643,13 @@ class Trainer:
                 f"state['batch_size']: saved with batches of {batch}, this run uses {self._batch}"
             )
         position = values["position"] = _whole("position", state["position"], 0, self._n)
+        start = state["data_start"]
+        if not isinstance(start, (list, tuple, np.ndarray)) or len(start) != 2:
+            raise ValueError(f"state['data_start']: {start!r} is not a pair [epoch, steps]")
+        values["data_start"] = tuple(
+            _whole(f"data_start[{i}]", v, 0, 2**62) for i, v in enumerate(start)
+        )
+        values["optimizer_start"] = _whole("optimizer_start", state["optimizer_start"], 0, 2**62)
         check_step_count(
             values["steps"],
             values["epoch"],
@@ -559,6 +659,8 @@ class Trainer:
             _whole("optimizer.step", raw.get("step"), 0, 2**62),
             "state",
             self._min_batch,
+            values["data_start"],
+            values["optimizer_start"],
         )
         batch_loss = state["batch_loss"]
         if batch_loss is not None:
@@ -674,17 +776,28 @@ def check_step_count(
     optimizer_steps: int,
     where: str,
     smallest_batch: int = 1,
+    data_start: tuple[int, int] = (0, 0),
+    optimizer_start: int = 0,
 ) -> None:
-    """Refuse counters that no run gives: each epoch takes ``ceil(n_train / batch)`` steps
-    (one fewer when a last batch smaller than ``smallest_batch``, see :func:`min_batch`, joins
-    the one before), a run stopped mid-epoch (``position < n_train``) has taken
-    ``ceil(position / batch)`` of the current one and has at least ``smallest_batch`` samples
-    left, and the optimizer has taken as many steps as the trainer. ValueError naming
-    ``where``'s field otherwise."""
-    if optimizer_steps != steps:
+    """Refuse counters that no run gives: each epoch since the training set took effect (at
+    ``data_start``, (epoch, steps)) takes ``ceil(n_train / batch)`` steps (one fewer when a last
+    batch smaller than ``smallest_batch``, see :func:`min_batch`, joins the one before), a run
+    stopped mid-epoch (``position < n_train``) has taken ``ceil(position / batch)`` of the
+    current one and has at least ``smallest_batch`` samples left, and the optimizer has taken
+    as many steps as the trainer since it took over (at step ``optimizer_start``). ValueError
+    naming ``where``'s field otherwise."""
+    start_epoch, start_steps = data_start
+    if start_epoch > epoch or start_steps > steps or optimizer_start > steps:
         raise ValueError(
-            f"{where}['steps']: {steps:,} training steps, but the optimizer's state counts "
-            f"{optimizer_steps:,}"
+            f"{where}['data_start']: the data (epoch {start_epoch:,}, step {start_steps:,}) or "
+            f"the optimizer (step {optimizer_start:,}) took over after the run's epoch "
+            f"{epoch:,}, step {steps:,}"
+        )
+    if optimizer_steps != steps - optimizer_start:
+        since = f" since step {optimizer_start:,}" if optimizer_start else ""
+        raise ValueError(
+            f"{where}['steps']: {steps - optimizer_start:,} training steps{since}, but the "
+            f"optimizer's state counts {optimizer_steps:,}"
         )
     per_epoch = -(-n_train // batch) - (0 < n_train % batch < smallest_batch)
     if 0 < n_train - position < smallest_batch:
@@ -692,11 +805,14 @@ def check_step_count(
             f"{where}['position']: {position:,} of {n_train:,} samples leaves a last batch "
             f"smaller than {smallest_batch}, which no run takes"
         )
-    expected = epoch * per_epoch + (-(-position // batch) if position < n_train else 0)
+    epochs = epoch - start_epoch
+    partial = -(-position // batch) if position < n_train else 0
+    expected = start_steps + epochs * per_epoch + partial
     if steps != expected:
+        before = f" after {start_steps:,} on other data" if start_steps else ""
         raise ValueError(
-            f"{where}['steps']: {steps:,} training steps do not fit {epoch:,} epochs of "
-            f"{per_epoch:,} steps and {position:,} of {n_train:,} samples of the next; "
+            f"{where}['steps']: {steps:,} training steps do not fit {epochs:,} epochs of "
+            f"{per_epoch:,} steps{before} and {position:,} of {n_train:,} samples of the next; "
             f"expected {expected:,}"
         )
 
@@ -988,10 +1104,9 @@ def train_iter(
             trainer, grid, done=done, reason=reason, detail=detail, dead_samples=dead_samples
         )
 
-    config = trainer.config
-    max_epochs = config.epochs if max_epochs is None else max_epochs
+    limit = max_epochs
     monitor = "test_loss" if trainer.x_test is not None else "train_loss"
-    best, waited = _patience_state(trainer, monitor, config.min_delta)
+    best, waited = _patience_state(trainer, monitor, trainer.config.min_delta)
     yield snapshot()
     last = time.perf_counter()
     while True:
@@ -1003,6 +1118,8 @@ def train_iter(
             if snap_now:
                 yield snapshot()
                 last = time.perf_counter()
+        config = trainer.config  # read each step: Trainer.set_config may change it
+        max_epochs = config.epochs if limit is None else limit
         if max_epochs and trainer.epoch >= max_epochs:
             yield snapshot(True, "epochs")
             return

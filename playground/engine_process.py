@@ -7,6 +7,8 @@ timer 2 s late). In its own process the engine gets a core of its own and the GU
 Protocol over a duplex ``multiprocessing`` pipe (both sides pickle plain data):
   GUI -> engine: ("setup", RunSetup) ("discard",) ("start",) ("pause",) ("step",) ("lr", x)
                  ("reg", l1, l2)
+                 ("edit_points", x_train, y_train, x_test, y_test, edits, setup_edits)
+                 ("set_config", TrainConfig)
                  ("save_experiment", path, data, metadata) ("export", kind, path, metadata)
                  ("ack",) ("quit",)
   engine -> GUI: ("snapshot", run_id, Snapshot) ("state", run_id, state, reason)
@@ -19,6 +21,10 @@ Image runs carry a recipe (:class:`playground.image_data.ImageDataSettings`) rat
 the engine loads the images itself, once per recipe.
 Saves and exports are handled like every command, between two training steps, so a file always
 holds a consistent state of the run (weights, optimizer, generator and position together).
+Point edits ("edit_points": the run's data with its first ``edits`` point edits) join the data at
+the next epoch boundary; an experiment saved before that keeps the waiting edits apart
+(``queued_edits``), since its state was trained without them. "set_config" goes on with other
+training settings (another optimizer starts with a fresh state), see ``Trainer.set_config``.
 
 This module imports no Qt: it is what the child process runs.
 """
@@ -175,9 +181,14 @@ class Engine:
         self.iter = None
         self.grid: Grid | None = None
         self.dead_samples = DEAD_UNIT_SAMPLES
+        self.interval = 0.04
         self.step_target: int | None = None  # stepping: the epoch to pause at
         self.run_id = 0
         self._images: tuple[tuple, tuple] | None = None  # (recipe key, arrays) of the last load
+        #: Point edits in the trainer's data (None: as the run was set up) and in data waiting
+        #: for the epoch to end (None: none waits).
+        self.data_edits: int | None = None
+        self.queued_edits: int | None = None
 
     def send(self, message: tuple) -> None:
         self.outbox.message(message)
@@ -220,7 +231,12 @@ class Engine:
             self.control.epoch_end_snapshots = True
         elif kind == "save_experiment":
             path, data, metadata = command[1:]
+            data = self.with_queued_edits(data)
             self.write(path, lambda: save_experiment(path, self.trainer, data, metadata))
+        elif kind == "edit_points":
+            self.edit_points(command[1:5], command[5], command[6])
+        elif kind == "set_config":
+            self.set_config(command[1])
         elif kind == "export":
             export, path, metadata = EXPORTS[command[1]], command[2], command[3]
             self.write(path, lambda: export(self.trainer.model, path, metadata))
@@ -250,6 +266,7 @@ class Engine:
     def setup(self, run: RunSetup) -> None:
         self._end_step()
         self.run_id, self.iter = run.run_id, None
+        self.data_edits = self.queued_edits = None
         self.outbox.drop_snapshot()
         if run.resume is not None:
             # Rate requests not yet applied belong to the previous run: the saved one keeps its own.
@@ -268,16 +285,81 @@ class Engine:
             self.set_state(IDLE, str(exc))
             return
         self.grid, self.dead_samples = run.grid, run.dead_samples
+        self.interval = run.interval
         self.control.apply(self.trainer)  # settle requests made for the previous run
+        self._train_on()  # publishes the untrained state
+        self.set_state(IDLE)
+
+    def _train_on(self) -> None:
+        """A training loop over the current trainer; publishes its first snapshot."""
         self.iter = train_iter(
             self.trainer,
             grid=self.grid,
             control=self.control,
-            interval=run.interval,
-            dead_samples=run.dead_samples,
+            interval=self.interval,
+            dead_samples=self.dead_samples,
         )
-        self.publish(next(self.iter))  # the untrained state
-        self.set_state(IDLE)
+        self.publish(next(self.iter))
+
+    def edit_points(self, arrays: tuple, edits: int, setup_edits: int) -> None:
+        """Train on ``arrays`` (x_train, y_train, x_test, y_test: the run's data with its first
+        ``edits`` point edits) from the next epoch boundary, keeping the weights;
+        ``setup_edits`` is how many edits the arrays the run was set up with held."""
+        if self.trainer is None:
+            return
+        self._settle_edits()
+        if self.data_edits is None:
+            self.data_edits = setup_edits
+        try:
+            now = self.trainer.set_data(*arrays)
+        except ValueError as exc:  # e.g. too few points left for batch norm
+            self.send(("failed", self.run_id, f"The points can't be trained on: {exc}"))
+            return
+        if now:
+            self.data_edits, self.queued_edits = edits, None
+        else:
+            self.queued_edits = edits
+        self._go_on()
+
+    def _go_on(self) -> None:
+        """A run that had ended (its epochs done, say) can go on after a change: Play
+        continues it from where it stopped."""
+        if self.iter is None:
+            self._train_on()
+            self.set_state(PAUSED)
+
+    def _settle_edits(self) -> None:
+        """Count queued edits as in the data once the trainer has taken them."""
+        if self.queued_edits is not None and not self.trainer.data_queued:
+            self.data_edits, self.queued_edits = self.queued_edits, None
+
+    def with_queued_edits(self, data: dict) -> dict:
+        """An experiment's settings (``Session.to_dict()``) as its state was trained: edits
+        still waiting for the epoch to end move from ``edits`` to ``queued_edits``."""
+        if self.trainer is None or not isinstance(data.get("data"), dict):
+            return data
+        self._settle_edits()
+        if self.queued_edits is None or self.data_edits is None:
+            return data
+        edits = list(data["data"].get("edits", []))
+        settings = {
+            **data["data"],
+            "edits": edits[: self.data_edits],
+            "queued_edits": edits[self.data_edits :],
+        }
+        return {**data, "data": settings}
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Go on with other training settings (see ``Trainer.set_config``); a run that had
+        ended (e.g. its epochs were done) can go on again, from where it stopped."""
+        if self.trainer is None:
+            return
+        try:
+            self.trainer.set_config(config)
+        except ValueError as exc:
+            self.send(("failed", self.run_id, str(exc)))
+            return
+        self._go_on()
 
     def arrays(self, run: RunSetup) -> tuple[tuple, Callable | None]:
         """(x_train, y_train, x_test, y_test) and the augmentation of ``run``: its own arrays,

@@ -7,7 +7,7 @@ regularization rates apply live. The File menu lives in :mod:`playground.file_ac
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -36,7 +36,7 @@ from playground.panels.data_panel import DataPanel
 from playground.panels.network_panel import NetworkPanel
 from playground.panels.training_panel import TrainingPanel
 from playground.presets import DEFAULT, all_presets, image_presets, presets
-from playground.session import Session
+from playground.session import Session, apply_edits, edit_split, removal_split, reset_reason
 from playground.throttle import Throttled
 from playground.views.curves_view import CurvesView
 from playground.views.network_view import NetworkView
@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         self.run_session: Session | ImageSession | None = None  # what the current run came from
         self.last_snapshot: Snapshot | None = None
         self._applying = False
+        self._setup_edits = 0  # point edits in the data the run was set up with
 
         self.data_panel = DataPanel()
         self.network_panel = NetworkPanel()
@@ -131,18 +132,17 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self.setAcceptDrops(True)
 
-        self.data_panel.changed.connect(self.reset_run)
+        self.data_panel.changed.connect(self._settings_changed)
         self.data_panel.csvRequested.connect(self.import_csv)
-        self.network_panel.changed.connect(self.reset_run)
-        self.training_panel.changed.connect(self.reset_run)
+        self.network_panel.changed.connect(self._settings_changed)
+        self.training_panel.changed.connect(self._settings_changed)
         self.training_panel.lrChanged.connect(self.controller.set_lr)
         self.training_panel.regularizationChanged.connect(self.controller.set_regularization)
         self.output_view.pointAdded.connect(self._point_added)
-        self.output_view.pointRemoved.connect(
-            lambda x1, x2: self.data_panel.add_edit(["remove", x1, x2])
-        )
+        self.output_view.pointRemoved.connect(self._point_removed)
         self.network_view.neuronClicked.connect(self.output_view.show_neuron)
-        self.images.changed.connect(self.reset_run)
+        self.images.changed.connect(self._settings_changed)
+        self.runReset.connect(self._run_was_set_up)
         self.images.lrChanged.connect(self.controller.set_lr)
         self.images.regularizationChanged.connect(self.controller.set_regularization)
         self.controller.snapshotReady.connect(self.show_snapshot)
@@ -484,9 +484,108 @@ class MainWindow(QMainWindow):
         self.data_panel.set_csv(path)
 
     def _point_added(self, x1: float, x2: float, label: float) -> None:
+        """A click on the output view: the point joins the training or the test set (drawn
+        with the test ratio, see :func:`playground.session.edit_split`) and the run goes on."""
         if self.dataset is not None and self.dataset.task == "classification":
             label = int(label)
-        self.data_panel.add_edit(["add", x1, x2, label])
+        if not isinstance(self.run_session, Session) or self.dataset is None:
+            data = self.data_panel.settings()  # no run to go on: one is set up with the point
+            self.data_panel.add_edit(["add", x1, x2, label, edit_split(data, len(data.edits))])
+            return
+        data = self.run_session.data
+        self._edit_run(["add", x1, x2, label, edit_split(data, len(data.edits))])
+
+    def _point_removed(self, x1: float, x2: float) -> None:
+        """A right-click (or shift-click) on the output view: the nearest point leaves its set
+        and the run goes on."""
+        if not isinstance(self.run_session, Session) or self.dataset is None:
+            self.data_panel.add_edit(["remove", x1, x2])
+            return
+        split = removal_split(self.dataset, x1, x2)
+        if split is None:
+            self.statusBar().showMessage("No point to remove there: right-click on a point", 5000)
+            return
+        self._edit_run(["remove", x1, x2, split])
+
+    def _edit_run(self, edit: list) -> None:
+        """Apply a point edit to the run's data: shown at once, trained on from the next epoch
+        boundary (the engine keeps the weights); the data panel records it."""
+        try:
+            dataset = apply_edits(self.dataset, [edit])
+        except ValueError as exc:
+            self._show_banner(f"Can't change the points: {exc}")
+            return
+        with QSignalBlocker(self.data_panel):  # no reset: the run goes on
+            self.data_panel.add_edit(edit)
+        session = self.run_session
+        session.data.edits.append(edit)
+        self.dataset = dataset
+        self.output_view.set_points(dataset)
+        features = session.data.features
+        arrays = (
+            feature_map(dataset.x_train, features),
+            dataset.y_train,
+            feature_map(dataset.x_test, features),
+            dataset.y_test,
+        )
+        self.controller.edit_points(arrays, len(session.data.edits), self._setup_edits)
+        self.save_settings()
+        where = "training" if edit[-1] == "train" else "test"
+        done = "added to" if edit[0] == "add" else "removed from"
+        self.statusBar().showMessage(
+            f"Point {done} the {where} set: training goes on, and the change counts from the "
+            "next epoch on",
+            8000,
+        )
+
+    def _run_was_set_up(self) -> None:
+        """Note the point edits the new run's data holds; a reopened experiment's edits that
+        waited for its epoch to end (``queued_edits``) are queued again."""
+        run = self.run_session
+        self._setup_edits = len(run.data.edits) if isinstance(run, Session) else 0
+        setup = self.controller.last_setup
+        experiment = setup.resume if setup is not None else None
+        if isinstance(run, Session) and experiment is not None:
+            for edit in experiment.data.get("data", {}).get("queued_edits") or []:
+                self._edit_run(list(edit))
+
+    def _settings_changed(self) -> None:
+        """A panel changed: a new run only when the network's shape or the data set changed
+        (or the batch size or seed, which shape a run from its start), said in the status bar;
+        other training settings (another optimizer, say) apply to the run, which goes on."""
+        if self._applying:
+            return
+        run, now = self.run_session, self.session()
+        reason = reset_reason(run, now) if run is not None else ""
+        if reason is None:
+            self._go_on_with(now.training)
+            return
+        self.reset_run()
+        if reason and self.run_session is not None:
+            self.statusBar().showMessage(f"Reset: {reason}", 8000)
+
+    def _go_on_with(self, training) -> None:
+        """Let the run go on with other training settings (the weights stay; another optimizer
+        starts with a fresh state)."""
+        old = self.run_session.training
+        if training == old:
+            return
+        try:
+            training.validate()
+        except ValueError:
+            self.reset_run()  # refused there, with the reason
+            return
+        self.run_session.training = training
+        self.controller.set_config(training)
+        self.save_settings()
+        if (training.optimizer, training.optimizer_params) != (old.optimizer, old.optimizer_params):
+            text = (
+                f"Optimizer {training.optimizer}: training goes on from the current weights, "
+                "the optimizer's state starts fresh"
+            )
+        else:
+            text = "Training settings changed: training goes on with them"
+        self.statusBar().showMessage(text, 8000)
 
     # -- snapshots and state -------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:

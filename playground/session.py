@@ -54,9 +54,14 @@ LAYER_KINDS = {"dense": "dense", "conv": "conv", "maxpool": "max pool", "avgpool
 @dataclass
 class DataSettings:
     """Which points to learn. ``edits`` replays the user's clicks on the output view, in order:
-    ``["add", x1, x2, label]`` or ``["remove", x1, x2]`` (nearest point within REMOVE_RADIUS).
+    ``["add", x1, x2, label, split]`` (a point joins the ``"train"`` or ``"test"`` set, drawn by
+    :func:`edit_split`) or ``["remove", x1, x2, split]`` (the nearest point of that set within
+    REMOVE_RADIUS); edits saved before splits were recorded lack them (added points then join
+    the training set, a removal takes the nearest point of either set).
     ``csv_sha256`` is the SHA-256 of the CSV file at ``csv_path`` when an experiment was saved;
-    reopening the experiment checks it before reading the file."""
+    reopening the experiment checks it before reading the file. ``queued_edits`` (experiment
+    files only) are edits made during the epoch the run was saved in: the saved state was
+    trained without them, and they join the data when that epoch ends."""
 
     dataset: str = "spiral"
     n_samples: int = 500
@@ -68,6 +73,7 @@ class DataSettings:
     csv_path: str | None = None
     edits: list[list[Any]] = field(default_factory=list)
     csv_sha256: str | None = None
+    queued_edits: list[list[Any]] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: Any) -> DataSettings:
@@ -103,6 +109,7 @@ class DataSettings:
         ):
             raise ValueError(f"csv_sha256: {_short(digest)}; allowed: none or a SHA-256 (hex)")
         check_edits(self.edits)
+        check_edits(self.queued_edits, "queued_edits", MAX_EDITS - len(self.edits))
         return self
 
 
@@ -221,6 +228,24 @@ class Session:
 
     def copy(self) -> Session:
         return copy.deepcopy(self)
+
+
+def reset_reason(run: Any, now: Any) -> str | None:
+    """Why the settings ``now`` need a new run instead of the run set up from ``run`` going on
+    (both a :class:`Session`, or both an image session): ``"the network's shape changed"``,
+    ``"the data set changed"``, or the batch size or the seed, which shape a run from its
+    start. None when the run can go on: other training settings apply to it
+    (:meth:`core.training.Trainer.set_config`)."""
+    if type(run) is not type(now):
+        return "the mode changed"
+    if run.network != now.network:
+        return "the network's shape changed"
+    if run.data != now.data:
+        return "the data set changed"
+    for name, what in (("batch_size", "batch size"), ("seed", "run seed")):
+        if getattr(run.training, name) != getattr(now.training, name):
+            return f"the {what} changed (it shapes a run from its start)"
+    return None
 
 
 class NetworkError(ValueError):
@@ -349,26 +374,67 @@ def _layer_entries(layer: LayerSettings, init: str) -> list[dict[str, Any]]:
     return [layer_from_config(e).config() for e in entries]
 
 
-def check_edits(edits: Any) -> None:
-    """Raise ValueError naming the first bad edit unless ``edits`` is a list of at most
-    :data:`MAX_EDITS` ``["add", x1, x2, label]`` / ``["remove", x1, x2]`` entries with finite
-    coordinates of magnitude at most :data:`MAX_COORDINATE` (and finite labels)."""
+#: The sets a point edit may record: where an added point went, whence a removed one came.
+SPLITS = ("train", "test")
+
+
+def check_edits(edits: Any, name: str = "edits", most: int = MAX_EDITS) -> None:
+    """Raise ValueError naming the first bad edit unless ``edits`` is a list of at most ``most``
+    ``["add", x1, x2, label, split]`` / ``["remove", x1, x2, split]`` entries (``split`` one of
+    :data:`SPLITS`, or left out as in older files) with finite coordinates of magnitude at most
+    :data:`MAX_COORDINATE` (and finite labels)."""
     if not isinstance(edits, list):
-        raise ValueError(f"edits: {_short(edits)} is not a list; allowed: a list of point edits")
-    if len(edits) > MAX_EDITS:
-        raise ValueError(f"edits: {len(edits):,} edits; allowed: at most {MAX_EDITS:,}")
+        raise ValueError(f"{name}: {_short(edits)} is not a list; allowed: a list of point edits")
+    if len(edits) > most:
+        raise ValueError(f"{name}: {len(edits):,} edits; allowed: at most {most:,}")
     for i, edit in enumerate(edits, 1):
-        where = f"edits, entry {i}"
+        where = f"{name}, entry {i}"
         kind = edit[0] if isinstance(edit, list) and edit and isinstance(edit[0], str) else None
         size = {"add": 4, "remove": 3}.get(kind)
-        if size is None or len(edit) != size:
+        if size is None or len(edit) not in (size, size + 1):
             raise ValueError(
-                f'{where}: {_short(edit)}; allowed: ["add", x1, x2, label] or ["remove", x1, x2]'
+                f'{where}: {_short(edit)}; allowed: ["add", x1, x2, label, "train" or "test"] '
+                'or ["remove", x1, x2, "train" or "test"]'
             )
-        for name, value in zip(("x1", "x2"), edit[1:3], strict=True):
-            check_number(f"{where}, {name}", value, low=-MAX_COORDINATE, high=MAX_COORDINATE)
-        if size == 4:
+        for field_name, value in zip(("x1", "x2"), edit[1:3], strict=True):
+            check_number(f"{where}, {field_name}", value, low=-MAX_COORDINATE, high=MAX_COORDINATE)
+        if kind == "add":
             check_number(f"{where}, label", edit[3])
+        if len(edit) == size + 1 and edit[-1] not in SPLITS:
+            raise ValueError(f'{where}, set: {_short(edit[-1])}; allowed: "train" or "test"')
+
+
+def edit_split(data: DataSettings, index: int) -> str:
+    """Where the point of edit number ``index`` (0-based) goes: ``"test"`` with probability
+    ``data.test_ratio``, else ``"train"``, drawn from a generator seeded with the data set's seed
+    and ``index``. Recorded in the edit, so replaying edits never draws again, and independent
+    of the run's generator, whose sequence (shuffling, dropout) the click leaves untouched."""
+    rng = np.random.default_rng([int(data.seed), int(index)])
+    return "test" if rng.random() < data.test_ratio else "train"
+
+
+def removal_split(dataset: Dataset, x1: float, x2: float) -> str | None:
+    """The set whose point a click at (x1, x2) removes: the nearest point within REMOVE_RADIUS
+    of either set, a training point only while more than 2 remain; None if none is removed."""
+    return _removal_split(dataset.x_train, dataset.x_test, np.array([x1, x2]))
+
+
+def _removal_split(x_train: np.ndarray, x_test: np.ndarray, target: np.ndarray) -> str | None:
+    best_tr, best_te = (_nearest(x, target)[1] for x in (x_train, x_test))
+    if min(best_tr, best_te) > REMOVE_RADIUS:
+        return None
+    if best_tr <= best_te:
+        return "train" if len(x_train) > 2 else None
+    return "test"
+
+
+def _nearest(x: np.ndarray, target: np.ndarray) -> tuple[int, float]:
+    """Index and distance of the row of ``x`` ``(n, 2)`` nearest ``target``; (-1, inf) if none."""
+    if not len(x):
+        return -1, np.inf
+    d = np.hypot(*(x - target).T)
+    i = int(d.argmin())
+    return i, float(d[i])
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -377,7 +443,8 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def apply_edits(base: Dataset, edits: list[list[Any]]) -> Dataset:
-    """Replay point additions (to the training set) and removals (nearest point, either set);
+    """Replay point additions (to the set each records, the training set if none) and removals
+    (the nearest point of the set each records, or of either set; see :func:`removal_split`);
     ValueError for edits :func:`check_edits` refuses or a label the data set doesn't have."""
     if not edits:
         return base
@@ -386,7 +453,7 @@ def apply_edits(base: Dataset, edits: list[list[Any]]) -> Dataset:
     x_te, y_te = base.x_test.copy(), base.y_test.copy()
     for edit in edits:
         if edit[0] == "add":
-            _, x1, x2, label = edit
+            label = edit[3]
             if base.task == "classification" and (
                 label != int(label) or not 0 <= int(label) < base.n_classes
             ):
@@ -394,23 +461,22 @@ def apply_edits(base: Dataset, edits: list[list[Any]]) -> Dataset:
                     f"added point: class {label!r} is not one of the data set's (0 to "
                     f"{base.n_classes - 1})"
                 )
-            x_tr = np.vstack([x_tr, np.array([[x1, x2]], dtype=x_tr.dtype)])
-            y_tr = np.append(y_tr, np.array([label], dtype=y_tr.dtype))
+            point = np.array([edit[1:3]], dtype=x_tr.dtype)
+            if edit[4:] == ["test"]:
+                x_te, y_te = np.vstack([x_te, point]), np.append(y_te, [label]).astype(y_te.dtype)
+            else:
+                x_tr, y_tr = np.vstack([x_tr, point]), np.append(y_tr, [label]).astype(y_tr.dtype)
         elif edit[0] == "remove":
-            _, x1, x2 = edit
-            target = np.array([x1, x2])
-            d_tr = np.hypot(*(x_tr - target).T) if len(x_tr) else np.array([])
-            d_te = np.hypot(*(x_te - target).T) if len(x_te) else np.array([])
-            best_tr = d_tr.min() if d_tr.size else np.inf
-            best_te = d_te.min() if d_te.size else np.inf
-            if min(best_tr, best_te) > REMOVE_RADIUS:
-                continue
-            if best_tr <= best_te and len(x_tr) > 2:
-                keep = np.arange(len(x_tr)) != d_tr.argmin()
-                x_tr, y_tr = x_tr[keep], y_tr[keep]
-            elif best_te < best_tr:
-                keep = np.arange(len(x_te)) != d_te.argmin()
-                x_te, y_te = x_te[keep], y_te[keep]
+            target = np.array(edit[1:3], dtype=np.float64)
+            split = edit[3] if len(edit) == 4 else _removal_split(x_tr, x_te, target)
+            if split == "train" and len(x_tr) > 2:
+                i, distance = _nearest(x_tr, target)
+                if distance <= REMOVE_RADIUS:
+                    x_tr, y_tr = np.delete(x_tr, i, axis=0), np.delete(y_tr, i)
+            elif split == "test":
+                i, distance = _nearest(x_te, target)
+                if distance <= REMOVE_RADIUS:
+                    x_te, y_te = np.delete(x_te, i, axis=0), np.delete(y_te, i)
     return Dataset(
         name=base.name,
         task=base.task,

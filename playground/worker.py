@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 
-from core.training import Snapshot
+from core.training import Snapshot, TrainConfig
 from playground.engine_process import DONE, IDLE, PAUSED, RUNNING, RunSetup, engine_main
 
 BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -33,6 +33,7 @@ class TrainingController(QObject):
         super().__init__(parent)
         self.state = IDLE
         self.last: Snapshot | None = None
+        self.last_setup: RunSetup | None = None
         self._run_id = 0
         self._start_engine()
 
@@ -77,6 +78,7 @@ class TrainingController(QObject):
             self._start_engine()
         self._run_id += 1
         self.last = None
+        self.last_setup = run  # what the current run was set up with
         self.state = IDLE  # as every new run starts: right away, not when the engine says so
         self._send("setup", replace(run, run_id=self._run_id))
 
@@ -104,6 +106,17 @@ class TrainingController(QObject):
 
     def set_regularization(self, l1: float, l2: float) -> None:
         self._send("reg", float(l1), float(l2))
+
+    def edit_points(self, arrays: tuple, edits: int, setup_edits: int) -> None:
+        """Train on ``arrays`` (x_train, y_train, x_test, y_test: the run's data with its first
+        ``edits`` point edits; the run was set up with ``setup_edits``) from the next epoch
+        boundary, keeping the weights."""
+        self._send("edit_points", *arrays, int(edits), int(setup_edits))
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Go on training with ``config`` (another optimizer starts with a fresh state); the
+        batch size and seed must be the run's."""
+        self._send("set_config", config)
 
     def save_experiment(self, path: str, data: dict, metadata: dict) -> None:
         """Save the current run as an experiment file (between two steps); ``saved`` follows."""

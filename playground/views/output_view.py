@@ -1,7 +1,9 @@
 """The output view: the model's prediction over the input plane as a heatmap, the data on top.
 
-Click adds a point of the chosen class to the training set; right-click or shift-click removes the
-nearest point. It can also show one hidden neuron's map instead of the output.
+Click adds a point of the chosen class (the main window decides whether it joins the training or
+the test set); right-click or shift-click removes the nearest point. Training points have a white
+ring inside a dark one, test points a dark ring, so either stands out on any colour of the map,
+its own class's included. It can also show one hidden neuron's map instead of the output.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLa
 from core.data.toy2d import DOMAIN, Dataset
 from core.training import Snapshot
 from playground.views.colors import class_color, diverging, output_image
+
+#: The outer ring of a training point.
+TRAIN_RING = (30, 30, 30)
 
 
 class OutputView(QWidget):
@@ -35,10 +40,13 @@ class OutputView(QWidget):
         self.plot.setLabel("left", "x₂")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
+        # A training point: a dark disc under its class-coloured one with a white outline, so a
+        # dark ring shows where the map is light and a white one where the map is its colour.
+        self.train_rings = pg.ScatterPlotItem(size=10, pen=None, brush=pg.mkBrush(TRAIN_RING))
         self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.2))
         self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen((30, 30, 30), width=1.4))
-        self.plot.addItem(self.train_points)
-        self.plot.addItem(self.test_points)
+        for item in (self.train_rings, self.train_points, self.test_points):
+            self.plot.addItem(item)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
 
         self.title = QLabel("Output")
@@ -46,7 +54,8 @@ class OutputView(QWidget):
         self.show_test = QCheckBox("Test data")
         self.show_test.setChecked(True)
         self.show_test.setToolTip(
-            "Show the held-out test points (dark outline); training points have a white outline."
+            "Show the held-out test points (dark outline); training points have a white ring "
+            "inside a dark one."
         )
         self.show_train = QCheckBox("Training data")
         self.show_train.setChecked(True)
@@ -57,8 +66,9 @@ class OutputView(QWidget):
         )
         self.add_class = QComboBox()
         self.add_class.setToolTip(
-            "Click on the plot adds a training point of this class; "
-            "right-click or shift-click removes the nearest point."
+            "Click on the plot adds a point of this class (to the training or the test set, "
+            "drawn with the test ratio); right-click or shift-click removes the nearest point. "
+            "Training goes on: the change joins the data when the current epoch ends."
         )
         for box in (self.show_test, self.show_train, self.discretize):
             box.toggled.connect(self._refresh)
@@ -92,6 +102,12 @@ class OutputView(QWidget):
         self.image.clear()
         self._draw_points()
 
+    def set_points(self, data: Dataset) -> None:
+        """Show the points of ``data``, the same data set with points added or removed (the
+        map, the chosen class and the neuron shown stay)."""
+        self._dataset = data
+        self._draw_points()
+
     def _brushes(self, y: np.ndarray) -> list:
         if self._dataset.task == "classification":
             cache = [pg.mkBrush(*class_color(i)) for i in range(self._dataset.n_classes)]
@@ -111,6 +127,10 @@ class OutputView(QWidget):
                 item.setData(x=x[:, 0], y=x[:, 1], brush=self._brushes(y))
             else:
                 item.clear()
+        if self.train_points.data.size:
+            self.train_rings.setData(x=d.x_train[:, 0], y=d.x_train[:, 1])
+        else:
+            self.train_rings.clear()
 
     # -- snapshots -----------------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:

@@ -175,15 +175,16 @@ def test_click_adds_and_right_click_removes_a_point(window, qtbot):
         widget_pos = view.plot.mapFromScene(scene_pos)
         qtbot.mouseClick(view.plot.viewport(), button, pos=widget_pos)
 
+    window.data_panel.test_ratio.setValue(0.0)  # every added point joins the training set
     view.add_class.setCurrentIndex(1)
-    with qtbot.waitSignal(window.runReset):
+    with qtbot.assertNotEmitted(window.runReset, wait=100):
         click(5.5, -5.5, Qt.MouseButton.LeftButton)
-    assert len(window.dataset.x_train) == n + 1
+    assert len(window.dataset.x_train) == n * 2 + 1  # all 500 points trained on, and the new one
     assert np.allclose(window.dataset.x_train[-1], [5.5, -5.5], atol=0.1)
     assert window.dataset.y_train[-1] == 1
-    with qtbot.waitSignal(window.runReset):
+    with qtbot.assertNotEmitted(window.runReset, wait=100):
         click(5.5, -5.5, Qt.MouseButton.RightButton)
-    assert len(window.dataset.x_train) == n
+    assert len(window.dataset.x_train) == n * 2
 
 
 def test_clicking_a_neuron_shows_its_map(window, qtbot):
