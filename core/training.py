@@ -644,7 +644,9 @@ class Trainer:
             )
         position = values["position"] = _whole("position", state["position"], 0, self._n)
         start = state["data_start"]
-        if not isinstance(start, (list, tuple, np.ndarray)) or len(start) != 2:
+        if isinstance(start, np.ndarray):
+            start = start.tolist() if start.ndim == 1 else None
+        if not isinstance(start, (list, tuple)) or len(start) != 2:
             raise ValueError(f"state['data_start']: {start!r} is not a pair [epoch, steps]")
         values["data_start"] = tuple(
             _whole(f"data_start[{i}]", v, 0, 2**62) for i, v in enumerate(start)
