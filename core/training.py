@@ -34,6 +34,8 @@ DEAD_UNIT_SAMPLES = 512
 PREDICTION_LIMIT = 10_000
 #: Most epochs a configuration may ask for (the app's Epochs box goes this far).
 MAX_EPOCHS = 10**7
+#: Largest L1 or L2 regularization rate accepted (the app's rate box uses the same bound).
+MAX_REGULARIZATION = 10.0
 
 
 @dataclass
@@ -78,8 +80,8 @@ class TrainConfig:
         if self.patience is not None:
             check_number("patience", self.patience, integer=True, low=1)
         check_number("min_delta", self.min_delta, low=0.0)
-        check_number("l1", self.l1, low=0.0, high=10.0)
-        check_number("l2", self.l2, low=0.0, high=10.0)
+        check_number("l1", self.l1, low=0.0, high=MAX_REGULARIZATION)
+        check_number("l2", self.l2, low=0.0, high=MAX_REGULARIZATION)
         if self.clip_norm is not None:
             check_number("clip_norm", self.clip_norm, low=0.0, low_open=True)
         check_number("seed", self.seed, integer=True, low=0, high=2**63 - 1)
@@ -917,7 +919,7 @@ class TrainControl:
 
     def set_regularization(self, l1: float | None = None, l2: float | None = None) -> None:
         changes = {
-            k: float(check_number(k, v, low=0.0, high=10.0))
+            k: float(check_number(k, v, low=0.0, high=MAX_REGULARIZATION))
             for k, v in (("l1", l1), ("l2", l2))
             if v is not None
         }
