@@ -7,7 +7,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 from core.data import toy2d
 from core.data.features import FEATURES
 from core.data.toy2d import DATASETS
+from playground import file_dialogs
 from playground.panels.widgets import Limits, dspin, spin
 from playground.session import DataSettings
 
@@ -218,7 +218,7 @@ class DataPanel(QWidget):
         self.edits_clear.setVisible(bool(self._edits))
 
     def _pick_csv(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import points", "", "CSV files (*.csv *.txt)")
+        path = file_dialogs.open_file(self, "csv", "Import points", "CSV files (*.csv *.txt)")
         if path:
             self.csvRequested.emit(path)
 
