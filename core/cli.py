@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--export-onnx",
         metavar="FILE.onnx",
-        help="also export the trained model as ONNX (needs the 'onnx' extra)",
+        help="also export the trained model as ONNX (needs the 'onnx' package)",
     )
     add("--progress", choices=("auto", "bar", "lines", "none"), default="auto")
     add("--json", action="store_true", help="print the final metrics as JSON")

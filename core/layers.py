@@ -132,6 +132,10 @@ class Dense(Layer):
         return dy
 
 
+#: Largest dropout rate accepted (the app's dropout boxes use the same bound).
+MAX_DROPOUT = 0.95
+
+
 class Dropout(Layer):
     """Inverted dropout: in training, zero each unit with probability ``rate`` and scale the rest
     by ``1 / (1 - rate)``; at inference the identity. Shape-preserving.
@@ -143,7 +147,7 @@ class Dropout(Layer):
 
     def __init__(self, rate: float = 0.5) -> None:
         super().__init__()
-        self.rate = float(check_number("rate", rate, low=0.0, high=0.95))
+        self.rate = float(check_number("rate", rate, low=0.0, high=MAX_DROPOUT))
         self.freeze_mask = False
         self._mask: np.ndarray | None = None
 

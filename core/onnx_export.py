@@ -1,7 +1,7 @@
 """Export a model to ONNX (opset 17), for onnxruntime and every other ONNX consumer.
 
-Needs the optional ``onnx`` package (``pip install 'nn-playground[onnx]'``); it is imported only
-when an export is made, so the engine works without it. onnxruntime is not needed to export.
+Needs the ``onnx`` package (a dependency of the app, installed with it); it is imported only when
+an export is made, so the engine works without it. onnxruntime is not needed to export.
 
 The graph takes ``input`` float32 ``(batch, *input_shape)`` (``batch`` a symbolic dimension) and
 gives ``output`` ``(batch, outputs)``, the model's raw outputs (:meth:`Sequential.predict_raw`:
@@ -35,7 +35,7 @@ from core.model import Sequential
 OPSET = 17
 #: IR version 8 goes with opset 17 and is read by onnxruntime >= 1.11.
 IR_VERSION = 8
-INSTALL_HINT = "pip install 'nn-playground[onnx]' (or pip install onnx)"
+INSTALL_HINT = "pip install onnx"
 
 
 def require_onnx() -> Any:
@@ -44,7 +44,7 @@ def require_onnx() -> Any:
         import onnx
     except ImportError as exc:
         raise ImportError(
-            f"ONNX export needs the optional 'onnx' package, which is not installed: {INSTALL_HINT}"
+            f"ONNX export needs the 'onnx' package, which is not installed: {INSTALL_HINT}"
         ) from exc
     return onnx
 

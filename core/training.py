@@ -37,6 +37,8 @@ DEAD_UNIT_SAMPLES = 512
 PREDICTION_LIMIT = 10_000
 #: Most epochs a configuration may ask for (the app's Epochs box goes this far).
 MAX_EPOCHS = 10**7
+#: Largest L1 or L2 regularization rate accepted (the app's rate box uses the same bound).
+MAX_REGULARIZATION = 10.0
 
 
 @dataclass

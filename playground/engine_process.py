@@ -25,6 +25,8 @@ Point edits ("edit_points": the run's data with its first ``edits`` point edits)
 the next epoch boundary; an experiment saved before that keeps the waiting edits apart
 (``queued_edits``), since its state was trained without them. "set_config" goes on with other
 training settings (another optimizer starts with a fresh state), see ``Trainer.set_config``.
+Rate changes ("lr", "reg") reach the running loop at once, unless a run asked for earlier is
+still to be built: then they wait their turn behind it, so they reach that run.
 
 This module imports no Qt: it is what the child process runs.
 """
@@ -396,11 +398,24 @@ def augment_images(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return mnist.augment(x.reshape(len(x), 28, 28), rng).reshape(shape)
 
 
+def change_rates(control: TrainControl, command: tuple) -> None:
+    """Pass ("lr", x) or ("reg", l1, l2) to the control (applied before the next step)."""
+    if command[0] == "lr":
+        control.set_lr(command[1])
+    else:
+        control.set_regularization(command[1], command[2])
+
+
 def engine_main(conn) -> None:
     """Entry point of the child process: serve commands until "quit" or the pipe closes."""
     np.seterr(all="ignore")  # a diverging run is reported as a reason, not as warnings
     commands: queue.Queue = queue.Queue()
     engine = Engine(conn.send)
+    # Runs asked for ("setup"/"discard") and not yet handled by the main loop. While there are
+    # any, a rate change is meant for the newest run: it waits in the queue behind it, or the
+    # run being built now would use it up.
+    building = [0]
+    building_lock = threading.Lock()
 
     def read() -> None:
         # Urgent requests act on the running loop at once (before its next step); all commands
@@ -414,12 +429,17 @@ def engine_main(conn) -> None:
                     continue
                 if kind == "pause":
                     engine.control.request_snapshot()
-                elif kind == "lr":
-                    engine.control.set_lr(command[1])
-                elif kind == "reg":
-                    engine.control.set_regularization(command[1], command[2])
+                elif kind in ("lr", "reg"):
+                    with building_lock:
+                        if building[0]:
+                            commands.put(("ordered", command))
+                            continue
+                    change_rates(engine.control, command)
                 elif kind in ("quit", "setup", "discard"):
                     engine.control.request_snapshot()
+                if kind in ("setup", "discard"):
+                    with building_lock:
+                        building[0] += 1
                 commands.put(command)
                 if kind == "quit":
                     return
@@ -435,8 +455,13 @@ def engine_main(conn) -> None:
         if command is not None:
             if command[0] == "quit":
                 return
-            if command[0] not in ("lr", "reg"):  # those went straight to the control
+            if command[0] == "ordered":
+                change_rates(engine.control, command[1])
+            elif command[0] not in ("lr", "reg"):  # those went straight to the control
                 engine.handle(command)
+            if command[0] in ("setup", "discard"):
+                with building_lock:
+                    building[0] -= 1
             continue
         if engine.busy:
             engine.advance()

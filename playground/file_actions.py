@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QObject, QPoint, QRect
 from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from core import experiment as experiment_file
 from core import io as model_file
@@ -33,6 +33,8 @@ from core.data.toy2d import DATASETS, Dataset
 from core.experiment import Experiment, load_experiment
 from core.io import atomic_write, load_model, peek_format
 from core.model import Sequential
+from core.onnx_export import require_onnx
+from playground import file_dialogs
 from playground.image_data import DATASET_NAMES, layout_for, load_image_data
 from playground.image_session import FLAT_SHAPE, ImageSession, session_from_dict
 from playground.image_session import MODE as IMAGES
@@ -51,6 +53,8 @@ EXPORTS = {
     "onnx": ("ONNX model", ".onnx", "ONNX models (*.onnx)"),
     "python": ("Python module", ".py", "Python files (*.py)"),
 }
+#: kind -> a check that raises ImportError (with what to install) when that export cannot run.
+EXPORT_REQUIREMENTS: dict[str, Callable[[], Any]] = {"onnx": require_onnx}
 IMAGE_PIXELS = FLAT_SHAPE[0]  # models of 28×28 images open in the image mode's draw panel
 IMAGE_FILTERS = {".png": "PNG image (*.png)", ".svg": "SVG image (*.svg)"}
 
@@ -153,8 +157,8 @@ class FileActions(QObject):
     def open(self, path: str | None = None) -> bool:
         """Open a model or experiment file; on any problem show it and change nothing."""
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self.window, "Open", "", f"{NPZ_FILTER};;All files (*)"
+            path = file_dialogs.open_file(
+                self.window, "models", "Open", f"{NPZ_FILTER};;All files (*)"
             )
         if not path:
             return False
@@ -380,7 +384,7 @@ class FileActions(QObject):
             return False
         if path is None:
             name = self.experiment_path or f"{self.window.run_name}-experiment.npz"
-            path = self._ask_save("Save experiment", name, NPZ_FILTER, ".npz")
+            path = self._ask_save("experiments", "Save experiment", name, NPZ_FILTER, ".npz")
         if not path:
             return False
         path = str(path)
@@ -396,9 +400,15 @@ class FileActions(QObject):
         if self._session_to_save() is None:
             return False
         what, suffix, filters = EXPORTS[kind]
+        try:  # said before a file name is asked for
+            EXPORT_REQUIREMENTS.get(kind, lambda: None)()
+        except ImportError as exc:
+            QMessageBox.warning(self.window, f"Can't export the {what}", str(exc))
+            return False
         if path is None:
             stem = f"{self.window.run_name}-model"
-            path = self._ask_save(f"Export {what}", stem + suffix, filters, suffix)
+            folder = "models" if kind == "weights" else "exports"
+            path = self._ask_save(folder, f"Export {what}", stem + suffix, filters, suffix)
         if not path:
             return False
         path = str(path)
@@ -462,7 +472,10 @@ class FileActions(QObject):
         """Write ``widget`` as a PNG picture or, for a ``.svg`` path, as SVG (vector)."""
         if path is None:
             path = self._ask_save(
-                f"Export {name}", f"{name.replace(' ', '-')}.png", ";;".join(IMAGE_FILTERS.values())
+                "pictures",
+                f"Export {name}",
+                f"{name.replace(' ', '-')}.png",
+                ";;".join(IMAGE_FILTERS.values()),
             )
         if not path:
             return False
@@ -476,7 +489,9 @@ class FileActions(QObject):
             QMessageBox.information(self.window, "Nothing to export", "Train for an epoch first.")
             return False
         if path is None:
-            path = self._ask_save("Export history", "history.csv", "CSV files (*.csv)", ".csv")
+            path = self._ask_save(
+                "csv", "Export history", "history.csv", "CSV files (*.csv)", ".csv"
+            )
         if not path:
             return False
         text = io.StringIO()
@@ -495,8 +510,9 @@ class FileActions(QObject):
         self.window.statusBar().showMessage(f"Saved {path}", 5000)
         return True
 
-    def _ask_save(self, title: str, name: str, filters: str, suffix: str = "") -> str:
-        path, chosen = QFileDialog.getSaveFileName(self.window, title, name, filters)
+    def _ask_save(self, kind: str, title: str, name: str, filters: str, suffix: str = "") -> str:
+        """Ask where to save, starting in the last folder used for ``kind`` of file."""
+        path, chosen = file_dialogs.save_file(self.window, kind, title, name, filters)
         if path and not Path(path).suffix:
             # The suffix of the chosen filter, e.g. "SVG image (*.svg)" -> ".svg".
             path += suffix or chosen[chosen.rfind("*") + 1 : -1]

@@ -7,7 +7,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -16,9 +15,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.data import toy2d
 from core.data.features import FEATURES
 from core.data.toy2d import DATASETS
-from playground.panels.widgets import dspin, spin
+from playground import file_dialogs
+from playground.panels.widgets import Limits, dspin, spin
 from playground.session import DataSettings
 
 FEATURE_TIPS = {
@@ -55,25 +56,25 @@ class DataPanel(QWidget):
             "class; regression sets by value."
         )
         self.classes = spin(
-            2, 10, "Number of classes (spiral arms). More classes need a wider network."
+            toy2d.MIN_CLASSES,
+            toy2d.MAX_CLASSES,
+            "Number of classes (spiral arms). More classes need a wider network.",
         )
         self.samples = spin(
-            10,
-            20000,
+            toy2d.MIN_SAMPLES,
+            toy2d.MAX_SAMPLES,
             "How many points. More points describe the shape better but make each epoch longer.",
             step=50,
         )
         self.noise = dspin(
-            0.0,
-            0.5,
+            Limits(0.0, toy2d.MAX_NOISE),
             0.05,
             2,
             "Label and position noise: 0 is clean, 0.5 is "
             "hard. Noise tempts a large network to overfit.",
         )
         self.test_ratio = dspin(
-            0.0,
-            0.9,
+            Limits(0.0, toy2d.MAX_TEST_RATIO),
             0.1,
             2,
             "Fraction of points held out to measure "
@@ -217,7 +218,7 @@ class DataPanel(QWidget):
         self.edits_clear.setVisible(bool(self._edits))
 
     def _pick_csv(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import points", "", "CSV files (*.csv *.txt)")
+        path = file_dialogs.open_file(self, "csv", "Import points", "CSV files (*.csv *.txt)")
         if path:
             self.csvRequested.emit(path)
 

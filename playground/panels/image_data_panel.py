@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.data import mnist
+from playground import file_dialogs
 from playground.image_data import (
     DATASET_NAMES,
     MAX_SEED,
@@ -283,15 +283,15 @@ class ImageDataPanel(QWidget):
         """Use a folder of IDX files (or holding mnist.npz); asks for it when ``path`` is None.
         Returns True if it was valid and is now used."""
         if path is None:
-            path = QFileDialog.getExistingDirectory(self, "Folder with the four IDX files")
+            path = file_dialogs.open_folder(self, "data", "Folder with the four IDX files")
         return bool(path) and self._use_folder(path)
 
     def choose_npz(self, path: str | None = None) -> bool:
         """Use an ``.npz`` archive (Keras's mnist.npz layout); asks for it when ``path`` is
         None. Returns True if it was valid and is now used."""
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "MNIST-style archive", "", "NumPy archives (*.npz)"
+            path = file_dialogs.open_file(
+                self, "data", "MNIST-style archive", "NumPy archives (*.npz)"
             )
         return bool(path) and self._use_folder(path)
 

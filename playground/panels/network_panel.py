@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 
 from core.activations import ACTIVATIONS
 from core.init import INITIALIZERS
-from playground.panels.widgets import choice_box, dspin, spin
+from core.layers import MAX_DROPOUT
+from playground.panels.widgets import Limits, choice_box, dspin, spin
 from playground.session import (
     MAX_FILTERS,
     MAX_KERNEL,
@@ -172,8 +173,7 @@ class LayerRow:
             self.batchnorm.toggled.connect(edited)
         if settings.kind == "dense":
             self.dropout = dspin(
-                0.0,
-                0.9,
+                Limits(0.0, MAX_DROPOUT),
                 0.05,
                 2,
                 "Dropout rate after this layer: randomly "

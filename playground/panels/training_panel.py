@@ -18,8 +18,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.training import TrainConfig
-from playground.panels.widgets import LEARNING_RATES, REG_RATES, RateBox, dspin, spin
+from core.optimizers import MAX_LR, MAX_WEIGHT_DECAY
+from core.training import MAX_EPOCHS, MAX_REGULARIZATION, TrainConfig
+from playground.panels.widgets import LEARNING_RATES, REG_RATES, Limits, RateBox, dspin, spin
+
+#: The engine's ranges (core.optimizers, core.schedules, core.training.TrainConfig.validate).
+LR = Limits(0.0, MAX_LR, low_open=True)
+UNIT = Limits(0.0, 1.0, high_open=True)  # momentum, β₂
+WEIGHT_DECAY = Limits(0.0, MAX_WEIGHT_DECAY)
+GAMMA = Limits(0.0, 1.0, low_open=True)
+REGULARIZATION = Limits(0.0, MAX_REGULARIZATION)
+#: The engine only asks for a norm > 0; the box stops at 1000, far above any useful value.
+CLIP_NORM = Limits(0.0, 1000.0, low_open=True)
 
 OPTIMIZER_TIPS = {
     "sgd": "Plain stochastic gradient descent: w -= lr·g.",
@@ -52,23 +62,20 @@ class TrainingPanel(QWidget):
             self.optimizer.setItemData(self.optimizer.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.optimizer.setToolTip("How gradients turn into weight updates.")
         self.momentum = dspin(
-            0.0,
-            0.999,
+            UNIT,
             0.05,
             3,
             "Momentum: how much of the previous update carries over (0.9 is typical).",
         )
-        self.beta2 = dspin(0.0, 0.9999, 0.001, 4, "Adam's β₂: memory of squared gradients.")
+        self.beta2 = dspin(UNIT, 0.001, 4, "Adam's β₂: memory of squared gradients.")
         self.weight_decay = dspin(
-            0.0, 1.0, 0.01, 4, "Decoupled weight decay (AdamW): shrinks weights every step."
+            WEIGHT_DECAY, 0.01, 4, "Decoupled weight decay (AdamW): shrinks weights every step."
         )
         self.lr = RateBox(
             LEARNING_RATES,
-            1e-7,
-            100.0,
-            "Learning rate: the step size. Too "
-            "high diverges, too low crawls. Changes apply at the next step, even "
-            "while training. Type any value.",
+            LR,
+            "Learning rate: the step size. Too high diverges, too low crawls. Changes apply "
+            "at the next step, even while training. Pick a rate or type one.",
         )
         self.schedule = QComboBox()
         for name, tip in SCHEDULE_TIPS.items():
@@ -80,7 +87,7 @@ class TrainingPanel(QWidget):
         self.schedule_epochs = spin(
             1, 100000, "Epochs of the schedule: step size (step) or length (cosine)."
         )
-        self.gamma = dspin(0.5, 1.0, 0.005, 4, "Decay factor γ per epoch (exponential).")
+        self.gamma = dspin(GAMMA, 0.005, 4, "Decay factor γ per epoch (exponential).")
         self.warmup = spin(
             0,
             10000,
@@ -102,8 +109,7 @@ class TrainingPanel(QWidget):
         )
         self.reg_rate = RateBox(
             REG_RATES,
-            0.0,
-            10.0,
+            REGULARIZATION,
             "Regularization rate: how strongly "
             "weights are pulled to zero. Applies at the next step.",
         )
@@ -112,14 +118,14 @@ class TrainingPanel(QWidget):
             "Rescale the whole gradient when its norm exceeds this value: "
             "guards against exploding updates."
         )
-        self.clip_norm = dspin(0.01, 1000.0, 0.5, 2, "Largest gradient norm allowed.")
+        self.clip_norm = dspin(CLIP_NORM, 0.5, 2, "Largest gradient norm allowed.")
         self.seed = spin(
             0,
             2**31 - 1,
             "Seed of the initial weights, shuffling and dropout: "
             "the same seed replays the same run.",
         )
-        self.epochs = spin(0, 10**7, "Stop after this many epochs (0: train until you pause).")
+        self.epochs = spin(0, MAX_EPOCHS, "Stop after this many epochs (0: train until you pause).")
 
         # Two label/field pairs a row keeps the whole panel visible beside the data panel.
         grid = QGridLayout()
