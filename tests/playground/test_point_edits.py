@@ -268,7 +268,8 @@ def pause_mid_epoch(qtbot, window, after_step):
         qtbot.waitUntil(lambda s=start: window.last_snapshot.step > s, timeout=10000)
         until_state(qtbot, window, PAUSED, window.play_action.trigger)
         snap = window.last_snapshot
-        if snap.step % snap.steps_per_epoch:
+        ended = snap.history["step"]  # where each epoch ended (epochs may differ in steps)
+        if len(ended) == 0 or ended[-1] != snap.step:
             return snap
 
 
