@@ -8,9 +8,10 @@ Protocol over a duplex ``multiprocessing`` pipe (both sides pickle plain data):
   GUI -> engine: ("setup", RunSetup) ("discard",) ("start",) ("pause",) ("step",) ("lr", x)
                  ("reg", l1, l2)
                  ("save_experiment", path, data, metadata) ("export", kind, path, metadata)
-                 ("ack",) ("quit",)
+                 ("keep", token) ("ack",) ("quit",)
   engine -> GUI: ("snapshot", run_id, Snapshot) ("state", run_id, state, reason)
                  ("failed", run_id, message) ("saved", run_id, path, error or "")
+                 ("kept", run_id, token, Experiment or None)
 Messages are sent by a thread of their own (:class:`Outbox`): a snapshot is hundreds of
 kilobytes, more than a pipe holds, and training must not wait while the GUI is busy painting.
 Snapshots are flow-controlled: after sending one the outbox sends no other until the GUI acks
@@ -19,6 +20,8 @@ Image runs carry a recipe (:class:`playground.image_data.ImageDataSettings`) rat
 the engine loads the images itself, once per recipe.
 Saves and exports are handled like every command, between two training steps, so a file always
 holds a consistent state of the run (weights, optimizer, generator and position together).
+"keep" sends that same state back instead of writing it (an in-memory :class:`Experiment`, as
+Save experiment would write it), so the GUI can park a run and later set up a run from it.
 
 This module imports no Qt: it is what the child process runs.
 """
@@ -224,6 +227,26 @@ class Engine:
         elif kind == "export":
             export, path, metadata = EXPORTS[command[1]], command[2], command[3]
             self.write(path, lambda: export(self.trainer.model, path, metadata))
+        elif kind == "keep":
+            self.send(("kept", self.run_id, command[1], self.kept()))
+
+    def kept(self) -> Experiment | None:
+        """The current run as an in-memory experiment (what Save experiment writes: weights,
+        optimizer, generator, position, history), to set a run up from later; None without
+        a run."""
+        if self.trainer is None:
+            return None
+        self.control.apply(self.trainer)  # rates changed while paused belong to the run
+        model = self.trainer.model
+        return Experiment(
+            path="The kept run",
+            spec=model.spec,
+            dtype=str(model.dtype),
+            config=self.trainer.config,
+            data={},
+            metadata={},
+            state=self.trainer.state_dict(),
+        )
 
     def write(self, path: str, save) -> None:
         """Run ``save()`` on the current trainer and report ("saved", run_id, path, error)."""
@@ -258,6 +281,8 @@ class Engine:
             arrays, augment = self.arrays(run)
             if run.resume is not None:
                 self.trainer = run.resume.build_trainer(*arrays, config=run.config, augment=augment)
+                if self.trainer.epoch:  # the last epoch's test predictions, shown at once
+                    self.trainer.evaluate("test")
             else:
                 self.trainer = build_trainer(run.spec, run.config, *arrays, augment=augment)
                 if run.initial_state is not None:
@@ -336,7 +361,7 @@ def engine_main(conn) -> None:
                     engine.control.set_lr(command[1])
                 elif kind == "reg":
                     engine.control.set_regularization(command[1], command[2])
-                elif kind in ("quit", "setup", "discard"):
+                elif kind in ("quit", "setup", "discard", "keep"):
                     engine.control.request_snapshot()
                 commands.put(command)
                 if kind == "quit":

@@ -21,7 +21,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QObject, QPoint, QRect
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QMimeData,
+    QObject,
+    QPoint,
+    QRect,
+    Signal,
+)
 from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
@@ -56,7 +65,10 @@ IMAGE_FILTERS = {".png": "PNG image (*.png)", ".svg": "SVG image (*.svg)"}
 
 
 class FileActions(QObject):
-    """Builds the File menu for ``window`` and carries out its actions."""
+    """Builds the File menu for ``window`` and carries out its actions. ``experimentSaved``
+    (path) follows each experiment the engine has written."""
+
+    experimentSaved = Signal(str)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -239,6 +251,7 @@ class FileActions(QObject):
         )
 
     def _apply(self, session: Session, **start) -> None:
+        self.window.kept.next_label = "Open"  # Edit ▸ Undo Open brings back a run it replaces
         self.window.preset_box.setCurrentIndex(0)  # the settings are the file's, not a preset
         self.window.apply_session(session, **start)
 
@@ -447,6 +460,7 @@ class FileActions(QObject):
             return
         if kind == "experiment":
             self._set_document(path)
+            self.experimentSaved.emit(path)
         if kind in ("experiment", "weights"):  # the files Open reads
             self.remember(path)
         self.window.statusBar().showMessage(f"Saved the {what} to {path}", 8000)
