@@ -42,7 +42,7 @@ from core.data.toy2d import DATASETS, Dataset
 from core.experiment import Experiment, load_experiment
 from core.io import atomic_write, load_model, peek_format
 from core.model import Sequential
-from playground.image_data import DATASET_NAMES, layout_for, load_image_data
+from playground.image_data import DATASET_NAMES, ImageDataSettings, layout_for, load_image_data
 from playground.image_session import FLAT_SHAPE, ImageSession, session_from_dict
 from playground.image_session import MODE as IMAGES
 from playground.session import DataSettings, Session, apply_edits, network_from_spec
@@ -225,9 +225,9 @@ class FileActions(QObject):
         current = self.window.images.session()
         data = current.data
         dataset = metadata.get("dataset")
-        if dataset in DATASET_NAMES and (dataset != data.dataset or data.folder):
+        if dataset in DATASET_NAMES and dataset != data.dataset:
             data = replace(data, dataset=dataset, folder=None)
-        session = ImageSession(data, network, current.training)
+        session = ImageSession(self._known_folder(data), network, current.training)
         try:
             same = _without_init(session.build_spec()) == _without_init(model.spec)
             session.training.validate()
@@ -237,6 +237,12 @@ class FileActions(QObject):
         if not same:
             raise ValueError("the network editor builds a different network from it")
         return session
+
+    def _known_folder(self, data: ImageDataSettings) -> ImageDataSettings:
+        """``data`` reading its images from where they were loaded (Load from folder…) when
+        its own folder is not given or has gone (the data set's own copy otherwise)."""
+        folders = self.window.images.data_panel.folders
+        return data if folders is None else folders.resolve(data)[0]
 
     def open_experiment(self, path: str) -> None:
         """Restore an experiment's settings and continue its run exactly where it was saved."""
@@ -325,6 +331,7 @@ class FileActions(QObject):
     def _image_experiment_session(
         self, path: str, exp: Experiment, session: ImageSession
     ) -> ImageSession:
+        session = replace(session, data=self._known_folder(session.data))
         try:
             built = session.build_spec()
             session.training.validate()

@@ -28,6 +28,7 @@ from core.data.features import feature_map, grid_points
 from core.data.toy2d import DOMAIN, Dataset
 from core.model import Sequential
 from core.training import Grid, Snapshot
+from playground.data_folders import DataFolders
 from playground.file_actions import FileActions
 from playground.image_session import ImageSession, session_from_json
 from playground.image_workspace import ImageWorkspace
@@ -119,7 +120,7 @@ class MainWindow(QMainWindow):
         self.output_view = OutputView()
         self.curves_view = CurvesView()
         self.stats_view = StatsView()
-        self.images = ImageWorkspace()
+        self.images = ImageWorkspace(folders=DataFolders(self.settings))
         # Each costly view on its own schedule, the views taking turns to redraw at once, so
         # their redraws fall in different event-loop turns instead of one long one.
         self._slow_views = [

@@ -3,13 +3,18 @@ a run discarded by Reset, a preset, File ▸ Open or an edit comes back with Edi
 asks about a trained, unsaved run, and image data sets are found again where they were loaded
 from."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from dev_data import DEV_MNIST
+from idx_server import write_folder
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from core.data import mnist
 from playground import kept_runs
+from playground.image_data import ImageDataSettings, load_image_data
 from playground.main_window import IMAGES, PLANE
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -252,3 +257,96 @@ def test_quit_asks_again_once_the_saved_run_trains_on(make_window, qtbot, monkey
     asked = answer_quit(monkeypatch, QMessageBox.StandardButton.Discard)
     window.quit()
     assert len(asked) == 1 and not window.isVisible()
+
+
+# -- where image data sets were loaded from --------------------------------------------------
+@pytest.fixture
+def no_mnist(monkeypatch, tmp_path):
+    """An empty data set cache: MNIST is on this computer only in the folders tests make."""
+    monkeypatch.setenv(mnist.ENV_VAR, str(tmp_path / "datasets"))
+
+
+def choose_dataset(qtbot, window, name):
+    box = window.images.data_panel.dataset
+    with qtbot.waitSignal(window.images.changed, timeout=10000):
+        box.setCurrentIndex(box.findData(name))
+
+
+@needs_fashion
+def test_a_folder_loaded_for_mnist_is_used_by_presets_restarts_and_open(
+    make_window, qtbot, tmp_path, tiny, no_mnist, settings
+):
+    folder = write_folder(tmp_path / "my digits", tiny)
+    window = make_window("fashion-mlp")
+    panel = window.images.data_panel
+    choose_dataset(qtbot, window, "mnist")
+    assert window.banner.text() == (
+        "Can't build this run: MNIST is not on this computer yet: press Download in the Data "
+        "panel, or Load from folder…"
+    )
+    reset_by(qtbot, window, lambda: panel.choose_folder(str(folder)))
+    assert panel.status_text() == f"Folder: {folder} (20 train, 10 test)"
+    choose_preset(qtbot, window, "mnist-mlp")
+    assert panel.settings().folder == str(folder) and panel.status_text().startswith("Folder:")
+    assert not window.banner.isVisibleTo(window) and window.run_session is not None
+    step_epoch(qtbot, window)
+    model = tmp_path / "mnist-model.npz"
+    with qtbot.waitSignal(window.controller.saved, timeout=20000):
+        window.files.export_model("weights", str(model))
+    # Another data set and back: each comes from where it was loaded.
+    choose_dataset(qtbot, window, "fashion-mnist")
+    assert panel.settings().folder is None and panel.status_text().startswith("Found:")
+    choose_dataset(qtbot, window, "mnist")
+    assert panel.settings().folder == str(folder)
+    window.close()
+
+    again = make_window("spiral", settings=settings)  # a restart, on the plane
+    assert again.images.data_panel.settings().folder == str(folder)
+    reset_by(qtbot, again, lambda: again.files.open(str(model)))
+    message = again.statusBar().currentMessage()
+    assert again.mode == IMAGES and "drawing only" not in message, message
+    assert again.images.session().data.folder == str(folder)
+    assert again.run_session is not None
+
+
+@needs_fashion
+def test_a_folder_that_has_gone_falls_back_with_a_message(
+    make_window, qtbot, tmp_path, tiny, no_mnist
+):
+    folder = write_folder(tmp_path / "my digits", tiny)
+    window = make_window("fashion-mlp")
+    panel = window.images.data_panel
+    choose_dataset(qtbot, window, "mnist")
+    reset_by(qtbot, window, lambda: panel.choose_folder(str(folder)))
+    moved = folder.rename(tmp_path / "elsewhere")
+    box = window.preset_box
+    box.setCurrentIndex(box.findData("mnist-mlp"))
+    box.activated.emit(box.currentIndex())
+    assert panel.settings().folder is None
+    assert panel.status_text() == f"Not downloaded; the folder {folder} is gone"
+    assert window.banner.text() == (
+        f"Can't build this run: MNIST was loaded from {folder}, which no longer exists: press "
+        "Download in the Data panel, or Load from folder…"
+    )
+    assert window.settings.value("dataFolders/mnist") is None  # forgotten
+    # Loading it from its new place works as before, and is remembered.
+    reset_by(qtbot, window, lambda: panel.choose_folder(str(moved)))
+    assert window.settings.value("dataFolders/mnist") == str(moved)
+
+
+def test_a_damaged_copy_is_reported_with_the_apps_buttons(tmp_path, monkeypatch):
+    root = tmp_path / "datasets"
+    cache = mnist.cache_folder(mnist.DATASETS["mnist"], root)
+    cache.mkdir(parents=True)
+    for name in DEV_MNIST.iterdir():
+        shutil.copy(name, cache / name.name)
+    labels = cache / "t10k-labels-idx1-ubyte.gz"
+    data = bytearray(labels.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    labels.write_bytes(bytes(data))
+    with pytest.raises(mnist.MnistError) as caught:
+        load_image_data(ImageDataSettings("mnist"), cache_dir=root)
+    text = str(caught.value)
+    assert text.startswith("MNIST: the local copy is damaged: ")
+    assert "download(" not in text and "load(" not in text
+    assert text.endswith("Press Download in the Data panel to fetch it again, or Load from folder…")
