@@ -260,7 +260,7 @@ class ImageDataPanel(QWidget):
                 self.status.set_full_text(f"Found: {short_path(folder)}", folder)
             elif self.gone is not None:
                 self.status.set_full_text(
-                    f"Not downloaded; the folder {short_path(self.gone)} is gone",
+                    "Not downloaded; its folder has gone",
                     f"{self.gone} no longer exists: press Download, or Load from folder…",
                 )
             else:

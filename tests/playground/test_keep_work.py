@@ -123,7 +123,19 @@ def test_an_image_run_comes_back_trained_with_the_draw_tab_using_its_weights(mak
     assert window.images.images_view.shown_indices().size > 0
 
 
-def test_choosing_a_preset_in_the_other_mode_keeps_this_modes_run_parked(make_window, qtbot):
+@needs_fashion
+def test_a_preset_of_the_other_mode_parks_this_modes_run(make_window, qtbot):
+    window = make_window("spiral")
+    step_epoch(qtbot, window)
+    before = window.last_snapshot
+    choose_preset(qtbot, window, "fashion-mlp")
+    assert window.mode == IMAGES and not window.kept.undo_action.isEnabled()
+    choose_mode(qtbot, window, PLANE)
+    assert window.last_snapshot.step == before.step
+    same_weights(window.last_snapshot.weights, before.weights)
+
+
+def test_undo_preset_brings_back_the_run_it_replaced(make_window, qtbot):
     window = make_window("spiral")
     step_epoch(qtbot, window)
     before = window.last_snapshot
@@ -272,6 +284,7 @@ def choose_dataset(qtbot, window, name):
         box.setCurrentIndex(box.findData(name))
 
 
+@pytest.mark.slow
 @needs_fashion
 def test_a_folder_loaded_for_mnist_is_used_by_presets_restarts_and_open(
     make_window, qtbot, tmp_path, tiny, no_mnist, settings
@@ -323,7 +336,8 @@ def test_a_folder_that_has_gone_falls_back_with_a_message(
     box.setCurrentIndex(box.findData("mnist-mlp"))
     box.activated.emit(box.currentIndex())
     assert panel.settings().folder is None
-    assert panel.status_text() == f"Not downloaded; the folder {folder} is gone"
+    assert panel.status_text() == "Not downloaded; its folder has gone"
+    assert panel.status.toolTip().startswith(f"{folder} no longer exists")
     assert window.banner.text() == (
         f"Can't build this run: MNIST was loaded from {folder}, which no longer exists: press "
         "Download in the Data panel, or Load from folder…"
