@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from playground.main_window import MainWindow
 
 PLANE = "plane"
+MODE_NAMES = {PLANE: "Plane", IMAGES: "Images"}
 #: Seconds Quit waits for the engine to write the experiment chosen in the quit question.
 SAVE_TIMEOUT = 60.0
 
@@ -174,16 +175,27 @@ class KeptRuns(QObject):
 
     # -- quitting ------------------------------------------------------------------------------
     def confirm_quit(self) -> bool:
-        """Ask whether to save a trained, unsaved run before quitting: Save (through Save
-        experiment as…, waiting for the file), Discard or Cancel. True: go on quitting."""
-        if not self.unsaved():
-            return True
-        last = self.window.controller.last
+        """Ask, for the current run and a parked one, whether to save it before quitting if it
+        has trained since it was last saved: Save (through Save experiment as…, waiting for
+        the file), Discard or Cancel. True: go on quitting."""
+        if self.unsaved():
+            last = self.window.controller.last
+            if not self._ask_to_save(self.window.run_mode, last.epoch, last.step):
+                return False
+        for mode, kept in list(self.parked.items()):
+            if kept.steps > kept.clean_step:
+                if not self._ask_to_save(mode, kept.experiment.epoch, kept.steps):
+                    return False
+        return True
+
+    def _ask_to_save(self, mode: str, epoch: int, step: int) -> bool:
+        """Save / Discard / Cancel for the run of ``mode``; a parked run is set up again to be
+        saved. False: Cancel, or the file was not written."""
         answer = QMessageBox.question(
             self.window,
             "Save the run?",
-            f"The run has trained to epoch {last.epoch:,}, step {last.step:,} and is not saved. "
-            "Save it as an experiment before quitting?",
+            f"The {MODE_NAMES[mode]} run has trained to epoch {epoch:,}, step {step:,} and is not "
+            "saved. Save it as an experiment before quitting?",
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
@@ -193,6 +205,8 @@ class KeptRuns(QObject):
             return True
         if answer != QMessageBox.StandardButton.Save:
             return False
+        if self.window.run_mode != mode:
+            self.window.set_mode(mode)  # resumes the parked run, which is then saved
         return self._save_and_wait()
 
     def _save_and_wait(self) -> bool:

@@ -13,6 +13,7 @@ from idx_server import write_folder
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.data import mnist
+from core.experiment import load_experiment
 from playground import kept_runs
 from playground.image_data import ImageDataSettings, load_image_data
 from playground.main_window import IMAGES, PLANE
@@ -240,6 +241,25 @@ def test_quit_saves_through_save_experiment_as(make_window, qtbot, monkeypatch, 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
     window.quit()
     assert len(asked) == 1 and path.is_file()
+    assert not window.isVisible()
+
+
+@needs_fashion
+def test_quit_asks_about_the_parked_run_of_the_other_mode_too(
+    make_window, qtbot, monkeypatch, tmp_path
+):
+    window = make_window("spiral")
+    step_epoch(qtbot, window)
+    before = window.last_snapshot
+    choose_mode(qtbot, window, IMAGES)  # untrained here: only the plane's run is asked about
+    asked = answer_quit(monkeypatch, QMessageBox.StandardButton.Save)
+    path = tmp_path / "plane.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.quit()
+    assert len(asked) == 1 and asked[0].startswith("The Plane run has trained to epoch 1")
+    saved = load_experiment(path)
+    assert saved.steps == before.step
+    same_weights(saved.state["model"], before.weights)
     assert not window.isVisible()
 
 
