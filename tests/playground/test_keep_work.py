@@ -14,8 +14,11 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.data import mnist
 from core.experiment import load_experiment
+from core.io import save_model
+from core.model import Sequential
 from playground import kept_runs
 from playground.image_data import ImageDataSettings, load_image_data
+from playground.image_session import ImageSession
 from playground.main_window import IMAGES, PLANE
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -366,6 +369,20 @@ def test_a_folder_that_has_gone_falls_back_with_a_message(
     # Loading it from its new place works as before, and is remembered.
     reset_by(qtbot, window, lambda: panel.choose_folder(str(moved)))
     assert window.settings.value("dataFolders/mnist") == str(moved)
+
+
+def test_an_mnist_model_without_mnist_here_says_which_buttons_get_it(
+    make_window, qtbot, tmp_path, no_mnist
+):
+    session = ImageSession(ImageDataSettings("mnist"))
+    path = tmp_path / "digits.npz"
+    save_model(Sequential(session.build_spec()), path, {"dataset": "mnist"})
+    window = make_window("spiral")
+    assert window.files.open(str(path))
+    assert window.statusBar().currentMessage() == (
+        "Opened digits.npz for drawing only: MNIST is not on this computer yet: press Download "
+        "in the Data panel, or Load from folder…"
+    )
 
 
 def test_a_damaged_copy_is_reported_with_the_apps_buttons(tmp_path, monkeypatch):
