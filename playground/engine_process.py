@@ -10,9 +10,10 @@ Protocol over a duplex ``multiprocessing`` pipe (both sides pickle plain data):
                  ("edit_points", x_train, y_train, x_test, y_test, edits, setup_edits)
                  ("set_config", TrainConfig)
                  ("save_experiment", path, data, metadata) ("export", kind, path, metadata)
-                 ("ack",) ("quit",)
+                 ("keep", token) ("ack",) ("quit",)
   engine -> GUI: ("snapshot", run_id, Snapshot) ("state", run_id, state, reason)
                  ("failed", run_id, message) ("saved", run_id, path, error or "")
+                 ("kept", run_id, token, Experiment or None)
 Messages are sent by a thread of their own (:class:`Outbox`): a snapshot is hundreds of
 kilobytes, more than a pipe holds, and training must not wait while the GUI is busy painting.
 Snapshots are flow-controlled: after sending one the outbox sends no other until the GUI acks
@@ -27,6 +28,8 @@ the next epoch boundary; an experiment saved before that keeps the waiting edits
 training settings (another optimizer starts with a fresh state), see ``Trainer.set_config``.
 Rate changes ("lr", "reg") reach the running loop at once, unless a run asked for earlier is
 still to be built: then they wait their turn behind it, so they reach that run.
+"keep" sends that same state back instead of writing it (an in-memory :class:`Experiment`, as
+Save experiment would write it), so the GUI can park a run and later set up a run from it.
 
 This module imports no Qt: it is what the child process runs.
 """
@@ -242,6 +245,26 @@ class Engine:
         elif kind == "export":
             export, path, metadata = EXPORTS[command[1]], command[2], command[3]
             self.write(path, lambda: export(self.trainer.model, path, metadata))
+        elif kind == "keep":
+            self.send(("kept", self.run_id, command[1], self.kept()))
+
+    def kept(self) -> Experiment | None:
+        """The current run as an in-memory experiment (what Save experiment writes: weights,
+        optimizer, generator, position, history), to set a run up from later; None without
+        a run."""
+        if self.trainer is None:
+            return None
+        self.control.apply(self.trainer)  # rates changed while paused belong to the run
+        model = self.trainer.model
+        return Experiment(
+            path="The kept run",
+            spec=model.spec,
+            dtype=str(model.dtype),
+            config=self.trainer.config,
+            data={},
+            metadata={},
+            state=self.trainer.state_dict(),
+        )
 
     def write(self, path: str, save) -> None:
         """Run ``save()`` on the current trainer and report ("saved", run_id, path, error)."""
@@ -277,6 +300,8 @@ class Engine:
             arrays, augment = self.arrays(run)
             if run.resume is not None:
                 self.trainer = run.resume.build_trainer(*arrays, config=run.config, augment=augment)
+                if self.trainer.epoch:  # the last epoch's test predictions, shown at once
+                    self.trainer.evaluate("test")
             else:
                 self.trainer = build_trainer(run.spec, run.config, *arrays, augment=augment)
                 if run.initial_state is not None:
@@ -435,7 +460,7 @@ def engine_main(conn) -> None:
                             commands.put(("ordered", command))
                             continue
                     change_rates(engine.control, command)
-                elif kind in ("quit", "setup", "discard"):
+                elif kind in ("quit", "setup", "discard", "keep"):
                     engine.control.request_snapshot()
                 if kind in ("setup", "discard"):
                     with building_lock:

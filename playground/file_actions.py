@@ -21,7 +21,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QObject, QPoint, QRect
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QMimeData,
+    QObject,
+    QPoint,
+    QRect,
+    Signal,
+)
 from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
@@ -35,7 +44,7 @@ from core.io import atomic_write, load_model, peek_format
 from core.model import Sequential
 from core.onnx_export import require_onnx
 from playground import file_dialogs
-from playground.image_data import DATASET_NAMES, layout_for, load_image_data
+from playground.image_data import DATASET_NAMES, ImageDataSettings, layout_for, load_image_data
 from playground.image_session import FLAT_SHAPE, ImageSession, session_from_dict
 from playground.image_session import MODE as IMAGES
 from playground.session import DataSettings, Session, apply_edits, network_from_spec
@@ -60,7 +69,10 @@ IMAGE_FILTERS = {".png": "PNG image (*.png)", ".svg": "SVG image (*.svg)"}
 
 
 class FileActions(QObject):
-    """Builds the File menu for ``window`` and carries out its actions."""
+    """Builds the File menu for ``window`` and carries out its actions. ``experimentSaved``
+    (path) follows each experiment the engine has written."""
+
+    experimentSaved = Signal(str)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -217,9 +229,9 @@ class FileActions(QObject):
         current = self.window.images.session()
         data = current.data
         dataset = metadata.get("dataset")
-        if dataset in DATASET_NAMES and (dataset != data.dataset or data.folder):
+        if dataset in DATASET_NAMES and dataset != data.dataset:
             data = replace(data, dataset=dataset, folder=None)
-        session = ImageSession(data, network, current.training)
+        session = ImageSession(self._known_folder(data), network, current.training)
         try:
             same = _without_init(session.build_spec()) == _without_init(model.spec)
             session.training.validate()
@@ -229,6 +241,12 @@ class FileActions(QObject):
         if not same:
             raise ValueError("the network editor builds a different network from it")
         return session
+
+    def _known_folder(self, data: ImageDataSettings) -> ImageDataSettings:
+        """``data`` reading its images from where they were loaded (Load from folder…) when
+        its own folder is not given or has gone (the data set's own copy otherwise)."""
+        folders = self.window.images.data_panel.folders
+        return data if folders is None else folders.resolve(data)[0]
 
     def open_experiment(self, path: str) -> None:
         """Restore an experiment's settings and continue its run exactly where it was saved."""
@@ -243,6 +261,7 @@ class FileActions(QObject):
         )
 
     def _apply(self, session: Session, **start) -> None:
+        self.window.kept.next_label = "Open"  # Edit ▸ Undo Open brings back a run it replaces
         self.window.preset_box.setCurrentIndex(0)  # the settings are the file's, not a preset
         self.window.apply_session(session, **start)
 
@@ -316,6 +335,7 @@ class FileActions(QObject):
     def _image_experiment_session(
         self, path: str, exp: Experiment, session: ImageSession
     ) -> ImageSession:
+        session = replace(session, data=self._known_folder(session.data))
         try:
             built = session.build_spec()
             session.training.validate()
@@ -457,6 +477,7 @@ class FileActions(QObject):
             return
         if kind == "experiment":
             self._set_document(path)
+            self.experimentSaved.emit(path)
         if kind in ("experiment", "weights"):  # the files Open reads
             self.remember(path)
         self.window.statusBar().showMessage(f"Saved the {what} to {path}", 8000)

@@ -146,9 +146,11 @@ def load_dataset(
     Raises
     ------
     DatasetNotFound
-        Not available locally (the message says how much to download), or no such folder.
+        Not available locally, or no such folder.
     MnistError
         A file is invalid or damaged.
+
+    The messages are the app's (they name its buttons, not core's functions).
     """
     settings.validate()
     spec = settings.spec
@@ -156,7 +158,22 @@ def load_dataset(
         return mnist.load_folder(
             settings.folder, name=settings.dataset, class_names=spec.class_names
         )
-    return mnist.load(spec, cache_dir)
+    try:
+        return mnist.load(spec, cache_dir)
+    except (mnist.DatasetNotFound, mnist.MnistError) as exc:
+        raise type(exc)(not_here_message(spec, exc)) from None
+
+
+def not_here_message(spec: mnist.DatasetSpec, exc: Exception) -> str:
+    """What the app says when a named data set can't be loaded from this computer: core's
+    messages advise its Python functions; the app's name its buttons."""
+    if isinstance(exc, mnist.DatasetNotFound):
+        return (
+            f"{spec.title} is not on this computer yet: press Download in the Data panel, or "
+            "Load from folder…"
+        )
+    damaged = str(exc).split(" Download it again", 1)[0].rstrip(".")
+    return f"{damaged}. Press Download in the Data panel to fetch it again, or Load from folder…"
 
 
 def load_image_data(

@@ -66,7 +66,9 @@ class ImageWorkspace(QWidget):
     lrChanged = Signal(float)
     regularizationChanged = Signal(float, float)
 
-    def __init__(self, parent: QWidget | None = None, *, cache_dir=None, mirrors=None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, cache_dir=None, mirrors=None, folders=None
+    ) -> None:
         super().__init__(parent)
         self._cache_dir = cache_dir
         self._data: ShownImages | None = None
@@ -77,7 +79,7 @@ class ImageWorkspace(QWidget):
         self._snap: Snapshot | None = None
         self._model_file: str | None = None  # the draw panel shows this file's model
 
-        self.data_panel = ImageDataPanel(cache_dir=cache_dir, mirrors=mirrors)
+        self.data_panel = ImageDataPanel(cache_dir=cache_dir, mirrors=mirrors, folders=folders)
         self.network_panel = NetworkPanel()
         self.network_panel.set_input_shape([1, 28, 28], N_CLASSES)
         self.training_panel = TrainingPanel()
@@ -175,12 +177,16 @@ class ImageWorkspace(QWidget):
             return self._data
         try:
             data = load_image_data(settings, self._cache_dir)
-        except DatasetNotFound:
-            title = settings.spec.title
-            raise ValueError(
-                f"{title} is not on this computer yet: press Download in the Data panel, or "
-                "Load from folder."
-            ) from None
+        except DatasetNotFound as exc:
+            gone = self.data_panel.gone
+            if settings.folder is None and gone is not None:
+                raise ValueError(
+                    f"{settings.spec.title} was loaded from {gone}, which no longer exists: "
+                    "press Download in the Data panel, or Load from folder…"
+                ) from None
+            if settings.folder is not None:
+                raise ValueError(f"Can't read the images: {exc}") from None
+            raise ValueError(str(exc)) from None  # in the app's words (image_data)
         except (MnistError, OSError) as exc:  # a bad file, or one that can't be opened
             raise ValueError(f"Can't read the images: {exc}") from None
         self._data_key = key

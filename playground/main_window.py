@@ -28,9 +28,11 @@ from core.data.features import feature_map, grid_points
 from core.data.toy2d import DOMAIN, Dataset
 from core.model import Sequential
 from core.training import Grid, Snapshot
+from playground.data_folders import DataFolders
 from playground.file_actions import FileActions
 from playground.image_session import ImageSession, session_from_json
 from playground.image_workspace import ImageWorkspace
+from playground.kept_runs import KeptRuns
 from playground.layout import group, scroll_column, workspace
 from playground.panels.data_panel import DataPanel
 from playground.panels.network_panel import NetworkPanel
@@ -119,7 +121,7 @@ class MainWindow(QMainWindow):
         self.output_view = OutputView()
         self.curves_view = CurvesView()
         self.stats_view = StatsView()
-        self.images = ImageWorkspace()
+        self.images = ImageWorkspace(folders=DataFolders(self.settings))
         # Each costly view on its own schedule, the views taking turns to redraw at once, so
         # their redraws fall in different event-loop turns instead of one long one.
         self._slow_views = [
@@ -129,6 +131,7 @@ class MainWindow(QMainWindow):
         self._slow_turn = 0
         self._build_layout()
         self.files = FileActions(self)
+        self.kept = KeptRuns(self)  # parked runs, Edit ▸ Undo, the question on quitting
         self._build_actions()
         self.setAcceptDrops(True)
 
@@ -247,8 +250,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         quit_action = QAction("Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        quit_action.triggered.connect(self.quit)
         file_menu.addAction(quit_action)
+        self.kept.populate(self.menuBar().addMenu("&Edit"))
         run_menu = self.menuBar().addMenu("&Run")
         for action in (self.play_action, self.step_action, self.reset_action):
             run_menu.addAction(action)
@@ -297,7 +301,7 @@ class MainWindow(QMainWindow):
         """Show the plane or the image workspace and set up a run there."""
         self.stack.setCurrentWidget(self.images if mode == IMAGES else self.main_split)
         self.mode_box.setCurrentIndex(self.mode_box.findData(mode))
-        self.reset_run()
+        self.reset_run(**self.kept.resume_parked(mode))  # the run left there, if any
 
     def _restore_layout(self) -> None:
         geometry = self.settings.value("geometry")
@@ -338,6 +342,8 @@ class MainWindow(QMainWindow):
     def apply_session(self, session: Session | ImageSession, **start) -> None:
         """Show ``session`` in its mode's panels, switch to that mode and set up one run for it
         (``start``: see reset_run)."""
+        mode = IMAGES if isinstance(session, ImageSession) else PLANE
+        self.kept.drop_parked(mode)  # that mode's panels change: Undo can bring its run back
         self._applying = True
         try:
             self._show_session(session)
@@ -359,6 +365,7 @@ class MainWindow(QMainWindow):
     def _preset_chosen(self, index: int) -> None:
         name = self.preset_box.itemData(index)
         if name:
+            self.kept.next_label = "Preset"
             self.apply_session(all_presets()[name])
 
     # -- runs ----------------------------------------------------------------------------------
@@ -367,6 +374,7 @@ class MainWindow(QMainWindow):
         starts as ``start`` says (RunSetup's ``resume`` or ``initial_state``)."""
         if self._applying:
             return
+        self.kept.before_reset(self.sender(), start)  # the current run is parked or undoable
         self.hint.clear()
         for view in self._slow_views:
             view.cancel()
@@ -666,7 +674,16 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.files.open(path))
 
     # -- closing -------------------------------------------------------------------------------
+    def quit(self) -> None:
+        """File ▸ Quit: asks first about a trained, unsaved run."""
+        if self.kept.confirm_quit():
+            self.close()
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        # The window's close button asks about unsaved work too; a close() from code doesn't.
+        if event.spontaneous() and not self.kept.confirm_quit():
+            event.ignore()
+            return
         self.images.data_panel.stop_download()
         self.save_settings()
         self.controller.shutdown()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 
+from core.experiment import Experiment
 from core.training import Snapshot, TrainConfig
 from playground.engine_process import DONE, IDLE, PAUSED, RUNNING, RunSetup, engine_main
 
@@ -35,6 +37,7 @@ class TrainingController(QObject):
         self.last: Snapshot | None = None
         self.last_setup: RunSetup | None = None
         self._run_id = 0
+        self._keep_token = 0
         self._start_engine()
 
     def _start_engine(self) -> None:
@@ -127,6 +130,30 @@ class TrainingController(QObject):
         ``saved`` follows."""
         self._save(path, "export", kind, path, metadata)
 
+    def keep(self, timeout: float = 10.0) -> Experiment | None:
+        """The current run's state as an in-memory experiment (what Save experiment writes:
+        weights, optimizer, generator, position, history), taken between two training steps;
+        ``RunSetup(resume=...)`` sets a run up from it. Waits for the engine's answer (it comes
+        within one training chunk), handling the messages before it as usual; None without a
+        run, or if the engine does not answer in ``timeout`` seconds."""
+        if not self._process.is_alive():
+            return None
+        self._keep_token += 1
+        token = self._keep_token
+        self._send("keep", token)
+        deadline = time.monotonic() + timeout
+        try:
+            while self._conn.poll(max(0.0, deadline - time.monotonic())):
+                message = self._conn.recv()
+                if message[0] == "kept" and message[2] == token:
+                    return message[3] if message[1] == self._run_id else None
+                snap = self._handle(message)
+                if snap is not None:
+                    self._show(snap)
+        except (EOFError, OSError):
+            self._engine_lost()
+        return None
+
     def _save(self, path: str, *command) -> None:
         if self._process.is_alive():
             self._send(*command)
@@ -157,31 +184,38 @@ class TrainingController(QObject):
         latest = None
         try:
             while self._conn.poll():
-                message = self._conn.recv()
-                kind, run_id = message[0], message[1]
-                if kind == "saved":  # reported whatever run it was: a file was written or not
-                    self.saved.emit(message[2], message[3])
-                    continue
-                if run_id != self._run_id:
-                    if kind == "snapshot":
-                        self._send("ack")
-                    continue
-                if kind == "snapshot":
-                    latest = message[2]
-                elif kind == "state":
-                    # The engine sends the newest snapshot before a state change: show it first.
-                    if latest is not None:
-                        self._show(latest)
-                        latest = None
-                    self.state = message[2]
-                    self.stateChanged.emit(message[2], message[3])
-                elif kind == "failed":
-                    self.failed.emit(message[2])
+                latest = self._handle(self._conn.recv(), latest)
         except (EOFError, OSError):
             self._engine_lost()
             return
         if latest is not None:
             self._show(latest)
+
+    def _handle(self, message: tuple, latest: Snapshot | None = None) -> Snapshot | None:
+        """Act on one message from the engine; returns the newest snapshot of the current run
+        still to be shown (the message's, else ``latest``)."""
+        kind, run_id = message[0], message[1]
+        if kind == "saved":  # reported whatever run it was: a file was written or not
+            self.saved.emit(message[2], message[3])
+            return latest
+        if kind == "kept":  # an answer nobody waits for any more
+            return latest
+        if run_id != self._run_id:
+            if kind == "snapshot":
+                self._send("ack")
+            return latest
+        if kind == "snapshot":
+            return message[2]
+        if kind == "state":
+            # The engine sends the newest snapshot before a state change: show it first.
+            if latest is not None:
+                self._show(latest)
+                latest = None
+            self.state = message[2]
+            self.stateChanged.emit(message[2], message[3])
+        elif kind == "failed":
+            self.failed.emit(message[2])
+        return latest
 
     def _show(self, snap: Snapshot) -> None:
         self.last = snap

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from core.data import mnist
 from playground import file_dialogs
+from playground.data_folders import DataFolders
 from playground.image_data import (
     DATASET_NAMES,
     MAX_SEED,
@@ -88,7 +89,8 @@ class ImageDataPanel(QWidget):
     selected data set becomes available through a download.
 
     ``cache_dir`` and ``mirrors`` default to the core's (``NN_PLAYGROUND_DATA`` or the per-user
-    folder; the registry's mirrors)."""
+    folder; the registry's mirrors). With ``folders``, the folder each data set was loaded from
+    is remembered and used again whenever settings name that data set without a folder."""
 
     changed = Signal()
 
@@ -98,8 +100,12 @@ class ImageDataPanel(QWidget):
         *,
         cache_dir: str | os.PathLike[str] | None = None,
         mirrors: Sequence[str] | None = None,
+        folders: DataFolders | None = None,
     ) -> None:
         super().__init__(parent)
+        self.folders = folders
+        #: A folder the settings named (or the data set was loaded from) that has gone.
+        self.gone: str | None = None
         self.cache_dir = cache_dir
         self.mirrors = mirrors
         self.location: mnist.Location | None = None
@@ -200,7 +206,11 @@ class ImageDataPanel(QWidget):
         )
 
     def set_settings(self, s: ImageDataSettings) -> None:
-        """Show ``s`` without emitting ``changed``. A subset the lists lack is added to them."""
+        """Show ``s`` without emitting ``changed``. A subset the lists lack is added to them.
+        Without a folder (or with one that has gone), the folder the data set was last loaded
+        from is used, if it is still there."""
+        if self.folders is not None:
+            s, self.gone = self.folders.resolve(s)
         self._loading = True
         try:
             self.dataset.setCurrentIndex(max(0, self.dataset.findData(s.dataset)))
@@ -248,6 +258,11 @@ class ImageDataPanel(QWidget):
             if self.location is not None:
                 folder = str(self.location.folder)
                 self.status.set_full_text(f"Found: {short_path(folder)}", folder)
+            elif self.gone is not None:
+                self.status.set_full_text(
+                    "Not downloaded; its folder has gone",
+                    f"{self.gone} no longer exists: press Download, or Load from folder…",
+                )
             else:
                 searched = [str(mnist.cache_folder(spec, self.cache_dir)), *spec.system_dirs]
                 self.status.set_full_text("Not downloaded", "Looked in " + ", ".join(searched))
@@ -300,6 +315,8 @@ class ImageDataPanel(QWidget):
         if self._folder is None:
             return
         self._folder, self._folder_counts = None, None
+        if self.folders is not None:
+            self.folders.forget(self.dataset.currentData())
         self.refresh_status()
         self._emit()
 
@@ -321,6 +338,9 @@ class ImageDataPanel(QWidget):
         QApplication.restoreOverrideCursor()
         self._folder = str(Path(path).resolve())
         self._folder_counts = (ds.n_train, ds.n_test)
+        self.gone = None
+        if self.folders is not None:
+            self.folders.remember(spec.name, self._folder)
         self.refresh_status()
         self._emit()
         return True
@@ -332,6 +352,12 @@ class ImageDataPanel(QWidget):
             self._emit()  # the selected data set can now be loaded
 
     def _dataset_changed(self) -> None:
+        if self.folders is not None:  # each data set from where it was loaded
+            resolved, self.gone = self.folders.resolve(
+                ImageDataSettings(self.dataset.currentData())
+            )
+            if resolved.folder != self._folder:
+                self._folder, self._folder_counts = resolved.folder, None
         self.refresh_status()
         self._emit()
 

@@ -173,7 +173,7 @@ def test_folder_subsets_and_errors(tmp_path: Path, tiny: dict[str, bytes]) -> No
         load_image_data(dataclasses.replace(s, train_subset=20))
     with pytest.raises(ValueError, match="layout"):
         load_image_data(s, layout="nchw")
-    with pytest.raises(mnist.DatasetNotFound, match="MNIST is not available locally"):
+    with pytest.raises(mnist.DatasetNotFound, match="MNIST is not on this computer yet: press"):
         load_image_data(ImageDataSettings("mnist"), cache_dir=tmp_path / "empty")
 
 

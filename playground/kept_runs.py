@@ -1,0 +1,232 @@
+"""Runs the app keeps so that trained work is never lost without a word: the run of the mode
+that is not on screen (parked when its mode is left, resumed exactly on return), the last
+trained run an action discarded (Reset, a preset, File ▸ Open, a structural edit: Edit ▸ Undo
+brings it back, one level), and the question on quitting with a trained, unsaved run.
+
+A kept run is what Save experiment writes, held in memory: an
+:class:`core.experiment.Experiment` taken from the engine between two training steps
+(:meth:`playground.worker.TrainingController.keep`), with the settings it ran with. Setting a
+run up from it (``RunSetup(resume=...)``) continues it bit for bit, as reopening a saved
+experiment does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEventLoop, QObject, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+from core.experiment import Experiment
+from playground.image_session import MODE as IMAGES
+from playground.image_session import ImageSession
+from playground.session import Session
+
+if TYPE_CHECKING:
+    from playground.main_window import MainWindow
+
+PLANE = "plane"
+MODE_NAMES = {PLANE: "Plane", IMAGES: "Images"}
+#: Seconds Quit waits for the engine to write the experiment chosen in the quit question.
+SAVE_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class KeptRun:
+    """A run held in memory: its settings (with the rates it had), its state, what discarded
+    it (``label``, e.g. "Reset") and its step count when it last matched a file
+    (``clean_step``: 0 if never saved)."""
+
+    session: Session | ImageSession
+    experiment: Experiment
+    label: str = ""
+    clean_step: int = 0
+
+    @property
+    def mode(self) -> str:
+        return IMAGES if isinstance(self.session, ImageSession) else PLANE
+
+    @property
+    def steps(self) -> int:
+        return self.experiment.steps
+
+
+class KeptRuns(QObject):
+    """The window's kept runs and its Edit ▸ Undo action (``undo_action``)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        #: mode -> the run parked when that mode was left
+        self.parked: dict[str, KeptRun] = {}
+        #: the last trained run an action discarded (Edit ▸ Undo)
+        self.discarded: KeptRun | None = None
+        #: what the next run set-up is called if it discards a run (set by the action's caller)
+        self.next_label: str | None = None
+        #: the current run's step count when it last matched a file (a save, an opened file)
+        self.clean_step = 0
+        self._next_clean: int | None = None
+        self.undo_action = QAction("Undo", window)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.connect(lambda _=False: self.undo())
+        self._update_action()
+        window.files.experimentSaved.connect(self._saved)
+
+    def populate(self, menu: QMenu) -> None:
+        """Add the Edit menu's actions."""
+        menu.addAction(self.undo_action)
+
+    # -- the current run -----------------------------------------------------------------------
+    def steps(self) -> int:
+        """Steps of the current run as last shown (0 without a run)."""
+        last = self.window.controller.last
+        return 0 if last is None or self.window.run_session is None else last.step
+
+    def unsaved(self) -> bool:
+        """Whether the current run has trained since it was last saved (or ever, if never)."""
+        return self.steps() > self.clean_step
+
+    def take(self, label: str = "") -> KeptRun | None:
+        """The current run, kept (None if it never trained or the engine can't give it)."""
+        session = self.window.run_session
+        if session is None or self.steps() == 0:
+            return None
+        experiment = self.window.controller.keep()
+        if experiment is None or experiment.steps == 0:
+            return None
+        state = experiment.state
+        training = replace(session.training, lr=state["base_lr"], l1=state["l1"], l2=state["l2"])
+        return KeptRun(replace(session, training=training), experiment, label, self.clean_step)
+
+    def _saved(self, path: str) -> None:
+        """Save experiment wrote the current run: what it has trained so far is safe."""
+        self.clean_step = self.steps()
+
+    # -- set-ups -------------------------------------------------------------------------------
+    def before_reset(self, sender: QObject | None, start: dict[str, Any]) -> None:
+        """A new run is about to replace the current one: park it if it belongs to the mode
+        being left, else keep it for Undo, named after the action that discards it."""
+        label = self.next_label or ("Reset" if sender is self.window.reset_action else "Edit")
+        self.next_label = None
+        run_mode, mode = self.window.run_mode, self.window.mode
+        kept = self.take(label) if run_mode is not None else None
+        if kept is not None:
+            if run_mode != mode:
+                self.parked[run_mode] = kept
+            else:
+                self._discard(kept)
+        resume = start.get("resume")
+        if self._next_clean is not None:
+            self.clean_step, self._next_clean = self._next_clean, None
+        else:
+            self.clean_step = 0 if resume is None else resume.steps
+
+    def resume_parked(self, mode: str) -> dict[str, Any]:
+        """How to set up ``mode``'s run on returning to it: from its parked run, if any."""
+        kept = self.parked.pop(mode, None)
+        if kept is None:
+            return {}
+        self._next_clean = kept.clean_step
+        return {"resume": kept.experiment}
+
+    def drop_parked(self, mode: str) -> None:
+        """New settings replace ``mode``'s panels: its parked run no longer fits them, and is
+        kept for Undo instead."""
+        kept = self.parked.pop(mode, None)
+        if kept is not None:
+            self._discard(replace(kept, label=self.next_label or "Edit"))
+
+    def _discard(self, kept: KeptRun) -> None:
+        self.discarded = kept
+        self._update_action()
+
+    # -- undo ----------------------------------------------------------------------------------
+    def undo(self) -> bool:
+        """Bring back the last discarded run: its settings, weights, optimizer, position and
+        history (the run it replaces, if trained, becomes the one to undo)."""
+        kept = self.discarded
+        if kept is None:
+            return False
+        self.discarded = None
+        self._update_action()
+        self.next_label = "Undo"
+        self._next_clean = kept.clean_step
+        self.window.preset_box.setCurrentIndex(0)  # the settings are the kept run's
+        self.window.apply_session(kept.session, resume=kept.experiment)
+        self.window.statusBar().showMessage(
+            f"Undone: back at epoch {kept.experiment.epoch:,}, step {kept.steps:,}.", 8000
+        )
+        return True
+
+    def _update_action(self) -> None:
+        kept = self.discarded
+        self.undo_action.setEnabled(kept is not None)
+        if kept is None:
+            self.undo_action.setText("Undo")
+            self.undo_action.setStatusTip("Nothing to undo.")
+            return
+        self.undo_action.setText(f"Undo {kept.label}")
+        self.undo_action.setStatusTip(
+            f"Bring back the run that {kept.label} discarded (epoch {kept.experiment.epoch:,}, "
+            f"step {kept.steps:,}) with its settings."
+        )
+
+    # -- quitting ------------------------------------------------------------------------------
+    def confirm_quit(self) -> bool:
+        """Ask, for the current run and a parked one, whether to save it before quitting if it
+        has trained since it was last saved: Save (through Save experiment as…, waiting for
+        the file), Discard or Cancel. True: go on quitting."""
+        if self.unsaved():
+            last = self.window.controller.last
+            if not self._ask_to_save(self.window.run_mode, last.epoch, last.step):
+                return False
+        for mode, kept in list(self.parked.items()):
+            if kept.steps > kept.clean_step:
+                if not self._ask_to_save(mode, kept.experiment.epoch, kept.steps):
+                    return False
+        return True
+
+    def _ask_to_save(self, mode: str, epoch: int, step: int) -> bool:
+        """Save / Discard / Cancel for the run of ``mode``; a parked run is set up again to be
+        saved. False: Cancel, or the file was not written."""
+        answer = QMessageBox.question(
+            self.window,
+            "Save the run?",
+            f"The {MODE_NAMES[mode]} run has trained to epoch {epoch:,}, step {step:,} and is not "
+            "saved. Save it as an experiment before quitting?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Discard:
+            return True
+        if answer != QMessageBox.StandardButton.Save:
+            return False
+        if self.window.run_mode != mode:
+            self.window.set_mode(mode)  # resumes the parked run, which is then saved
+        return self._save_and_wait()
+
+    def _save_and_wait(self) -> bool:
+        """Save experiment as… and wait for the engine to write it; False if the dialog was
+        cancelled or the file was not written (File's own message says why)."""
+        controller = self.window.controller
+        result: list[str] = []
+        loop = QEventLoop()
+
+        def saved(path: str, error: str) -> None:
+            result.append(error)
+            loop.quit()
+
+        controller.saved.connect(saved)
+        try:
+            if not self.window.files.save_experiment_as():
+                return False
+            QTimer.singleShot(int(SAVE_TIMEOUT * 1000), loop.quit)
+            if not result:
+                loop.exec()
+        finally:
+            controller.saved.disconnect(saved)
+        return result == [""]
