@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 
+from core.pace import MAX, Speed
 from core.training import Snapshot
 from playground.engine_process import DONE, IDLE, PAUSED, RUNNING, RunSetup, engine_main
 
@@ -34,6 +35,7 @@ class TrainingController(QObject):
         self.state = IDLE
         self.last: Snapshot | None = None
         self._run_id = 0
+        self.speed = MAX
         self._start_engine()
 
     def _start_engine(self) -> None:
@@ -75,6 +77,7 @@ class TrainingController(QObject):
         if not self._process.is_alive():  # it stopped unexpectedly: a new run gets a new one
             self._conn.close()
             self._start_engine()
+            self._send("speed", self.speed)
         self._run_id += 1
         self.last = None
         self.state = IDLE  # as every new run starts: right away, not when the engine says so
@@ -104,6 +107,12 @@ class TrainingController(QObject):
 
     def set_regularization(self, l1: float, l2: float) -> None:
         self._send("reg", float(l1), float(l2))
+
+    def set_speed(self, speed: Speed) -> None:
+        """Train at ``speed`` (steps or epochs per second, or max) from the next step on; kept
+        for later runs and for a new engine."""
+        self.speed = speed
+        self._send("speed", speed)
 
     def save_experiment(self, path: str, data: dict, metadata: dict) -> None:
         """Save the current run as an experiment file (between two steps); ``saved`` follows."""
