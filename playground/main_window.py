@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QStackedWidget,
     QStyle,
     QToolButton,
@@ -196,7 +197,10 @@ class MainWindow(QMainWindow):
         self.status_speed = QLabel()
         self.status_note = QLabel()  # why the run stopped, until the next action
         self.status_note.setObjectName("stopNote")
+        self.status_note.setContentsMargins(0, 0, 12, 0)
         self.statusBar().addWidget(self.status_note)
+        # The metrics give way (clipped) to the note when the bar is short of room.
+        self.status_metrics.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_metrics, 1)
         self.statusBar().addPermanentWidget(self.status_speed)
 
