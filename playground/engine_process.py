@@ -20,6 +20,7 @@ the engine loads the images itself, once per recipe.
 A paced run (:class:`core.pace.Speed`, e.g. 20 epochs/s) trains in pieces: one step, each with
 its snapshot, when steps are slow, else one epoch; between pieces the engine waits on the command
 queue with a timeout, so commands still act at once. "max" trains as before, never waiting.
+A run that finished at its epoch limit trains on (without a limit) on "start" or "step".
 Saves and exports are handled like every command, between two training steps, so a file always
 holds a consistent state of the run (weights, optimizer, generator and position together).
 
@@ -208,6 +209,8 @@ class Engine:
 
     def handle(self, command: tuple) -> None:
         kind = command[0]
+        if kind in ("start", "step") and self.iter is None and self.done_reason == "epochs":
+            self._train_on()  # finished at the epoch limit: Play (Space) or Step trains on
         if kind == "ack":
             self.ack()
         elif kind == "setup":
@@ -220,10 +223,7 @@ class Engine:
             self.outbox.drop_snapshot()
         elif kind == "speed":
             self.set_speed(command[1])
-        if kind in ("start", "step") and self.iter is None and self.done_reason == "epochs":
-            # Finished at the epoch limit: Play (Space) or Step trains on.
-            self._train_on()
-        if kind == "start" and self.iter is not None and self.state != RUNNING:
+        elif kind == "start" and self.iter is not None and self.state != RUNNING:
             self._end_step()
             self.pace.restart()
             self.set_state(RUNNING)

@@ -168,6 +168,23 @@ def test_slow_steps_each_send_a_snapshot_and_pause_acts_at_once(window, qtbot):
     assert time.perf_counter() - start < 0.8  # not after the wait (loose: a wait is 1 s)
 
 
+def test_reset_and_quit_act_at_once_during_a_slow_wait(window, qtbot):
+    window.speed_control.set_speed(Speed(1, "step"))
+    window.play_action.trigger()
+    qtbot.waitUntil(lambda: window.last_snapshot.step >= 1, timeout=5000)
+    start = time.perf_counter()
+    with qtbot.waitSignal(
+        window.controller.stateChanged, timeout=5000, check_params_cb=lambda s, r: s == IDLE
+    ):
+        qtbot.keyClick(window, Qt.Key.Key_R)
+    assert time.perf_counter() - start < 0.8  # loose: the next step was a second away
+    window.play_action.trigger()
+    qtbot.waitUntil(lambda: window.last_snapshot.step >= 1, timeout=5000)
+    start = time.perf_counter()
+    assert window.controller.shutdown()  # "quit" ends the engine in time
+    assert time.perf_counter() - start < 0.8
+
+
 def test_max_applies_at_once_during_a_slow_wait(window, qtbot):
     window.speed_control.set_speed(Speed(1, "step"))
     window.play_action.trigger()
