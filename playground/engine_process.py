@@ -18,8 +18,9 @@ it, keeping only the newest, so a busy GUI never has a backlog and training neve
 Image runs carry a recipe (:class:`playground.image_data.ImageDataSettings`) rather than arrays:
 the engine loads the images itself, once per recipe.
 A paced run (:class:`core.pace.Speed`, e.g. 20 epochs/s) trains in pieces: one step, each with
-its snapshot, when steps are slow, else one epoch; between pieces the engine waits on the command
-queue with a timeout, so commands still act at once. "max" trains as before, never waiting.
+its snapshot, when steps are slow, else an epoch (:data:`STEP_PIECES_UP_TO`); between pieces the
+engine waits on the command queue with a timeout, so commands still act at once. "max" trains
+as before, never waiting.
 A run that finished at its epoch limit trains on (without a limit) on "start" or "step".
 Saves and exports are handled like every command, between two training steps, so a file always
 holds a consistent state of the run (weights, optimizer, generator and position together).
@@ -58,8 +59,11 @@ from playground.image_data import ImageDataSettings, layout_for, load_image_data
 
 IDLE, RUNNING, PAUSED, DONE = "idle", "running", "paused", "done"
 #: Paced runs at most this many steps per second train one step at a time, a snapshot after
-#: each (the GUI shows every stage); faster ones train an epoch at a time.
+#: each (the GUI shows every stage)...
 STEP_PIECES_UP_TO = 100.0
+#: ...and up to this many epochs per second an epoch at a time; faster ones as the training loop
+#: goes (a snapshot every ``interval``): a snapshot per epoch would hold the pace back.
+EPOCH_PIECES_UP_TO = 50.0
 
 #: ("export", kind, ...) -> writer(model, path, metadata); each writes its file atomically.
 EXPORTS = {
@@ -346,7 +350,8 @@ class Engine:
         one_step = rate is not None and rate <= STEP_PIECES_UP_TO
         if one_step:
             self.control.request_snapshot()  # the loop yields before the step after this one
-        self.control.epoch_end_snapshots = self.step_target is not None or rate is not None
+        by_epoch = rate is not None and rate <= EPOCH_PIECES_UP_TO * self.trainer.steps_per_epoch
+        self.control.epoch_end_snapshots = self.step_target is not None or by_epoch
         steps = self.trainer.steps
         snap = next(self.iter)
         if one_step and self.control.snapshot_requested:

@@ -138,6 +138,15 @@ def test_epoch_paces_train_an_epoch_a_piece_when_steps_are_fast():
     assert waited == pytest.approx(2 / 50, rel=1e-12)
 
 
+def test_fast_paces_train_as_the_loop_goes_then_wait_for_what_they_did():
+    clock = Clock()
+    engine, published = paced_engine(Speed(100), clock)  # 500 steps/s: no snapshot per epoch
+    engine.advance()  # about 40 ms of training, many epochs of this tiny run
+    assert not engine.control.epoch_end_snapshots
+    assert engine.trainer.steps == published[-1] > 0
+    assert engine.wait_time() == pytest.approx(engine.trainer.steps / 500, rel=1e-12)
+
+
 def test_max_never_waits_nor_reads_the_clock():
     clock = Clock()
     engine, _ = paced_engine(MAX, clock)
