@@ -48,6 +48,7 @@ def headless_rate() -> float:
 
 def gui_run(app: QApplication) -> tuple[float, float, float]:
     settings = QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.Format.IniFormat)
+    settings.setValue("speed", "max")  # measure the app, not the speed limiter
     window = MainWindow(settings=settings, preset=PRESET)
     window.resize(1280, 800)
     window.show()
@@ -68,6 +69,10 @@ def gui_run(app: QApplication) -> tuple[float, float, float]:
     marks: dict[str, float] = {}
 
     def begin() -> None:
+        if window.last_snapshot is None:  # the engine is still starting (a busy machine)
+            QTimer.singleShot(50, begin)
+            return
+        QTimer.singleShot(int(SECONDS * 1000), end)
         marks["start"] = time.perf_counter()
         marks["steps"] = window.last_snapshot.step
         window.controller.start()
@@ -81,7 +86,6 @@ def gui_run(app: QApplication) -> tuple[float, float, float]:
         app.quit()
 
     QTimer.singleShot(500, begin)
-    QTimer.singleShot(int(500 + SECONDS * 1000), end)
     app.exec()
     wall = marks["end"] - marks["start"]
     rate = (marks["steps_end"] - marks["steps"]) * presets()[PRESET].training.batch_size / wall

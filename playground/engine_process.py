@@ -6,7 +6,7 @@ timer 2 s late). In its own process the engine gets a core of its own and the GU
 
 Protocol over a duplex ``multiprocessing`` pipe (both sides pickle plain data):
   GUI -> engine: ("setup", RunSetup) ("discard",) ("start",) ("pause",) ("step",) ("lr", x)
-                 ("reg", l1, l2)
+                 ("reg", l1, l2) ("speed", Speed)
                  ("edit_points", x_train, y_train, x_test, y_test, edits, setup_edits)
                  ("set_config", TrainConfig)
                  ("save_experiment", path, data, metadata) ("export", kind, path, metadata)
@@ -20,6 +20,11 @@ Snapshots are flow-controlled: after sending one the outbox sends no other until
 it, keeping only the newest, so a busy GUI never has a backlog and training never blocks on it.
 Image runs carry a recipe (:class:`playground.image_data.ImageDataSettings`) rather than arrays:
 the engine loads the images itself, once per recipe.
+A paced run (:class:`core.pace.Speed`, e.g. 20 epochs/s) trains in pieces: one step, each with
+its snapshot, when steps are slow, else an epoch (:data:`STEP_PIECES_UP_TO`); between pieces the
+engine waits on the command queue with a timeout, so commands still act at once. "max" trains
+as before, never waiting.
+A run that finished at its epoch limit trains on (without a limit) on "start" or "step".
 Saves and exports are handled like every command, between two training steps, so a file always
 holds a consistent state of the run (weights, optimizer, generator and position together).
 Point edits ("edit_points": the run's data with its first ``edits`` point edits) join the data at
@@ -50,6 +55,7 @@ from core.data import mnist
 from core.experiment import Experiment, save_experiment
 from core.io import save_model
 from core.onnx_export import export_onnx
+from core.pace import MAX, Pace, Speed
 from core.pyexport import export_python
 from core.training import (
     DEAD_UNIT_SAMPLES,
@@ -63,6 +69,12 @@ from core.training import (
 from playground.image_data import ImageDataSettings, layout_for, load_image_data
 
 IDLE, RUNNING, PAUSED, DONE = "idle", "running", "paused", "done"
+#: Paced runs at most this many steps per second train one step at a time, a snapshot after
+#: each (the GUI shows every stage)...
+STEP_PIECES_UP_TO = 100.0
+#: ...and up to this many epochs per second an epoch at a time; faster ones as the training loop
+#: goes (a snapshot every ``interval``): a snapshot per epoch would hold the pace back.
+EPOCH_PIECES_UP_TO = 50.0
 
 #: ("export", kind, ...) -> writer(model, path, metadata); each writes its file atomically.
 EXPORTS = {
@@ -194,6 +206,10 @@ class Engine:
         #: for the epoch to end (None: none waits).
         self.data_edits: int | None = None
         self.queued_edits: int | None = None
+        self.speed = MAX
+        self.pace = Pace()  # in steps per second
+        self.interval = 0.04  # the run's snapshot interval (to train on past its epoch limit)
+        self.done_reason = ""  # why the run ended ("" while it can train)
 
     def send(self, message: tuple) -> None:
         self.outbox.message(message)
@@ -213,6 +229,8 @@ class Engine:
 
     def handle(self, command: tuple) -> None:
         kind = command[0]
+        if kind in ("start", "step") and self.iter is None and self.done_reason == "epochs":
+            self._train_past_limit()  # finished at the epoch limit: Play or Step trains on
         if kind == "ack":
             self.ack()
         elif kind == "setup":
@@ -221,10 +239,13 @@ class Engine:
             self.control.forget_changes()  # they were meant for the dropped run
             self._end_step()
             self.trainer = self.iter = None
-            self.state = IDLE
+            self.state, self.done_reason = IDLE, ""
             self.outbox.drop_snapshot()
+        elif kind == "speed":
+            self.set_speed(command[1])
         elif kind == "start" and self.iter is not None and self.state != RUNNING:
             self._end_step()
+            self.pace.restart()
             self.set_state(RUNNING)
         elif kind == "pause" and self.busy:
             self._end_step()
@@ -234,6 +255,7 @@ class Engine:
             # still act within a chunk even when an epoch takes seconds.
             self.step_target = self.trainer.epoch + 1
             self.control.epoch_end_snapshots = True
+            self.pace.restart()
         elif kind == "save_experiment":
             path, data, metadata = command[1:]
             data = self.with_queued_edits(data)
@@ -290,7 +312,7 @@ class Engine:
 
     def setup(self, run: RunSetup) -> None:
         self._end_step()
-        self.run_id, self.iter = run.run_id, None
+        self.run_id, self.iter, self.done_reason = run.run_id, None, ""
         self.data_edits = self.queued_edits = None
         self.outbox.drop_snapshot()
         if run.resume is not None:
@@ -313,6 +335,7 @@ class Engine:
             return
         self.grid, self.dead_samples = run.grid, run.dead_samples
         self.interval = run.interval
+        self.set_speed(self.speed)
         self.control.apply(self.trainer)  # settle requests made for the previous run
         self._train_on()  # publishes the untrained state
         self.set_state(IDLE)
@@ -404,13 +427,49 @@ class Engine:
         augment = augment_images if run.images.augment else None
         return (x_train, y_train, x_test, y_test), augment
 
+    def set_speed(self, speed: Speed) -> None:
+        """Train at ``speed`` from now on (the run's steps per epoch turn epochs into steps)."""
+        self.speed = speed
+        per_epoch = self.trainer.steps_per_epoch if self.trainer is not None else 1
+        self.pace.set_rate(speed.steps_per_second(per_epoch))
+
+    def wait_time(self) -> float | None:
+        """Seconds until the next piece of training is due (0.0: now; None: not training)."""
+        return self.pace.delay() if self.busy else None
+
+    def _train_past_limit(self) -> None:
+        """Go on past the epoch limit the run stopped at, without a limit (until paused)."""
+        self.iter = train_iter(
+            self.trainer,
+            grid=self.grid,
+            control=self.control,
+            interval=self.interval,
+            max_epochs=0,
+            dead_samples=self.dead_samples,
+        )
+        next(self.iter)  # the state the GUI already shows
+        self.done_reason = ""
+        self.set_state(PAUSED)
+
     def advance(self) -> None:
-        """Train until the next snapshot (about 40 ms, or sooner if asked for one)."""
+        """Train until the next snapshot (about 40 ms, or sooner if asked for one); a paced run
+        trains one piece (a step or an epoch, see :data:`STEP_PIECES_UP_TO`)."""
+        rate = self.pace.rate
+        one_step = rate is not None and rate <= STEP_PIECES_UP_TO
+        if one_step:
+            self.control.request_snapshot()  # the loop yields before the step after this one
+        by_epoch = rate is not None and rate <= EPOCH_PIECES_UP_TO * self.trainer.steps_per_epoch
+        self.control.epoch_end_snapshots = self.step_target is not None or by_epoch
+        steps = self.trainer.steps
         snap = next(self.iter)
+        if one_step and self.control.snapshot_requested:
+            self.control.apply(self.trainer)  # it yielded at an epoch's end: the step is done
+        self.pace.done(self.trainer.steps - steps)
         self.publish(snap)
         if snap.done:
             self._end_step()
             self.iter = None
+            self.done_reason = snap.reason or "stopped"
             self.set_state(DONE, snap.reason or "")
         elif self.step_target is not None and snap.epoch >= self.step_target:
             self._end_step()
@@ -473,20 +532,21 @@ def engine_main(conn) -> None:
 
     threading.Thread(target=read, name="commands", daemon=True).start()
     while True:
+        # Idle: wait for a command. Training: take one if there is one, else train on; a paced
+        # run waits for its next piece on the queue, so a command cuts the wait short.
+        wait = engine.wait_time()
         try:
-            command = commands.get(block=not engine.busy)
+            command = commands.get(block=wait != 0, timeout=wait)
         except queue.Empty:
-            command = None
-        if command is not None:
-            if command[0] == "quit":
-                return
-            if command[0] == "ordered":
-                change_rates(engine.control, command[1])
-            elif command[0] not in ("lr", "reg"):  # those went straight to the control
-                engine.handle(command)
-            if command[0] in ("setup", "discard"):
-                with building_lock:
-                    building[0] -= 1
+            if wait == 0:
+                engine.advance()
             continue
-        if engine.busy:
-            engine.advance()
+        if command[0] == "quit":
+            return
+        if command[0] == "ordered":
+            change_rates(engine.control, command[1])
+        elif command[0] not in ("lr", "reg"):  # those went straight to the control
+            engine.handle(command)
+        if command[0] in ("setup", "discard"):
+            with building_lock:
+                building[0] -= 1

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QStackedWidget,
     QStyle,
     QToolButton,
@@ -36,8 +37,10 @@ from playground.kept_runs import KeptRuns
 from playground.layout import group, scroll_column, workspace
 from playground.panels.data_panel import DataPanel
 from playground.panels.network_panel import NetworkPanel
+from playground.panels.speed_control import SpeedControl
 from playground.panels.training_panel import TrainingPanel
-from playground.presets import DEFAULT, all_presets, image_presets, presets
+from playground.presets import DEFAULT, all_presets, image_presets, preset_speed, presets
+from playground.run_status import stop_message
 from playground.session import Session, apply_edits, edit_split, removal_split, reset_reason
 from playground.throttle import Throttled
 from playground.views.curves_view import CurvesView
@@ -132,7 +135,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.files = FileActions(self)
         self.kept = KeptRuns(self)  # parked runs, Edit ▸ Undo, the question on quitting
-        self._build_actions()
+        self._build_actions(preset)
         self.setAcceptDrops(True)
 
         self.data_panel.changed.connect(self._settings_changed)
@@ -195,10 +198,16 @@ class MainWindow(QMainWindow):
 
         self.status_metrics = QLabel()
         self.status_speed = QLabel()
+        self.status_note = QLabel()  # why the run stopped, until the next action
+        self.status_note.setObjectName("stopNote")
+        self.status_note.setContentsMargins(0, 0, 12, 0)
+        self.statusBar().addWidget(self.status_note)
+        # The metrics give way (clipped) to the note when the bar is short of room.
+        self.status_metrics.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_metrics, 1)
         self.statusBar().addPermanentWidget(self.status_speed)
 
-    def _build_actions(self) -> None:
+    def _build_actions(self, preset: str | None = None) -> None:
         tb = self.addToolBar("Run")
         tb.setObjectName("runToolbar")
         tb.setMovable(False)
@@ -244,6 +253,12 @@ class MainWindow(QMainWindow):
         self.preset_box.setToolTip("Load a ready-made data set and network that learns it.")
         self.preset_box.activated.connect(self._preset_chosen)
         tb.addWidget(self.preset_box)
+        # Last in the toolbar: it never moves Mode and Preset, and a narrow window hides it first.
+        tb.addSeparator()
+        self.speed_control = SpeedControl(self.settings, preset_speed(preset or DEFAULT))
+        self.speed_control.speedChanged.connect(self.controller.set_speed)
+        self.controller.set_speed(self.speed_control.speed())
+        tb.addWidget(self.speed_control)
 
         file_menu = self.menuBar().addMenu("&File")
         self.files.populate(file_menu)
@@ -366,6 +381,7 @@ class MainWindow(QMainWindow):
         name = self.preset_box.itemData(index)
         if name:
             self.kept.next_label = "Preset"
+            self.speed_control.set_speed(preset_speed(name))
             self.apply_session(all_presets()[name])
 
     # -- runs ----------------------------------------------------------------------------------
@@ -648,8 +664,18 @@ class MainWindow(QMainWindow):
                 f"Training stopped: it diverged: {what}. "
                 "Lower the learning rate (or clip gradients) and press Reset."
             )
-        elif state == DONE and reason:
-            self.statusBar().showMessage(f"Finished: {reason.replace('_', ' ')}", 5000)
+        if state == DONE and reason:
+            snap, session = self.last_snapshot, self.run_session
+            self.status_note.setText(
+                stop_message(
+                    reason,
+                    snap.epoch if snap is not None else 0,
+                    session.training if session is not None else None,
+                    snap is None or snap.test_loss is not None,
+                )
+            )
+        else:
+            self.status_note.clear()  # the next action: Play, Step, Reset or a settings change
 
     def _show_banner(self, text: str) -> None:
         self.banner.setText(text)

@@ -3,6 +3,7 @@ and MNIST / Fashion-MNIST images."""
 
 from __future__ import annotations
 
+from core.pace import MAX, Speed
 from core.training import TrainConfig
 from playground.image_data import ImageDataSettings
 from playground.image_session import ImageSession
@@ -110,6 +111,26 @@ def presets() -> dict[str, Session]:
 
 
 DEFAULT = "spiral"
+
+#: The speed each toy preset starts at, chosen so that its boundary forms over about 3 to 10
+#: seconds (e.g. the spiral is solved near epoch 100 and settles by 150: 5 to 8 s at 20 epochs/s).
+#: Image presets start at max: their epochs take seconds anyway.
+PRESET_SPEEDS = {
+    "xor": Speed(1),
+    "circle": Speed(1),
+    "gauss": Speed(10, "step"),
+    "moons": Speed(2),
+    "spiral": Speed(20),
+    "spiral-3": Speed(5),
+    "checkerboard": Speed(20),
+    "bumps": Speed(2),
+    "plane": Speed(2),
+}
+
+
+def preset_speed(name: str) -> Speed:
+    """The speed a preset starts at (max for image presets and unknown names)."""
+    return PRESET_SPEEDS.get(name, MAX)
 
 
 def all_presets() -> dict[str, Session | ImageSession]:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 
 from core.experiment import Experiment
+from core.pace import MAX, Speed
 from core.training import Snapshot, TrainConfig
 from playground.engine_process import DONE, IDLE, PAUSED, RUNNING, RunSetup, engine_main
 
@@ -38,6 +39,7 @@ class TrainingController(QObject):
         self.last_setup: RunSetup | None = None
         self._run_id = 0
         self._keep_token = 0
+        self.speed = MAX
         self._start_engine()
 
     def _start_engine(self) -> None:
@@ -79,6 +81,7 @@ class TrainingController(QObject):
         if not self._process.is_alive():  # it stopped unexpectedly: a new run gets a new one
             self._conn.close()
             self._start_engine()
+            self._send("speed", self.speed)
         self._run_id += 1
         self.last = None
         self.last_setup = run  # what the current run was set up with
@@ -120,6 +123,12 @@ class TrainingController(QObject):
         """Go on training with ``config`` (another optimizer starts with a fresh state); the
         batch size and seed must be the run's."""
         self._send("set_config", config)
+
+    def set_speed(self, speed: Speed) -> None:
+        """Train at ``speed`` (steps or epochs per second, or max) from the next step on; kept
+        for later runs and for a new engine."""
+        self.speed = speed
+        self._send("speed", speed)
 
     def save_experiment(self, path: str, data: dict, metadata: dict) -> None:
         """Save the current run as an experiment file (between two steps); ``saved`` follows."""

@@ -9,7 +9,9 @@ from playground.theme import apply_theme
 
 @pytest.fixture
 def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("speed", "max")  # tests train at full speed unless they choose one
+    return settings
 
 
 @pytest.fixture
