@@ -29,7 +29,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="SAMPLE",
         help="image mode: show the Draw tab with a sample drawn (e.g. 7) before the screenshot",
     )
-    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument(
+        "--theme",
+        choices=("system", "light", "dark"),
+        help="colours (default: as last chosen in View ▸ Theme, at first the system's)",
+    )
     p.add_argument("--size", default="1440x900", help="window size WxH")
     p.add_argument(
         "--fresh",
@@ -53,17 +57,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from playground.main_window import MainWindow
-    from playground.theme import apply_theme
+    from playground.theme import THEMES, apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("NN Playground")
-    apply_theme(app, args.theme)
     settings = None
     if args.fresh or args.screenshot:
         settings = QSettings(
             QSettings.Format.IniFormat, QSettings.Scope.UserScope, "nn-playground", "scratch"
         )
         settings.clear()
+    saved = (settings or QSettings("nn-playground", "app")).value("theme", "system")
+    theme = args.theme or (saved if saved in THEMES else "system")
+    apply_theme(app, theme)
     window = MainWindow(settings=settings, preset=args.preset)
     window.resize(args.width, args.height)
     window.show()

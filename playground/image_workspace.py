@@ -127,7 +127,10 @@ class ImageWorkspace(QWidget):
         self.tabs.setTabToolTip(2, "Draw a digit or garment and watch the network classify it.")
 
         splits = workspace(
-            [left, middle, self.tabs], [0, 340, 560], [0, 3, 4], [self.curves_view, self.stats_view]
+            [left, middle, self.tabs],
+            [0, 340, 560],
+            [0, 3, 4],
+            [self.curves_view.with_options(), self.stats_view],
         )
         self.top_split, self.bottom_split, self.main_split = splits.top, splits.bottom, splits.main
         layout = QVBoxLayout(self)

@@ -170,7 +170,7 @@ class DrawView(QWidget):
         self._result.addWidget(answer)
         result_box = QWidget()
         result_box.setLayout(self._result)
-        result_box.setMinimumWidth(150)
+        result_box.setMinimumWidth(self.preview.width())
         result_box.setFixedHeight(self.preview.height() * 3 // 4)
 
         self.plot = pg.PlotWidget()

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QRectF
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from playground.views.colors import NEGATIVE, POSITIVE, diverging
 
@@ -130,6 +130,7 @@ class FiltersView(QWidget):
 
         self.title = QLabel("First-layer weights")
         self.title.setObjectName("viewTitle")
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.shared_scale = QCheckBox("Shared scale")
         self.shared_scale.setToolTip(
             "Colour every tile on one scale (the largest |weight| shown) to compare units; "
@@ -148,6 +149,7 @@ class FiltersView(QWidget):
 
         self.caption = QLabel("No weights yet")
         self.caption.setObjectName("columnHead")
+        self.caption.setWordWrap(True)
         legend = QLabel(
             f"<span style='color:{_hex(NEGATIVE)}'>■</span> negative &nbsp; "
             f"<span style='color:{_hex(POSITIVE)}'>■</span> positive"
@@ -159,8 +161,9 @@ class FiltersView(QWidget):
         header.addWidget(self.title)
         header.addStretch(1)
         header.addWidget(self.shared_scale)
-        footer = QHBoxLayout()
-        footer.addWidget(self.caption, 1)
+        # The caption above the legend: the column stays narrow enough for a 1024-px window.
+        footer = QVBoxLayout()
+        footer.addWidget(self.caption)
         footer.addWidget(legend)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
