@@ -85,7 +85,7 @@ class EditorAndView(QWidget):
     """An editor above a view, the editor never taking more than ``share`` of the height: a
     long editor (many layers) scrolls instead of shrinking the view to thumbnails."""
 
-    def __init__(self, editor: QWidget, view: QWidget, share: float = 0.5) -> None:
+    def __init__(self, editor: QWidget, view: QWidget, share: float = 0.45) -> None:
         super().__init__()
         self.share = share
         self.editor = QScrollArea()

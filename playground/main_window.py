@@ -222,6 +222,10 @@ class MainWindow(QMainWindow):
         self.step_action.triggered.connect(self.step_epoch)
         for action in (self.reset_action, self.play_action, self.step_action):
             tb.addAction(action)
+        play = tb.widgetForAction(self.play_action)  # as wide as "Pause": nothing moves
+        self.play_action.setText("Pause")
+        play.setFixedWidth(max(play.sizeHint().width(), play.minimumSizeHint().width()))
+        self.play_action.setText("Play")
         tb.addSeparator()
         self.epoch_label = QLabel()
         self.epoch_label.setObjectName("counter")

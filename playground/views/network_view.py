@@ -31,6 +31,8 @@ MAX_SHOWN = 12
 NODE = 36  # neuron thumbnail size (scene units)
 ROW = NODE + 12
 COLUMN = 150
+#: Narrowest column spacing: deep networks pack their columns before shrinking the neurons.
+MIN_COLUMN = NODE * 2.4
 PEN_LEVELS = 12  # link thickness/opacity steps (pens are cached per step and sign)
 THUMB = 25  # thumbnails are the grid subsampled to about this many pixels a side
 DEAD = (True, -1)  # the pen key of a weight of exactly zero
@@ -219,9 +221,7 @@ class NetworkView(QGraphicsView):
         """Spread the columns so the graph's shape matches the view's (within limits)."""
         height = max(min(n, MAX_SHOWN) for n in sizes) * ROW + 80
         aspect = self.viewport().width() / max(self.viewport().height(), 1)
-        return float(
-            np.clip(aspect * height / max(len(sizes) - 0.6, 1), COLUMN * 0.8, COLUMN * 2.2)
-        )
+        return float(np.clip(aspect * height / max(len(sizes) - 0.6, 1), MIN_COLUMN, COLUMN * 2.2))
 
     # -- updates -------------------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:

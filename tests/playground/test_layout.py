@@ -2,6 +2,7 @@
 that start over with each run; everything fitting at the smallest supported size."""
 
 import pytest
+from PySide6.QtCore import Qt
 
 from playground.main_window import MainWindow
 
@@ -50,3 +51,133 @@ def test_curves_start_over_at_reset(make_window, qtbot):
     choose_preset(qtbot, window, "spiral")
     train_epochs(qtbot, window, 3)
     qtbot.waitUntil(lambda: window.curves_view.loss_plot.viewRange()[0][1] < 50)
+
+
+def test_toolbar_and_plots_stay_put_across_presets_and_growing_counters(make_window, qtbot):
+    window = make_window("bumps")
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024)
+
+    def geometry():
+        return [w.geometry().getRect() for w in (window.mode_box, window.preset_box)]
+
+    start = geometry()
+    for name in ("bumps", "spiral", "xor"):
+        choose_preset(qtbot, window, name)
+        train_epochs(qtbot, window, 50)  # the counters grow by digits
+        assert geometry() == start, name
+    window.epoch_label.setText("  Epoch 9,999,999   Step 99,999,999  ")
+    assert geometry() == start
+
+
+def test_preset_box_marks_changed_settings(make_window, qtbot):
+    window = make_window("xor")
+    assert window.preset_box.currentText() == "xor"
+    with qtbot.waitSignal(window.runReset):
+        window.network_panel.add.click()
+    assert window.preset_box.currentText() == "xor (changed)"
+    assert "changed" in window.preset_box.toolTip()
+    choose_preset(qtbot, window, "xor")
+    assert window.preset_box.currentText() == "xor"
+    with qtbot.waitSignal(window.runReset):  # an imported CSV file is a change too
+        window.data_panel.add_edit(["add", 0.5, 0.5, 1])
+    assert window.preset_box.currentText() == "xor (changed)"
+    with qtbot.waitSignal(window.runReset):
+        window.set_mode("images")
+    assert window.preset_box.currentText() != "xor (changed)"  # the image mode's own preset
+
+
+def test_clicking_a_neuron_keeps_the_columns_widths(window, qtbot):
+    qtbot.waitUntil(lambda: window.network_view._columns != [])
+    before = (window.output_view.width(), window.network_view.width())
+    rect = window.network_view.node_rect(1, 0)
+    point = window.network_view.mapFromScene(rect.center())
+    qtbot.mouseClick(window.network_view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    qtbot.waitUntil(lambda: window.output_view.title.text().startswith("Neuron"))
+    assert len(window.output_view.title.text()) < 30
+    qtbot.wait(20)
+    assert (window.output_view.width(), window.network_view.width()) == before
+
+
+def test_point_outlines_have_a_legend(window):
+    view = window.output_view
+    for box, outline in ((view.show_train, (255, 255, 255)), (view.show_test, (30, 30, 30))):
+        image = box.icon().pixmap(16, 16).toImage()
+        ring = image.pixelColor(8, 2)  # on the outline, above the centre
+        assert max(abs(ring.red() - outline[0]), abs(ring.green() - outline[1])) < 60
+    assert "white outline" in view.show_train.toolTip() + view.show_test.toolTip()
+
+
+def test_curves_svg_holds_only_the_plots_and_keys_sit_above_them(window, qtbot, tmp_path):
+    train_epochs(qtbot, window, 5)
+    path = tmp_path / "curves.svg"
+    assert window.files.export_view(window.curves_view, "curves", str(path))
+    svg = path.read_text()
+    assert "Log-scale" not in svg and "train" in svg
+    for plot in (window.curves_view.loss_plot, window.curves_view.acc_plot):
+        assert plot.getPlotItem().legend is None  # no key drawn over the curves
+    assert window.stats_view.hist_plot.getPlotItem().legend is None
+
+
+@pytest.mark.parametrize("mode", ["plane", "images"])
+def test_everything_fits_at_1024_by_700(make_window, qtbot, mode):
+    window = make_window("spiral")
+    if mode == "images":
+        window.set_mode("images")
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.size().width() == 1024 and window.height() == 700)
+    assert window.minimumSizeHint().width() <= 1024
+    splits = window.top_split if mode == "plane" else window.images.top_split
+    for i in range(splits.count()):
+        column = splits.widget(i)
+        assert column.width() >= column.minimumSizeHint().width(), type(column).__name__
+    label = window.stats_view.grad_plot.getAxis("left").labelString()
+    assert "(x" not in label
+
+
+def test_output_plot_stays_square_when_wide(make_window, qtbot):
+    window = make_window("spiral")
+    window.resize(1600, 1000)
+    qtbot.waitUntil(lambda: window.width() == 1600)
+    qtbot.wait(20)
+    plot = window.output_view.plot
+    assert abs(plot.width() - plot.height()) <= 1
+    (x0, x1), (y0, y1) = plot.viewRange()
+    assert (x1 - x0) == pytest.approx(12, rel=0.1) and (y1 - y0) == pytest.approx(12, rel=0.1)
+
+
+def test_eight_hidden_layers_keep_readable_neurons(window, qtbot):
+    panel = window.network_panel
+    while len(panel.rows) < 8:
+        with qtbot.waitSignal(window.runReset):
+            panel.add.click()
+    qtbot.wait(20)
+    view = window.network_view
+    side = view.mapFromScene(view.node_rect(1, 0)).boundingRect().height()
+    assert side >= 15  # 13 px before
+    assert view.height() >= window.height() * 0.3
+
+
+def test_test_image_captions_cut_a_class_alike(qtbot):
+    import numpy as np
+    from PySide6.QtGui import QFontMetricsF
+
+    from playground.views.image_grid_view import ImageGridView
+
+    view = ImageGridView()
+    qtbot.addWidget(view)
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"] + ["Sandal", "Shirt"]
+    names += ["Sneaker", "Bag", "Ankle boot"]
+    n = 6
+    view.set_images(
+        np.zeros((n, 28, 28), np.uint8),
+        np.full(n, 7),
+        np.full(n, 7),
+        np.array([1.0, 0.98, 0.5, 0.07, 0.004, 0.999]),
+        names,
+    )
+    canvas = view.canvas
+    fm = QFontMetricsF(canvas.caption_font())
+    for width in (40.0, 52.0, 64.0):
+        cut = {canvas.caption_text(k, fm, width).rsplit(" ", 1)[0] for k in range(n)}
+        assert len(cut) == 1, (width, cut)
