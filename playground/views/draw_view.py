@@ -45,8 +45,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.data.digits import FIELD, preprocess_digit
-from core.data.mnist import DIGITS
+from core.data.digits import FIELD, PREPROCESSORS
+from core.data.mnist import DIGITS, FASHION_CLASSES
 from core.model import Sequential
 from core.spec import normalize
 from playground.views.canvas import BRUSH_RANGE, DEFAULT_BRUSH, DigitCanvas
@@ -54,6 +54,13 @@ from playground.views.canvas import BRUSH_RANGE, DEFAULT_BRUSH, DigitCanvas
 NO_MODEL = "No trained model yet — train one or open a model file"
 DRAW_DIGIT = "Draw a digit"
 DRAW_ITEM = "Draw an item"
+#: What the network sees, per preprocessing (the preview's tooltip).
+PREVIEW_TIPS = {
+    "digits": "What the network sees: your drawing cropped, scaled to 20 px and centred by its "
+    "centre of mass in 28×28 pixels, as MNIST digits were made.",
+    "fashion": "What the network sees: your drawing trimmed, its longest side scaled to 28 px "
+    "and centred, as Fashion-MNIST items were made.",
+}
 #: Bar colours: the top class and the others.
 TOP_BAR = (61, 127, 217)
 OTHER_BAR = (150, 156, 166)
@@ -79,10 +86,7 @@ class InputPreview(QWidget):
         self._pixels = np.zeros((FIELD, FIELD), np.uint8)
         self._image = QImage(self._pixels.data, FIELD, FIELD, FIELD, QImage.Format_Grayscale8)
         self.setFixedSize(FIELD * zoom, FIELD * zoom)
-        self.setToolTip(
-            "What the network sees: your drawing cropped, scaled to 20 px and centred by its "
-            "centre of mass in 28×28 pixels, as MNIST digits were made."
-        )
+        self.setToolTip(PREVIEW_TIPS["digits"])
 
     def set_image(self, image: np.ndarray | None) -> None:
         """Show ``image`` (28, 28) in [0, 1], or an empty field for None."""
@@ -272,8 +276,15 @@ class DrawView(QWidget):
     def class_names(self) -> tuple[str, ...]:
         return self._class_names
 
+    @property
+    def preprocessing(self) -> str:
+        """How a drawing becomes the network's input (a key of PREPROCESSORS): the way the
+        model's data set made its images from pictures."""
+        return "fashion" if self._class_names == FASHION_CLASSES else "digits"
+
     def _set_class_names(self, names: tuple[str, ...]) -> None:
         self._class_names = names
+        self.preview.setToolTip(PREVIEW_TIPS[self.preprocessing])
         axis = self.plot.getAxis("left")
         axis.setTicks([list(enumerate(names)), []])
         metrics = QFontMetrics(axis.style.get("tickFont") or self.font())
@@ -316,7 +327,7 @@ class DrawView(QWidget):
     def refresh(self) -> None:
         """Preprocess the drawing and classify it now (strokes call this through the timer)."""
         self._timer.stop()
-        pre = preprocess_digit(self.canvas.array(), background="dark")
+        pre = PREPROCESSORS[self.preprocessing](self.canvas.array(), background="dark")
         self._image = pre.image
         self.preview.set_image(pre.image)
         probs = None
