@@ -10,7 +10,7 @@ Large layers show their first MAX_SHOWN neurons and say how many more there are.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsLineItem,
@@ -80,10 +80,11 @@ class Neuron(QGraphicsRectItem):
         super().__init__(0, 0, NODE, NODE)
         self.view, self.layer, self.unit, self.label = view, layer, unit, label
         self.bias: float | None = None
+        self.dead = False
         self.pixmap = QGraphicsPixmapItem(self)
         self.pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.setPen(QPen(QColor(120, 120, 120), 1))
-        self.setBrush(QBrush(QColor(240, 240, 240)))
+        self.setBrush(QBrush(view.palette().color(QPalette.ColorRole.Base)))
         self.setAcceptHoverEvents(True)
         if layer is not None:
             self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -92,11 +93,28 @@ class Neuron(QGraphicsRectItem):
         pix = to_pixmap(rgba)
         self.pixmap.setPixmap(pix)
         self.pixmap.setScale(NODE / max(pix.width(), 1))
+        self.pixmap.show()
+
+    def set_dead(self, dead: bool) -> None:
+        """A unit that outputs exactly 0 over the whole plane: hatched in the theme's colours
+        (its all-zero map would be a bright white square on a dark background)."""
+        if dead == self.dead:
+            return
+        self.dead = dead
+        palette = self.view.palette()
+        if dead:
+            self.pixmap.hide()
+            hatch = QBrush(palette.color(QPalette.ColorRole.Mid), Qt.BrushStyle.BDiagPattern)
+            self.setBrush(hatch)
+        else:
+            self.setBrush(QBrush(palette.color(QPalette.ColorRole.Base)))
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802
         text = self.label
         if self.bias is not None:
             text += f"\nbias {self.bias:+.4f}"
+        if self.dead:
+            text += "\ndead: outputs 0 everywhere on the plane"
         if self.layer is not None:
             text += "\nclick to show its map in the output view"
         self.setToolTip(text)
@@ -250,11 +268,14 @@ class NetworkView(QGraphicsView):
                 g = np.nan_to_num(grids[: len(column), ::step, ::step])
                 scale = np.abs(g).max(axis=(1, 2), keepdims=True)
                 images = diverging(g / np.where(scale > 0, scale, 1.0))
+                dead = np.abs(grids[: len(column)]).max(axis=(1, 2)) == 0
             for node in column:
                 if bias is not None:
                     node.bias = float(bias[node.unit])
                 if images is not None:
-                    node.set_image(images[node.unit])
+                    node.set_dead(bool(dead[node.unit]))
+                    if not node.dead:
+                        node.set_image(images[node.unit])
         if snap.grid_output is not None and self._columns:
             out = self._columns[-1][0]
             out.set_image(output_image(thumbnail(snap.grid_output), self._classification))
@@ -298,12 +319,20 @@ class NetworkView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
-        if self._structure is not None:  # re-spread the columns for the new shape
+        self._rebuild()  # re-spread the columns for the new shape
+        self._fit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._rebuild()  # texts and empty neurons in the new theme's colours
+
+    def _rebuild(self) -> None:
+        if self._structure is not None:
             last = self._last
             self.set_structure(*self._structure)
             if last is not None:
                 self.show_snapshot(last)
-        self._fit()
 
     def node_rect(self, column: int, index: int) -> QRectF:
         """Scene rectangle of a node (tests click on it)."""

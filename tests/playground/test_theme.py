@@ -44,3 +44,42 @@ def test_view_menu_switches_theme_and_remembers_it(make_window, qapp, settings):
 def test_theme_follows_the_system_unless_chosen():
     assert parse_args([]).theme is None  # the app then uses the saved choice, or "system"
     assert parse_args(["--theme", "dark"]).theme == "dark"
+
+
+def test_dead_neurons_are_hatched_not_white_in_the_dark(qapp):
+    import numpy as np
+
+    from core.data.features import feature_map, grid_points
+    from core.training import Grid, build_trainer, take_snapshot
+    from playground.presets import presets
+    from playground.views.network_view import NetworkView
+
+    session = presets()["spiral"]  # ReLU layers
+    data = session.build_dataset()
+    spec = session.build_spec(data)
+    trainer = build_trainer(spec, session.training, data.x_train, data.y_train)
+    state = trainer.model.get_state()
+    state["0.W"][:, 0], state["0.b"][0] = 0.0, -1.0  # unit 1 of layer 1: ReLU(-1) = 0 everywhere
+    trainer.model.set_state(state)
+    f = session.data.features
+    grid = feature_map(grid_points(20), f)
+    snap = take_snapshot(trainer, Grid(grid, 20, neuron_stride=2))
+    apply_theme(qapp, "dark")
+    try:
+        view = NetworkView()
+        view.set_structure(spec, f, grid.T.reshape(len(f), 20, 20), True)
+        view.resize(600, 400)
+        view.show_snapshot(snap)
+        image = view.grab().toImage()  # laid out for its size (the neurons are made anew)
+        dead, alive = view._columns[1][0], view._columns[1][1]
+        assert dead.dead and not alive.dead
+        centre = view.mapFromScene(dead.sceneBoundingRect().center())
+        patch = [
+            image.pixelColor(centre.x() + dx, centre.y() + dy).lightness()
+            for dx in range(-4, 5)
+            for dy in range(-4, 5)
+        ]
+        assert np.mean(patch) < 140  # dark with a grey hatch, not a white square
+        assert not dead.pixmap.isVisible()
+    finally:
+        apply_theme(qapp, "light")
