@@ -269,6 +269,9 @@ class ImageWorkspace(QWidget):
         if snap.test_pred is not None and snap.epoch != self._pred_epoch:
             self._pred_epoch = snap.epoch
             self._show_predictions()
+        elif snap.test_pred is None and snap.epoch > 0 and self._pred_epoch < 0:
+            # a run continued from a file: its first predictions come at its next epoch's end
+            self.images_view.set_title(f"Predictions appear after epoch {snap.epoch + 1}")
 
     def show_model(self, model, class_names, path: str) -> None:
         """Classify drawings with a model opened from a file (until the next run starts);

@@ -121,3 +121,18 @@ def test_a_run_that_cant_start_leaves_no_views_of_the_last_one(workspace, qtbot)
         assert workspace.filters_view._total == 0
         assert workspace.draw_view.predictions() is None
         assert workspace.confusion_view.matrix._m.sum() == 0
+
+
+def test_a_continued_run_does_not_wait_for_the_first_epoch(workspace):
+    ws = workspace
+    ws.apply_session(small("fashion-mlp"))
+    run = ws.prepare_run()
+    ws.start_run(run)
+    d = load_image_data(run.data, layout=layout_for(run.spec))
+    trainer = build_trainer(run.spec, run.config, d.x_train, d.y_train, d.x_test, d.y_test)
+    trainer.run_epoch()
+    trainer.run_epoch()
+    trainer.test_pred = None  # as a trainer rebuilt from a saved experiment
+    ws.show_snapshot(take_snapshot(trainer))
+    ws.flush_views()
+    assert ws.images_view.title.text() == "Predictions appear after epoch 3"
