@@ -128,8 +128,8 @@ class ImageWorkspace(QWidget):
 
         splits = workspace(
             [left, middle, self.tabs],
-            [0, 340, 560],
-            [0, 3, 4],
+            [0, 240, 660],
+            [0, 2, 5],
             [self.curves_view.with_options(), self.stats_view],
         )
         self.top_split, self.bottom_split, self.main_split = splits.top, splits.bottom, splits.main

@@ -56,6 +56,9 @@ class CurvesView(QWidget):
             plot.setLabel("bottom", "epoch")
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setMenuEnabled(False)
+            # Plain tick values: a scale note such as "(x0.001)" is cut off in a narrow plot.
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.acc_plot.setYRange(0, 1.0, padding=0.02)
         # Toy sets run hundreds of epochs a second: draw about one point per pixel, each the
         # mean of the epochs it covers (peak downsampling zigzags, and stroking those 2-px

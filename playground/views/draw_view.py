@@ -139,9 +139,11 @@ class DrawView(QWidget):
         self.clear_button.setToolTip("Erase the drawing (also right-click or Esc)")
         self.clear_button.clicked.connect(self.canvas.clear)
 
-        self.preview = InputPreview(zoom=4)
+        self.preview = InputPreview(zoom=3)
         preview_caption = QLabel("Network input 28×28")
         preview_caption.setObjectName("columnHead")
+        preview_caption.setWordWrap(True)  # two lines rather than a wider panel
+        preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         # result: a message (no model / empty canvas) or the top class, large
         self.message = QLabel()
@@ -161,6 +163,9 @@ class DrawView(QWidget):
         medium.setPointSizeF(medium.pointSizeF() * 1.3)
         self.top_prob.setFont(medium)
         self.top_prob.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._medium_font = medium
+        for label in (self.top_class, self.top_prob):  # they fit the column (see _fit_answer)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         answer = QWidget()
         answer_layout = QVBoxLayout(answer)
         answer_layout.setContentsMargins(0, 0, 0, 0)
@@ -174,6 +179,7 @@ class DrawView(QWidget):
         self._result.addWidget(answer)
         result_box = QWidget()
         result_box.setLayout(self._result)
+        self._result_box = result_box
         result_box.setMinimumWidth(self.preview.width())
         result_box.setFixedHeight(self.preview.height() * 3 // 4)
 
@@ -357,10 +363,28 @@ class DrawView(QWidget):
             self._say(DRAW_DIGIT if self._class_names == DIGITS else DRAW_ITEM)
         else:
             name = self._class_names[top]
-            self.top_class.setFont(self._big_fonts[0 if len(name) <= 2 else 1])
             self.top_class.setText(name)
             self.top_prob.setText(f"{_percent(values[top])} sure")
+            self._fit_answer()
             self._result.setCurrentIndex(1)
+
+    def _fit_answer(self) -> None:
+        """The answer in its large font, made smaller where the column is too narrow for it
+        ("T-shirt/top" beside the canvas in a 1024-px window)."""
+        big = self._big_fonts[0 if len(self.top_class.text()) <= 2 else 1]
+        width = self._result_box.width()
+        for label, font in ((self.top_class, big), (self.top_prob, self._medium_font)):
+            font = QFont(font)
+            while (
+                QFontMetrics(font).horizontalAdvance(label.text()) > width and font.pointSizeF() > 7
+            ):
+                font.setPointSizeF(font.pointSizeF() * 0.9)
+            label.setFont(font)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self.top_class.text():
+            self._fit_answer()
 
     def _say(self, text: str) -> None:
         self.message.setText(text)

@@ -279,6 +279,7 @@ class ImageGridView(QWidget):
 
         self.title = QLabel("Test images")
         self.title.setObjectName("viewTitle")
+        self.title.setWordWrap(True)  # a long title wraps instead of widening the column
         self.mistakes_only = QCheckBox("Mistakes only")
         self.mistakes_only.setToolTip("Show only the images the network classifies wrongly.")
         self.mistakes_only.toggled.connect(self._refresh)
@@ -288,8 +289,7 @@ class ImageGridView(QWidget):
         self.canvas = ImageCanvas()
         self.canvas.resized.connect(self._summarize)
         header = QHBoxLayout()
-        header.addWidget(self.title)
-        header.addStretch(1)
+        header.addWidget(self.title, 1)  # all the room there is before it wraps
         header.addWidget(self.mistakes_only)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 from dev_data import DEV_MNIST as MNIST_DIR
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QImage, QInputDevice, QMouseEvent, QPointingDevice, QTabletEvent
+from PySide6.QtGui import (
+    QImage,
+    QInputDevice,
+    QMouseEvent,
+    QPointingDevice,
+    QTabletEvent,
+)
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 

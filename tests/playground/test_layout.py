@@ -3,6 +3,7 @@ that start over with each run; everything fitting at the smallest supported size
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 
 from playground.main_window import MainWindow
 
@@ -119,11 +120,10 @@ def test_curves_svg_holds_only_the_plots_and_keys_sit_above_them(window, qtbot, 
     assert window.stats_view.hist_plot.getPlotItem().legend is None
 
 
-@pytest.mark.parametrize("mode", ["plane", "images"])
-def test_everything_fits_at_1024_by_700(make_window, qtbot, mode):
-    window = make_window("spiral")
-    if mode == "images":
-        window.set_mode("images")
+@pytest.mark.parametrize("preset", ["spiral", "fashion-cnn"])
+def test_everything_fits_at_1024_by_700(make_window, qtbot, preset):
+    window = make_window(preset)
+    mode = window.mode
     window.resize(1024, 700)
     qtbot.waitUntil(lambda: window.size().width() == 1024 and window.height() == 700)
     assert window.minimumSizeHint().width() <= 1024
@@ -133,6 +133,12 @@ def test_everything_fits_at_1024_by_700(make_window, qtbot, mode):
         assert column.width() >= column.minimumSizeHint().width(), type(column).__name__
     label = window.stats_view.grad_plot.getAxis("left").labelString()
     assert "(x" not in label
+    if mode == "images":  # the Draw tab's answer fits its narrow column
+        window.images.show_drawing("7")
+        draw = window.images.draw_view
+        qtbot.waitUntil(lambda: draw.top_class.text() != "", timeout=5000)
+        for text in (draw.top_class, draw.top_prob):
+            assert QFontMetrics(text.font()).horizontalAdvance(text.text()) <= text.width()
 
 
 def test_output_plot_stays_square_when_wide(make_window, qtbot):
