@@ -4,7 +4,8 @@ Each neuron shows its activation over the input plane as a small heatmap; links 
 the weight's sign (blue positive, orange negative) and drawn thicker with |weight|; a weight of
 exactly zero (L1 regularization makes them) is a dead link, thin, grey and dashed. Hovering
 shows values; clicking a neuron shows its map in the output view (clicking again returns).
-Large layers show their first MAX_SHOWN neurons and say how many more there are.
+Large layers show their first MAX_SHOWN neurons (MAX_SHOWN_DEEP in a deep network, so its many
+columns keep readable neurons) and say how many more there are.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from core.training import Snapshot
 from playground.views.colors import NEGATIVE, POSITIVE, diverging, output_image
 
 MAX_SHOWN = 12
+MAX_SHOWN_DEEP = 8
+#: From this many hidden layers on a network is deep (fewer neurons shown per column).
+DEEP = 5
 NODE = 36  # neuron thumbnail size (scene units)
 ROW = NODE + 12
 COLUMN = 150
@@ -177,7 +181,7 @@ class NetworkView(QGraphicsView):
         ink = QBrush(self.palette().color(QPalette.ColorRole.Text))
         muted = QBrush(self.palette().color(QPalette.ColorRole.Mid))
         for c, (n, title) in enumerate(zip(sizes, titles, strict=True)):
-            shown = 1 if c == len(sizes) - 1 else min(n, MAX_SHOWN)
+            shown = 1 if c == len(sizes) - 1 else min(n, self._max_shown(sizes))
             x = c * column
             top = -(shown * ROW) / 2
             head = QGraphicsSimpleTextItem(title)
@@ -235,9 +239,14 @@ class NetworkView(QGraphicsView):
         scene.setSceneRect(rect)
         self._fit()
 
+    @staticmethod
+    def _max_shown(sizes: list[int]) -> int:
+        """Neurons shown per column for layer ``sizes`` (input, hidden..., output)."""
+        return MAX_SHOWN_DEEP if len(sizes) - 2 >= DEEP else MAX_SHOWN
+
     def _column_spacing(self, sizes: list[int]) -> float:
         """Spread the columns so the graph's shape matches the view's (within limits)."""
-        height = max(min(n, MAX_SHOWN) for n in sizes) * ROW + 80
+        height = max(min(n, self._max_shown(sizes)) for n in sizes) * ROW + 80
         aspect = self.viewport().width() / max(self.viewport().height(), 1)
         return float(np.clip(aspect * height / max(len(sizes) - 0.6, 1), MIN_COLUMN, COLUMN * 2.2))
 
