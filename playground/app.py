@@ -49,6 +49,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def chosen_theme(flag: str | None, settings) -> str:
+    """``--theme`` if given, else the one last chosen in View ▸ Theme (kept in ``settings``),
+    else the system's."""
+    from playground.theme import THEMES
+
+    saved = settings.value("theme", "system")
+    return flag or (saved if saved in THEMES else "system")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -57,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from playground.main_window import MainWindow
-    from playground.theme import THEMES, apply_theme
+    from playground.theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("NN Playground")
@@ -67,9 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             QSettings.Format.IniFormat, QSettings.Scope.UserScope, "nn-playground", "scratch"
         )
         settings.clear()
-    saved = (settings or QSettings("nn-playground", "app")).value("theme", "system")
-    theme = args.theme or (saved if saved in THEMES else "system")
-    apply_theme(app, theme)
+    apply_theme(app, chosen_theme(args.theme, settings or QSettings("nn-playground", "app")))
     window = MainWindow(settings=settings, preset=args.preset)
     window.resize(args.width, args.height)
     window.show()

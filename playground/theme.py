@@ -118,6 +118,14 @@ def apply_theme(app: QApplication, theme: str = "light", root: QWidget | None = 
     for window in [root, *app.topLevelWidgets()]:
         if window is not None:
             restyle_plots(window, background, foreground)
+    if not app.property("themeFollowsSystem"):  # once: the desktop switching light/dark
+        app.setProperty("themeFollowsSystem", True)
+        app.styleHints().colorSchemeChanged.connect(lambda _: _system_changed(app))
+
+
+def _system_changed(app: QApplication) -> None:
+    if _current == "system":
+        apply_theme(app, "system")
 
 
 def restyle_plots(root: QWidget, background: str, foreground: str) -> None:

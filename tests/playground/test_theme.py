@@ -4,7 +4,7 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QCheckBox, QStyle, QStyleOptionButton
 
-from playground.app import parse_args
+from playground.app import chosen_theme, parse_args
 from playground.theme import apply_theme, current_theme
 
 
@@ -41,9 +41,13 @@ def test_view_menu_switches_theme_and_remembers_it(make_window, qapp, settings):
         apply_theme(qapp, "light")
 
 
-def test_theme_follows_the_system_unless_chosen():
-    assert parse_args([]).theme is None  # the app then uses the saved choice, or "system"
-    assert parse_args(["--theme", "dark"]).theme == "dark"
+def test_theme_follows_the_system_unless_chosen(settings):
+    assert chosen_theme(parse_args([]).theme, settings) == "system"  # a first launch
+    settings.setValue("theme", "dark")  # chosen in View ▸ Theme last time
+    assert chosen_theme(parse_args([]).theme, settings) == "dark"
+    assert chosen_theme(parse_args(["--theme", "light"]).theme, settings) == "light"
+    settings.setValue("theme", "sepia")  # a damaged setting
+    assert chosen_theme(None, settings) == "system"
 
 
 def test_dead_neurons_are_hatched_not_white_in_the_dark(qapp):
