@@ -29,7 +29,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="SAMPLE",
         help="image mode: show the Draw tab with a sample drawn (e.g. 7) before the screenshot",
     )
-    p.add_argument("--theme", choices=("light", "dark"), default="light")
+    p.add_argument(
+        "--theme",
+        choices=("system", "light", "dark"),
+        help="colours (default: as last chosen in View ▸ Theme, at first the system's)",
+    )
     p.add_argument("--size", default="1440x900", help="window size WxH")
     p.add_argument(
         "--fresh",
@@ -45,6 +49,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def chosen_theme(flag: str | None, settings) -> str:
+    """``--theme`` if given, else the one last chosen in View ▸ Theme (kept in ``settings``),
+    else the system's."""
+    from playground.theme import THEMES
+
+    saved = settings.value("theme", "system")
+    return flag or (saved if saved in THEMES else "system")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -57,13 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("NN Playground")
-    apply_theme(app, args.theme)
     settings = None
     if args.fresh or args.screenshot:
         settings = QSettings(
             QSettings.Format.IniFormat, QSettings.Scope.UserScope, "nn-playground", "scratch"
         )
         settings.clear()
+    apply_theme(app, chosen_theme(args.theme, settings or QSettings("nn-playground", "app")))
     window = MainWindow(settings=settings, preset=args.preset)
     window.resize(args.width, args.height)
     window.show()

@@ -129,7 +129,10 @@ class ImageWorkspace(QWidget):
         self.tabs.setTabToolTip(2, "Draw a digit or garment and watch the network classify it.")
 
         splits = workspace(
-            [left, middle, self.tabs], [0, 340, 560], [0, 3, 4], [self.curves_view, self.stats_view]
+            [left, middle, self.tabs],
+            [0, 240, 660],
+            [0, 2, 5],
+            [self.curves_view.with_options(), self.stats_view],
         )
         self.top_split, self.bottom_split, self.main_split = splits.top, splits.bottom, splits.main
         layout = QVBoxLayout(self)
@@ -160,13 +163,17 @@ class ImageWorkspace(QWidget):
     def prepare_run(self) -> ImageRun:
         """Check the panels and load the test images shown beside the run; raises ValueError
         with a message for the user when the run can't start (bad network, missing data)."""
-        session = self.session()
-        problem = self.network_panel.problem()
-        if problem:
-            raise ValueError(problem)
-        spec = session.build_spec(N_CLASSES)
-        session.training.validate()
-        self._data = self._load(session.data)
+        try:
+            session = self.session()
+            problem = self.network_panel.problem()
+            if problem:
+                raise ValueError(problem)
+            spec = session.build_spec(N_CLASSES)
+            session.training.validate()
+            self._data = self._load(session.data)
+        except ValueError:
+            self.clear_views()  # nothing on screen from a run that no longer exists
+            raise
         self.training_panel.set_max_batch(self._data.n_train)
         config = self.training_panel.config()  # with the batch size as clamped
         return ImageRun(spec, config, session.data)
@@ -223,6 +230,23 @@ class ImageWorkspace(QWidget):
         self._model_file = None
         self.draw_view.title.setText("Draw to classify")
 
+    def clear_views(self) -> None:
+        """No run: empty views (a model opened from a file stays in the Draw tab)."""
+        self._views.cancel()
+        self._spec, self._snap, self._pred_epoch, self._filter = None, None, -1, None
+        self.curves_view.clear()
+        self.stats_view.set_layers([])
+        self.filters_view.clear()
+        names = self.class_names or [str(k) for k in range(N_CLASSES)]
+        self.confusion_view.set_matrix(np.zeros((N_CLASSES, N_CLASSES), np.int64), names)
+        self.images_view.set_title("No run: see the message above")
+        empty = np.zeros((0, 28, 28), np.uint8)
+        none = np.zeros(0, np.int64)
+        self.images_view.set_images(empty, none, none, np.zeros(0), names)
+        self.show_all_button.hide()
+        if self._model_file is None:
+            self.draw_view.set_model(None)
+
     @property
     def class_names(self) -> list[str]:
         return [] if self._data is None else list(self._data.class_names)
@@ -251,6 +275,9 @@ class ImageWorkspace(QWidget):
         if snap.test_pred is not None and snap.epoch != self._pred_epoch:
             self._pred_epoch = snap.epoch
             self._show_predictions()
+        elif snap.test_pred is None and snap.epoch > 0 and self._pred_epoch < 0:
+            # a run continued from a file: its first predictions come at its next epoch's end
+            self.images_view.set_title(f"Predictions appear after epoch {snap.epoch + 1}")
 
     def show_model(self, model, class_names, path: str) -> None:
         """Classify drawings with a model opened from a file (until the next run starts);

@@ -8,8 +8,9 @@ regularization rates apply live. The File menu lives in :mod:`playground.file_ac
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -34,7 +35,7 @@ from playground.file_actions import FileActions
 from playground.image_session import ImageSession, session_from_json
 from playground.image_workspace import ImageWorkspace
 from playground.kept_runs import KeptRuns
-from playground.layout import group, scroll_column, workspace
+from playground.layout import EditorAndView, group, scroll_column, workspace
 from playground.panels.data_panel import DataPanel
 from playground.panels.network_panel import NetworkPanel
 from playground.panels.speed_control import SpeedControl
@@ -42,6 +43,7 @@ from playground.panels.training_panel import TrainingPanel
 from playground.presets import DEFAULT, all_presets, image_presets, preset_speed, presets
 from playground.run_status import stop_message
 from playground.session import Session, apply_edits, edit_split, removal_split, reset_reason
+from playground.theme import THEMES, apply_theme, current_theme
 from playground.throttle import Throttled
 from playground.views.curves_view import CurvesView
 from playground.views.network_view import NetworkView
@@ -58,6 +60,10 @@ SLOW_VIEW_INTERVAL = 200
 #: snapshot costs a forward pass over them).
 IMAGE_SNAPSHOT_INTERVAL = 0.1
 IMAGE_DEAD_SAMPLES = 64
+#: The widest counter text the toolbar makes room for (its width never follows the counts).
+WIDEST_COUNTER = "  Epoch 99,999,999   Step 999,999,999  "
+#: How the Preset box names a preset whose settings were changed since it was loaded.
+CHANGED = "{} (changed)"
 
 
 class HintBar(QFrame):
@@ -116,6 +122,9 @@ class MainWindow(QMainWindow):
         self.last_snapshot: Snapshot | None = None
         self._applying = False
         self._setup_edits = 0  # point edits in the data the run was set up with
+        # per mode: the preset last chosen, and its settings as the panels showed them
+        self._presets: dict[str, str | None] = {PLANE: None, IMAGES: None}
+        self._preset_shown: dict[str, Session | ImageSession | None] = {PLANE: None, IMAGES: None}
 
         self.data_panel = DataPanel()
         self.network_panel = NetworkPanel()
@@ -163,16 +172,12 @@ class MainWindow(QMainWindow):
         scroll = scroll_column(
             [group("Data", self.data_panel), group("Training", self.training_panel)]
         )
-        middle = QWidget()
-        middle_layout = QVBoxLayout(middle)
-        middle_layout.setContentsMargins(0, 0, 0, 0)
-        middle_layout.addWidget(group("Network", self.network_panel))
-        middle_layout.addWidget(self.network_view, 1)
+        middle = EditorAndView(group("Network", self.network_panel), self.network_view)
         splits = workspace(
             [scroll, middle, self.output_view],
             [0, 520, 450],
             [0, 3, 3],
-            [self.curves_view, self.stats_view],
+            [self.curves_view.with_options(), self.stats_view],
         )
         self.top_split, self.bottom_split, self.main_split = splits.top, splits.bottom, splits.main
 
@@ -229,9 +234,17 @@ class MainWindow(QMainWindow):
         self.step_action.triggered.connect(self.step_epoch)
         for action in (self.reset_action, self.play_action, self.step_action):
             tb.addAction(action)
+        play = tb.widgetForAction(self.play_action)  # as wide as "Pause": nothing moves
+        self.play_action.setText("Pause")
+        play.setFixedWidth(max(play.sizeHint().width(), play.minimumSizeHint().width()))
+        self.play_action.setText("Play")
         tb.addSeparator()
         self.epoch_label = QLabel()
         self.epoch_label.setObjectName("counter")
+        self.epoch_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.epoch_label.setFixedWidth(
+            self.epoch_label.fontMetrics().horizontalAdvance(WIDEST_COUNTER)
+        )
         tb.addWidget(self.epoch_label)
         tb.addSeparator()
         tb.addWidget(QLabel(" Mode "))
@@ -252,6 +265,16 @@ class MainWindow(QMainWindow):
             self.preset_box.addItem(name, name)
         self.preset_box.setToolTip("Load a ready-made data set and network that learns it.")
         self.preset_box.activated.connect(self._preset_chosen)
+        longest = CHANGED.format(max(all_presets(), key=len))
+        arrow = (
+            self.preset_box.sizeHint().width()
+            - self.preset_box.fontMetrics().horizontalAdvance(
+                max((self.preset_box.itemText(i) for i in range(self.preset_box.count())), key=len)
+            )
+        )
+        self.preset_box.setFixedWidth(
+            self.preset_box.fontMetrics().horizontalAdvance(longest) + arrow
+        )
         tb.addWidget(self.preset_box)
         # Last in the toolbar: it never moves Mode and Preset, and a narrow window hides it first.
         tb.addSeparator()
@@ -271,6 +294,26 @@ class MainWindow(QMainWindow):
         run_menu = self.menuBar().addMenu("&Run")
         for action in (self.play_action, self.step_action, self.reset_action):
             run_menu.addAction(action)
+        self._build_view_menu()
+
+    def _build_view_menu(self) -> None:
+        """View ▸ Theme: follow the system, light or dark; remembered for the next launch."""
+        theme_menu = self.menuBar().addMenu("&View").addMenu("Theme")
+        self.theme_actions: dict[str, QAction] = {}
+        group_ = QActionGroup(self)
+        for name, label in THEMES.items():
+            action = QAction(label, self, checkable=True)
+            action.setChecked(name == current_theme())
+            action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            group_.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[name] = action
+
+    def set_theme(self, name: str) -> None:
+        """Show the window in theme ``name`` (one of THEMES) and remember it."""
+        apply_theme(QApplication.instance(), name, self)
+        self.theme_actions[name].setChecked(True)
+        self.settings.setValue("theme", name)
 
     # -- sessions ------------------------------------------------------------------------------
     def _restore_sessions(self, preset: str | None) -> None:
@@ -284,7 +327,7 @@ class MainWindow(QMainWindow):
             chosen = all_presets()[preset]
             mode = IMAGES if isinstance(chosen, ImageSession) else PLANE
             plane, images = (plane, chosen) if mode == IMAGES else (chosen, images)
-            self.preset_box.setCurrentIndex(self.preset_box.findData(preset))
+            self._presets[mode], self._preset_shown[mode] = preset, None
         self._applying = True
         try:
             self._show_session(plane)
@@ -382,7 +425,33 @@ class MainWindow(QMainWindow):
         if name:
             self.kept.next_label = "Preset"
             self.speed_control.set_speed(preset_speed(name))
-            self.apply_session(all_presets()[name])
+            chosen = all_presets()[name]
+            mode = IMAGES if isinstance(chosen, ImageSession) else PLANE
+            self._presets[mode], self._preset_shown[mode] = name, None
+            self.apply_session(chosen)
+
+    def _show_preset(self) -> None:
+        """The Preset box names the current mode's preset, marked when its settings were
+        changed since (an edit, an imported CSV file, an opened file)."""
+        name = self._presets[self.mode]
+        for i in range(1, self.preset_box.count()):
+            self.preset_box.setItemText(i, self.preset_box.itemData(i))
+        if name is None:
+            self.preset_box.setCurrentIndex(0)
+            self.preset_box.setToolTip("Load a ready-made data set and network that learns it.")
+            return
+        index = self.preset_box.findData(name)
+        self.preset_box.setCurrentIndex(index)
+        if self._preset_shown[self.mode] is None:  # just loaded (the panels fill in defaults)
+            self._preset_shown[self.mode] = self.session()
+        if self.session() == self._preset_shown[self.mode]:
+            self.preset_box.setToolTip(f"The preset {name}, as loaded.")
+        else:
+            self.preset_box.setItemText(index, CHANGED.format(name))
+            self.preset_box.setToolTip(
+                f"The settings were changed since the preset {name} was loaded; "
+                "choose it again to go back to it."
+            )
 
     # -- runs ----------------------------------------------------------------------------------
     def reset_run(self, **start) -> None:
@@ -391,6 +460,7 @@ class MainWindow(QMainWindow):
         if self._applying:
             return
         self.kept.before_reset(self.sender(), start)  # the current run is parked or undoable
+        self._show_preset()
         self.hint.clear()
         for view in self._slow_views:
             view.cancel()

@@ -92,6 +92,7 @@ class DownloadDialog(QDialog):
     """
 
     downloadFinished = Signal(bool, str)
+    folderRequested = Signal()  # after a failure: the user chose Load from folder… instead
 
     def __init__(
         self,
@@ -152,10 +153,16 @@ class DownloadDialog(QDialog):
         self.retry_button = QPushButton("Retry")
         self.retry_button.setToolTip("Try every mirror again.")
         self.buttons.addButton(self.retry_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.folder_button = QPushButton("Load from folder…")
+        self.folder_button.setToolTip(
+            "Use the four IDX files (or an mnist.npz) copied from another computer."
+        )
+        self.buttons.addButton(self.folder_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.cancel_button.clicked.connect(self.reject)
         self.close_button.clicked.connect(self.reject)
         self.retry_button.clicked.connect(self.start)
+        self.folder_button.clicked.connect(self._load_from_folder)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
@@ -237,13 +244,19 @@ class DownloadDialog(QDialog):
             parts = re.split(r"; |: (?=(?:https?|file)://)", message)
             details = "<br>".join(html.escape(part) for part in parts)
             self.message.setText(
-                "<b>Download failed.</b> Check the network connection and try again.<br>" + details
+                "<b>Download failed.</b> Check the network connection and try again, or get the "
+                "four files another way and use <b>Load from folder…</b>.<br>" + details
             )
             self._show_state("failed")
             self._fit_height()
             self.downloadFinished.emit(False, message)
 
     # -- internals -----------------------------------------------------------------------------
+    def _load_from_folder(self) -> None:
+        """Close the dialog and let the data panel ask for the folder."""
+        super().reject()
+        self.folderRequested.emit()
+
     def _fit_height(self) -> None:
         """Grow to show the whole (word-wrapped) message: a top-level window does not grow for
         a label's height-for-width by itself."""
@@ -267,6 +280,7 @@ class DownloadDialog(QDialog):
         self.cancel_button.setVisible(state in ("ready", "running", "cancelling"))
         self.cancel_button.setEnabled(state != "cancelling")
         self.retry_button.setVisible(state == "failed")
+        self.folder_button.setVisible(state == "failed")
         self.close_button.setVisible(state in ("failed", "done"))
         if state == "failed":
             self.close_button.setDefault(True)

@@ -289,6 +289,7 @@ class ImageDataPanel(QWidget):
             self.dataset.currentData(), self, mirrors=self.mirrors, cache_dir=self.cache_dir
         )
         dialog.downloadFinished.connect(self._download_finished)
+        dialog.folderRequested.connect(lambda: self.choose_folder())
         self.download_dialog = dialog
         dialog.open()
         dialog.start()

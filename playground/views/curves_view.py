@@ -5,15 +5,29 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPen
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.training import Snapshot
 
 TRAIN_PEN = pg.mkPen((8, 119, 189), width=2)
 TEST_PEN = pg.mkPen((245, 147, 34), width=2)
 STEP_PEN = pg.mkPen((128, 128, 128, 150), width=1)
+#: The x-range of an empty plot (a new run): the first epochs, not the last run's.
+EMPTY_EPOCHS = (0.0, 1.0)
 #: The per-step curve is a trailing moving average over this fraction of its points.
 SMOOTHING = 0.02
+
+
+def key_label(entries: list[tuple[str, QPen]]) -> str:
+    """Rich text naming each curve in its colour (a key above the plot, never over the data)."""
+    parts = []
+    for name, pen in entries:
+        color = pen.color()
+        dash = "┅" if pen.style() == Qt.PenStyle.DashLine else "━"
+        parts.append(f'<span style="color:{color.name()}">{dash}</span>&nbsp;{name}')
+    return "&nbsp;&nbsp;&nbsp;".join(parts)
 
 
 def smoothed(values: np.ndarray, fraction: float = SMOOTHING) -> np.ndarray:
@@ -30,6 +44,9 @@ def smoothed(values: np.ndarray, fraction: float = SMOOTHING) -> np.ndarray:
 
 
 class CurvesView(QWidget):
+    """The two plots with their keys; the log-scale toggle is made here but shown by
+    :meth:`with_options`, outside the view, so an exported picture holds only the plots."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.loss_plot = pg.PlotWidget()
@@ -38,8 +55,10 @@ class CurvesView(QWidget):
             plot.setLabel("left", label)
             plot.setLabel("bottom", "epoch")
             plot.showGrid(x=True, y=True, alpha=0.15)
-            plot.addLegend(offset=(-6, 6))
             plot.setMenuEnabled(False)
+            # Plain tick values: a scale note such as "(x0.001)" is cut off in a narrow plot.
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.acc_plot.setYRange(0, 1.0, padding=0.02)
         # Toy sets run hundreds of epochs a second: draw about one point per pixel, each the
         # mean of the epochs it covers (peak downsampling zigzags, and stroking those 2-px
@@ -55,18 +74,51 @@ class CurvesView(QWidget):
         self.test_loss = self.loss_plot.plot(pen=TEST_PEN, name="test", **fast)
         self.train_acc = self.acc_plot.plot(pen=TRAIN_PEN, name="train", **fast)
         self.test_acc = self.acc_plot.plot(pen=TEST_PEN, name="test", **fast)
+        self.loss_key = QLabel(
+            key_label([("train", TRAIN_PEN), ("test", TEST_PEN), ("per step", STEP_PEN)])
+        )
+        self.acc_key = QLabel(key_label([("train", TRAIN_PEN), ("test", TEST_PEN)]))
         self.log_scale = QCheckBox("Log-scale loss")
         self.log_scale.setToolTip(
             "Plot the loss on a logarithmic axis: late, small improvements stay visible."
         )
         self.log_scale.toggled.connect(lambda on: self.loss_plot.setLogMode(y=on))
+        # Each plot under its key in a column; equal stretch, so a plot hidden for a regression
+        # run comes back at its share of the width.
+        self.acc_column = QWidget()
         plots = QHBoxLayout()
-        plots.addWidget(self.loss_plot)
-        plots.addWidget(self.acc_plot)
+        for column, plot, key in (
+            (QWidget(), self.loss_plot, self.loss_key),
+            (self.acc_column, self.acc_plot, self.acc_key),
+        ):
+            key.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            inner = QVBoxLayout(column)
+            inner.setContentsMargins(0, 0, 0, 0)
+            inner.setSpacing(0)
+            inner.addWidget(key)
+            inner.addWidget(plot, 1)
+            plots.addWidget(column, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(plots, 1)
+        self._reset_ranges()
+
+    def with_options(self) -> QWidget:
+        """This view with its log-scale toggle below it, for a window's layout."""
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self, 1)
         layout.addWidget(self.log_scale)
+        return box
+
+    def _reset_ranges(self) -> None:
+        """An empty plot shows the first epochs, then follows the data again."""
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setXRange(*EMPTY_EPOCHS, padding=0.02)
+            plot.enableAutoRange(x=True)
+        self.loss_plot.enableAutoRange(y=True)
 
     def clear(self) -> None:
         for curve in (
@@ -77,6 +129,7 @@ class CurvesView(QWidget):
             self.test_acc,
         ):
             curve.setData([], [])
+        self._reset_ranges()
 
     def show_snapshot(self, snap: Snapshot) -> None:
         h = snap.history
@@ -98,4 +151,4 @@ class CurvesView(QWidget):
             if self.log_scale.isChecked():
                 ok &= loss > 0
             self.step_loss.setData(snap.trace_steps[ok] / snap.steps_per_epoch, loss[ok])
-        self.acc_plot.setVisible(bool(np.isfinite(h["train_acc"]).any()) or len(epochs) == 0)
+        self.acc_column.setVisible(bool(np.isfinite(h["train_acc"]).any()) or len(epochs) == 0)

@@ -45,8 +45,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.data.digits import FIELD, preprocess_digit
-from core.data.mnist import DIGITS
+from core.data.digits import FIELD, PREPROCESSORS
+from core.data.mnist import DIGITS, FASHION_CLASSES
 from core.model import Sequential
 from core.spec import normalize
 from playground.views.canvas import BRUSH_RANGE, DEFAULT_BRUSH, DigitCanvas
@@ -54,6 +54,13 @@ from playground.views.canvas import BRUSH_RANGE, DEFAULT_BRUSH, DigitCanvas
 NO_MODEL = "No trained model yet — train one or open a model file"
 DRAW_DIGIT = "Draw a digit"
 DRAW_ITEM = "Draw an item"
+#: What the network sees, per preprocessing (the preview's tooltip).
+PREVIEW_TIPS = {
+    "digits": "What the network sees: your drawing cropped, scaled to 20 px and centred by its "
+    "centre of mass in 28×28 pixels, as MNIST digits were made.",
+    "fashion": "What the network sees: your drawing trimmed, its longest side scaled to 28 px "
+    "and centred, as Fashion-MNIST items were made.",
+}
 #: Bar colours: the top class and the others.
 TOP_BAR = (61, 127, 217)
 OTHER_BAR = (150, 156, 166)
@@ -79,10 +86,7 @@ class InputPreview(QWidget):
         self._pixels = np.zeros((FIELD, FIELD), np.uint8)
         self._image = QImage(self._pixels.data, FIELD, FIELD, FIELD, QImage.Format_Grayscale8)
         self.setFixedSize(FIELD * zoom, FIELD * zoom)
-        self.setToolTip(
-            "What the network sees: your drawing cropped, scaled to 20 px and centred by its "
-            "centre of mass in 28×28 pixels, as MNIST digits were made."
-        )
+        self.setToolTip(PREVIEW_TIPS["digits"])
 
     def set_image(self, image: np.ndarray | None) -> None:
         """Show ``image`` (28, 28) in [0, 1], or an empty field for None."""
@@ -135,9 +139,11 @@ class DrawView(QWidget):
         self.clear_button.setToolTip("Erase the drawing (also right-click or Esc)")
         self.clear_button.clicked.connect(self.canvas.clear)
 
-        self.preview = InputPreview(zoom=4)
+        self.preview = InputPreview(zoom=3)
         preview_caption = QLabel("Network input 28×28")
         preview_caption.setObjectName("columnHead")
+        preview_caption.setWordWrap(True)  # two lines rather than a wider panel
+        preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         # result: a message (no model / empty canvas) or the top class, large
         self.message = QLabel()
@@ -157,6 +163,9 @@ class DrawView(QWidget):
         medium.setPointSizeF(medium.pointSizeF() * 1.3)
         self.top_prob.setFont(medium)
         self.top_prob.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._medium_font = medium
+        for label in (self.top_class, self.top_prob):  # they fit the column (see _fit_answer)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         answer = QWidget()
         answer_layout = QVBoxLayout(answer)
         answer_layout.setContentsMargins(0, 0, 0, 0)
@@ -170,7 +179,8 @@ class DrawView(QWidget):
         self._result.addWidget(answer)
         result_box = QWidget()
         result_box.setLayout(self._result)
-        result_box.setMinimumWidth(150)
+        self._result_box = result_box
+        result_box.setMinimumWidth(self.preview.width())
         result_box.setFixedHeight(self.preview.height() * 3 // 4)
 
         self.plot = pg.PlotWidget()
@@ -272,8 +282,15 @@ class DrawView(QWidget):
     def class_names(self) -> tuple[str, ...]:
         return self._class_names
 
+    @property
+    def preprocessing(self) -> str:
+        """How a drawing becomes the network's input (a key of PREPROCESSORS): the way the
+        model's data set made its images from pictures."""
+        return "fashion" if self._class_names == FASHION_CLASSES else "digits"
+
     def _set_class_names(self, names: tuple[str, ...]) -> None:
         self._class_names = names
+        self.preview.setToolTip(PREVIEW_TIPS[self.preprocessing])
         axis = self.plot.getAxis("left")
         axis.setTicks([list(enumerate(names)), []])
         metrics = QFontMetrics(axis.style.get("tickFont") or self.font())
@@ -316,7 +333,7 @@ class DrawView(QWidget):
     def refresh(self) -> None:
         """Preprocess the drawing and classify it now (strokes call this through the timer)."""
         self._timer.stop()
-        pre = preprocess_digit(self.canvas.array(), background="dark")
+        pre = PREPROCESSORS[self.preprocessing](self.canvas.array(), background="dark")
         self._image = pre.image
         self.preview.set_image(pre.image)
         probs = None
@@ -346,10 +363,28 @@ class DrawView(QWidget):
             self._say(DRAW_DIGIT if self._class_names == DIGITS else DRAW_ITEM)
         else:
             name = self._class_names[top]
-            self.top_class.setFont(self._big_fonts[0 if len(name) <= 2 else 1])
             self.top_class.setText(name)
             self.top_prob.setText(f"{_percent(values[top])} sure")
+            self._fit_answer()
             self._result.setCurrentIndex(1)
+
+    def _fit_answer(self) -> None:
+        """The answer in its large font, made smaller where the column is too narrow for it
+        ("T-shirt/top" beside the canvas in a 1024-px window)."""
+        big = self._big_fonts[0 if len(self.top_class.text()) <= 2 else 1]
+        width = self._result_box.width()
+        for label, font in ((self.top_class, big), (self.top_prob, self._medium_font)):
+            font = QFont(font)
+            while (
+                QFontMetrics(font).horizontalAdvance(label.text()) > width and font.pointSizeF() > 7
+            ):
+                font.setPointSizeF(font.pointSizeF() * 0.9)
+            label.setFont(font)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self.top_class.text():
+            self._fit_answer()
 
     def _say(self, text: str) -> None:
         self.message.setText(text)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QRectF
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
 from playground.views.colors import NEGATIVE, POSITIVE, diverging
 
@@ -130,6 +130,7 @@ class FiltersView(QWidget):
 
         self.title = QLabel("First-layer weights")
         self.title.setObjectName("viewTitle")
+        self.title.setWordWrap(True)
         self.shared_scale = QCheckBox("Shared scale")
         self.shared_scale.setToolTip(
             "Colour every tile on one scale (the largest |weight| shown) to compare units; "
@@ -148,19 +149,23 @@ class FiltersView(QWidget):
 
         self.caption = QLabel("No weights yet")
         self.caption.setObjectName("columnHead")
+        self.caption.setWordWrap(True)
         legend = QLabel(
             f"<span style='color:{_hex(NEGATIVE)}'>■</span> negative &nbsp; "
             f"<span style='color:{_hex(POSITIVE)}'>■</span> positive"
         )
         legend.setObjectName("columnHead")
+        legend.setWordWrap(True)
         legend.setToolTip("Zero weights are near-white; colour strength is |weight| / scale.")
 
-        header = QHBoxLayout()
+        # Title, option, caption and key wrap or stack: the column stays narrow enough for a
+        # 1024-px window beside the conv editor and the Draw tab.
+        header = QVBoxLayout()
         header.addWidget(self.title)
-        header.addStretch(1)
         header.addWidget(self.shared_scale)
-        footer = QHBoxLayout()
-        footer.addWidget(self.caption, 1)
+        # The caption above the legend: the column stays narrow enough for a 1024-px window.
+        footer = QVBoxLayout()
+        footer.addWidget(self.caption)
         footer.addWidget(legend)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

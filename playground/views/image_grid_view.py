@@ -179,6 +179,14 @@ class ImageCanvas(QWidget):
         verdict = "correct" if not self.is_mistake(k) else "wrong"
         return f"image {int(self._index[k])}: {guess}\ntrue class {true_name} ({verdict})"
 
+    def caption_text(self, k: int, fm: QFontMetricsF, width: float) -> str:
+        """The first caption line: the predicted class, cut to the room left by the widest
+        confidence ("100%") so one class is cut alike on every tile, then the confidence."""
+        conf = " " + percent(self._confidence[k])
+        room = width - fm.horizontalAdvance(" 100%")
+        name = self._names[self._predicted[k]]
+        return fm.elidedText(name, Qt.TextElideMode.ElideRight, room) + conf
+
     # -- painting --------------------------------------------------------------------------------
     def error_color(self) -> QColor:
         """Red that reads on the current background (lighter on dark themes)."""
@@ -219,10 +227,7 @@ class ImageCanvas(QWidget):
             width = r.width() + 2 * FRAME + GAP - 2  # captions may use the gap too
             x = r.left() - FRAME - (GAP - 2) / 2
             y = r.bottom() + FRAME + 1
-            conf = " " + percent(self._confidence[k])
-            name = self._names[self._predicted[k]]
-            room = width - fm.horizontalAdvance(conf)
-            first = fm.elidedText(name, Qt.TextElideMode.ElideRight, room) + conf
+            first = self.caption_text(k, fm, width)
             painter.setPen(error if wrong else text)
             align = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
             painter.drawText(QRectF(x, y, width, line), align, first)
@@ -274,6 +279,7 @@ class ImageGridView(QWidget):
 
         self.title = QLabel("Test images")
         self.title.setObjectName("viewTitle")
+        self.title.setWordWrap(True)  # a long title wraps instead of widening the column
         self.mistakes_only = QCheckBox("Mistakes only")
         self.mistakes_only.setToolTip("Show only the images the network classifies wrongly.")
         self.mistakes_only.toggled.connect(self._refresh)
@@ -283,8 +289,7 @@ class ImageGridView(QWidget):
         self.canvas = ImageCanvas()
         self.canvas.resized.connect(self._summarize)
         header = QHBoxLayout()
-        header.addWidget(self.title)
-        header.addStretch(1)
+        header.addWidget(self.title, 1)  # all the room there is before it wraps
         header.addWidget(self.mistakes_only)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

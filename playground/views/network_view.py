@@ -4,13 +4,14 @@ Each neuron shows its activation over the input plane as a small heatmap; links 
 the weight's sign (blue positive, orange negative) and drawn thicker with |weight|; a weight of
 exactly zero (L1 regularization makes them) is a dead link, thin, grey and dashed. Hovering
 shows values; clicking a neuron shows its map in the output view (clicking again returns).
-Large layers show their first MAX_SHOWN neurons and say how many more there are.
+Large layers show their first MAX_SHOWN neurons (MAX_SHOWN_DEEP in a deep network, so its many
+columns keep readable neurons) and say how many more there are.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsLineItem,
@@ -28,9 +29,14 @@ from core.training import Snapshot
 from playground.views.colors import NEGATIVE, POSITIVE, diverging, output_image
 
 MAX_SHOWN = 12
+MAX_SHOWN_DEEP = 8
+#: From this many hidden layers on a network is deep (fewer neurons shown per column).
+DEEP = 5
 NODE = 36  # neuron thumbnail size (scene units)
 ROW = NODE + 12
 COLUMN = 150
+#: Narrowest column spacing: deep networks pack their columns before shrinking the neurons.
+MIN_COLUMN = NODE * 2.4
 PEN_LEVELS = 12  # link thickness/opacity steps (pens are cached per step and sign)
 THUMB = 25  # thumbnails are the grid subsampled to about this many pixels a side
 DEAD = (True, -1)  # the pen key of a weight of exactly zero
@@ -78,10 +84,11 @@ class Neuron(QGraphicsRectItem):
         super().__init__(0, 0, NODE, NODE)
         self.view, self.layer, self.unit, self.label = view, layer, unit, label
         self.bias: float | None = None
+        self.dead = False
         self.pixmap = QGraphicsPixmapItem(self)
         self.pixmap.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self.setPen(QPen(QColor(120, 120, 120), 1))
-        self.setBrush(QBrush(QColor(240, 240, 240)))
+        self.setBrush(QBrush(view.palette().color(QPalette.ColorRole.Base)))
         self.setAcceptHoverEvents(True)
         if layer is not None:
             self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -90,11 +97,28 @@ class Neuron(QGraphicsRectItem):
         pix = to_pixmap(rgba)
         self.pixmap.setPixmap(pix)
         self.pixmap.setScale(NODE / max(pix.width(), 1))
+        self.pixmap.show()
+
+    def set_dead(self, dead: bool) -> None:
+        """A unit that outputs exactly 0 over the whole plane: hatched in the theme's colours
+        (its all-zero map would be a bright white square on a dark background)."""
+        if dead == self.dead:
+            return
+        self.dead = dead
+        palette = self.view.palette()
+        if dead:
+            self.pixmap.hide()
+            hatch = QBrush(palette.color(QPalette.ColorRole.Mid), Qt.BrushStyle.BDiagPattern)
+            self.setBrush(hatch)
+        else:
+            self.setBrush(QBrush(palette.color(QPalette.ColorRole.Base)))
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802
         text = self.label
         if self.bias is not None:
             text += f"\nbias {self.bias:+.4f}"
+        if self.dead:
+            text += "\ndead: outputs 0 everywhere on the plane"
         if self.layer is not None:
             text += "\nclick to show its map in the output view"
         self.setToolTip(text)
@@ -157,7 +181,7 @@ class NetworkView(QGraphicsView):
         ink = QBrush(self.palette().color(QPalette.ColorRole.Text))
         muted = QBrush(self.palette().color(QPalette.ColorRole.Mid))
         for c, (n, title) in enumerate(zip(sizes, titles, strict=True)):
-            shown = 1 if c == len(sizes) - 1 else min(n, MAX_SHOWN)
+            shown = 1 if c == len(sizes) - 1 else min(n, self._max_shown(sizes))
             x = c * column
             top = -(shown * ROW) / 2
             head = QGraphicsSimpleTextItem(title)
@@ -215,13 +239,16 @@ class NetworkView(QGraphicsView):
         scene.setSceneRect(rect)
         self._fit()
 
+    @staticmethod
+    def _max_shown(sizes: list[int]) -> int:
+        """Neurons shown per column for layer ``sizes`` (input, hidden..., output)."""
+        return MAX_SHOWN_DEEP if len(sizes) - 2 >= DEEP else MAX_SHOWN
+
     def _column_spacing(self, sizes: list[int]) -> float:
         """Spread the columns so the graph's shape matches the view's (within limits)."""
-        height = max(min(n, MAX_SHOWN) for n in sizes) * ROW + 80
+        height = max(min(n, self._max_shown(sizes)) for n in sizes) * ROW + 80
         aspect = self.viewport().width() / max(self.viewport().height(), 1)
-        return float(
-            np.clip(aspect * height / max(len(sizes) - 0.6, 1), COLUMN * 0.8, COLUMN * 2.2)
-        )
+        return float(np.clip(aspect * height / max(len(sizes) - 0.6, 1), MIN_COLUMN, COLUMN * 2.2))
 
     # -- updates -------------------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:
@@ -250,11 +277,14 @@ class NetworkView(QGraphicsView):
                 g = np.nan_to_num(grids[: len(column), ::step, ::step])
                 scale = np.abs(g).max(axis=(1, 2), keepdims=True)
                 images = diverging(g / np.where(scale > 0, scale, 1.0))
+                dead = np.abs(grids[: len(column)]).max(axis=(1, 2)) == 0
             for node in column:
                 if bias is not None:
                     node.bias = float(bias[node.unit])
                 if images is not None:
-                    node.set_image(images[node.unit])
+                    node.set_dead(bool(dead[node.unit]))
+                    if not node.dead:
+                        node.set_image(images[node.unit])
         if snap.grid_output is not None and self._columns:
             out = self._columns[-1][0]
             out.set_image(output_image(thumbnail(snap.grid_output), self._classification))
@@ -298,12 +328,20 @@ class NetworkView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
-        if self._structure is not None:  # re-spread the columns for the new shape
+        self._rebuild()  # re-spread the columns for the new shape
+        self._fit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._rebuild()  # texts and empty neurons in the new theme's colours
+
+    def _rebuild(self) -> None:
+        if self._structure is not None:
             last = self._last
             self.set_structure(*self._structure)
             if last is not None:
                 self.show_snapshot(last)
-        self._fit()
 
     def node_rect(self, column: int, index: int) -> QRectF:
         """Scene rectangle of a node (tests click on it)."""

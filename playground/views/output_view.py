@@ -10,15 +10,50 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.data.toy2d import DOMAIN, Dataset
 from core.training import Snapshot
+from playground.layout import SquareBox
 from playground.views.colors import class_color, diverging, output_image
 
 #: The outer ring of a training point.
 TRAIN_RING = (30, 30, 30)
+#: Point outlines: white for the training data, dark for the test data (legend icons too).
+TRAIN_OUTLINE = (255, 255, 255)
+TEST_OUTLINE = (30, 30, 30)
+OUTPUT_TITLE = "Output"
+
+
+def point_icon(
+    outline: tuple[int, int, int], size: int = 16, ring: tuple[int, int, int] | None = None
+) -> QIcon:
+    """A legend mark: a class-coloured point with ``outline`` (inside a ``ring``) on a mid-grey
+    square, as the points look on the heatmap."""
+    pix = QPixmap(size, size)
+    pix.fill(QColor(150, 150, 150))
+    painter = QPainter(pix)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if ring is not None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(*ring))
+        painter.drawEllipse(QPointF(size / 2, size / 2), size / 2 - 0.5, size / 2 - 0.5)
+    painter.setPen(QPen(QColor(*outline), 2))
+    painter.setBrush(QColor(*class_color(0)))
+    painter.drawEllipse(QPointF(size / 2, size / 2), size / 2 - 3, size / 2 - 3)
+    painter.end()
+    return QIcon(pix)
 
 
 class OutputView(QWidget):
@@ -43,21 +78,25 @@ class OutputView(QWidget):
         # A training point: a dark disc under its class-coloured one with a white outline, so a
         # dark ring shows where the map is light and a white one where the map is its colour.
         self.train_rings = pg.ScatterPlotItem(size=10, pen=None, brush=pg.mkBrush(TRAIN_RING))
-        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.2))
-        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen((30, 30, 30), width=1.4))
+        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(TRAIN_OUTLINE, width=1.2))
+        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(TEST_OUTLINE, width=1.4))
         for item in (self.train_rings, self.train_points, self.test_points):
             self.plot.addItem(item)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
 
-        self.title = QLabel("Output")
+        self.title = QLabel(OUTPUT_TITLE)
         self.title.setObjectName("viewTitle")
+        # The title follows the panel's width, never the other way round.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.show_test = QCheckBox("Test data")
+        self.show_test.setIcon(point_icon(TEST_OUTLINE))
         self.show_test.setChecked(True)
         self.show_test.setToolTip(
             "Show the held-out test points (dark outline); training points have a white ring "
             "inside a dark one."
         )
         self.show_train = QCheckBox("Training data")
+        self.show_train.setIcon(point_icon(TRAIN_OUTLINE, ring=TRAIN_RING))
         self.show_train.setChecked(True)
         self.show_train.setToolTip("Show the points the network learns from.")
         self.discretize = QCheckBox("Discretize")
@@ -72,19 +111,23 @@ class OutputView(QWidget):
         )
         for box in (self.show_test, self.show_train, self.discretize):
             box.toggled.connect(self._refresh)
-        header = QHBoxLayout()
-        header.addWidget(self.title)
-        header.addStretch(1)
-        header.addWidget(QLabel("Click adds"))
-        header.addWidget(self.add_class)
-        options = QHBoxLayout()
-        for w in (self.show_train, self.show_test, self.discretize):
-            options.addWidget(w)
-        options.addStretch(1)
+        # Two rows of options under the plot keep the column narrow (a 1024-px window); the
+        # point checkboxes' icons are the legend of the outlines.
+        options = QGridLayout()
+        options.addWidget(self.show_train, 0, 0)
+        options.addWidget(self.show_test, 0, 1)
+        options.addWidget(self.discretize, 1, 0)
+        adds = QHBoxLayout()
+        adds.addWidget(QLabel("Click adds"))
+        adds.addWidget(self.add_class)
+        adds.addStretch(1)
+        options.addLayout(adds, 2, 0, 1, 3)
+        options.setColumnStretch(2, 1)
+        self.square = SquareBox(self.plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(header)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.square, 1)
         layout.addLayout(options)
 
     # -- data ----------------------------------------------------------------------------------
@@ -155,16 +198,16 @@ class OutputView(QWidget):
             values = snap.neuron_grids[layer][unit]
             limit = float(np.nanmax(np.abs(values))) or 1.0
             self._set_image(diverging(values, limit))
-            self.title.setText(
-                f"Neuron {unit + 1} of layer {layer} (click a neuron again to return to the output)"
-            )
+            self.title.setText(f"Neuron {unit + 1} of layer {layer}")
+            self.title.setToolTip("Click the neuron again to return to the output.")
             return
         limit = max(1.0, float(np.nanmax(np.abs(d.y_train)))) if d.task == "regression" else 1.0
         rgba = output_image(
             snap.grid_output, d.task == "classification", self.discretize.isChecked(), limit
         )
         self._set_image(rgba)
-        self.title.setText("Output")
+        self.title.setText(OUTPUT_TITLE)
+        self.title.setToolTip("")
 
     def _set_image(self, rgba: np.ndarray) -> None:
         self.image.setImage(rgba, levels=(0, 255))

@@ -34,9 +34,6 @@ class StatsView(QWidget):
         self.hist_plot = pg.PlotWidget()
         self.hist_plot.setLabel("bottom", "value")
         self.hist_plot.setLabel("left", "count")
-        legend_brush = pg.mkColor(pg.getConfigOption("background"))
-        legend_brush.setAlpha(210)
-        self.hist_plot.addLegend(offset=(-6, 6), brush=pg.mkBrush(legend_brush))
         self.hist_plot.setMenuEnabled(False)
         self.weights = self.hist_plot.plot(
             stepMode="center", fillLevel=0, brush=WEIGHT_BRUSH, pen=None, name="weights"
@@ -59,6 +56,8 @@ class StatsView(QWidget):
         self.dead_plot.addItem(self.dead_bars)
         for plot in (self.grad_plot, self.dead_plot):
             plot.getAxis("bottom").enableAutoSIPrefix(False)  # layer numbers, not quantities
+        # Plain tick values: a scale note such as "(x0.001)" after the label gets cut off.
+        self.grad_plot.getAxis("left").enableAutoSIPrefix(False)
         self.grad_plot.setToolTip(
             "Size of each layer's gradient at the last step: vanishing "
             "(near 0) or exploding gradients show here."
@@ -71,6 +70,15 @@ class StatsView(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Histogram of layer"))
         top.addWidget(self.layer)
+        top.addSpacing(8)
+        # The key beside the choice, not over the bars.
+        self.hist_key = QLabel(
+            "&nbsp;&nbsp;&nbsp;".join(
+                f'<span style="color:{b.color().name()}">■</span>&nbsp;{name}'
+                for name, b in (("weights", WEIGHT_BRUSH), ("biases", BIAS_BRUSH))
+            )
+        )
+        top.addWidget(self.hist_key)
         top.addStretch(1)
         plots = QHBoxLayout()
         plots.addWidget(self.hist_plot, 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -447,3 +448,41 @@ def test_mnist_statistics_are_matched(mnist_digits: np.ndarray) -> None:
     assert mnist_digits.max(axis=(1, 2)).min() >= 254
     coms = np.array([center_of_mass(d.astype(np.float64)) for d in mnist_digits])
     assert np.all((coms >= 13.5 - 1e-9) & (coms < 14.5))
+
+
+# -- Fashion-MNIST: trimmed, longest side to 28, centred by the box ------------------------------
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def test_fashion_preprocessing_fills_the_frame_and_centres_the_box():
+    from core.data.digits import preprocess_fashion
+
+    canvas = np.zeros((280, 280), np.float32)
+    canvas[40:240, 100:150] = 1.0  # a 200×50 bar, off centre
+    out = preprocess_fashion(canvas)
+    rows, cols = np.flatnonzero(out.image.any(1)), np.flatnonzero(out.image.any(0))
+    assert (rows[0], rows[-1]) == (0, 27)  # the longer side fills the frame
+    assert (cols[0], cols[-1]) == (11, 17)  # 7 columns, centred: (28 - 7 + 1) // 2 = 11
+    assert out.scale == pytest.approx(28 / 200) and out.offset == (0, 11)
+    np.testing.assert_allclose(out.image[:, 11:18].min(), 1.0, rtol=1e-5)
+    digit = preprocess_digit(canvas).image
+    assert np.flatnonzero(digit.any(1)).size == 20  # the digit way shrinks it to 20 pixels
+    assert preprocess_fashion(np.zeros((40, 40), np.uint8)).empty
+
+
+@pytest.mark.skipif(not Path(FASHION).is_dir(), reason="dataset-fashion-mnist not installed")
+def test_upscaled_fashion_items_come_back_pixel_for_pixel():
+    from core.data import mnist
+    from core.data.digits import preprocess_fashion
+
+    items = np.asarray(mnist.load_folder(FASHION, name="fashion-mnist").x_test[:300])
+    items = items.reshape(-1, 28, 28)
+    same = digit_same = 0
+    for item in items:
+        big = np.kron(item, np.ones((10, 10), np.uint8))
+        back = preprocess_fashion(big, threshold=0, normalize=False, background="dark").image
+        same += np.abs(back - item / 255).max() < 1e-5
+        digit = preprocess_digit(big, threshold=0, normalize=False, background="dark").image
+        digit_same += np.abs(digit - item / 255).max() < 1e-5
+    assert same >= 0.96 * len(items) and digit_same == 0  # all 10,000: 9,792 and 0 of 2,000

@@ -6,12 +6,19 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from dev_data import DEV_MNIST as MNIST_DIR
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QImage, QInputDevice, QMouseEvent, QPointingDevice, QTabletEvent
+from PySide6.QtGui import (
+    QImage,
+    QInputDevice,
+    QMouseEvent,
+    QPointingDevice,
+    QTabletEvent,
+)
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -449,3 +456,46 @@ def test_update_follows_a_segment_within_50_ms(qtbot, view, mnist_model):
         latencies.append(time.perf_counter() - start)
     _send(view.canvas, QEvent.Type.MouseButtonRelease, pts[-1], LEFT, NONE)
     assert statistics.median(latencies) < 0.05
+
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="dataset-fashion-mnist not installed")
+def test_fashion_drawings_are_preprocessed_as_fashion_mnist_was_made(view, monkeypatch):
+    """Garments "drawn" on the canvas (Fashion-MNIST test items enlarged 7× to 196 px, somewhere
+    on the 280-px canvas) reach a Fashion-MNIST MLP as the items themselves, and it classifies
+    them about as well as the test set; the digit preprocessing (20 px, centre of mass) did not."""
+    from core.data.digits import preprocess_digit
+    from core.data.mnist import load_folder, prepare
+    from core.training import TrainConfig, build_trainer
+
+    data = prepare(
+        load_folder(FASHION_DIR, name="fashion-mnist"),
+        layout="flat",
+        n_train=10_000,
+        n_test=200,
+        seed=0,
+    )
+    config = TrainConfig(optimizer="adam", lr=1e-3, batch_size=128, epochs=2, seed=0)
+    trainer = build_trainer(
+        mlp_spec(784, [64], 10), config, data.x_train, data.y_train, data.x_test, data.y_test
+    )
+    for _ in range(2):
+        trainer.run_epoch()
+    view.set_model(trainer.model, FASHION_CLASSES)
+    assert view.preprocessing == "fashion"
+    rng = np.random.default_rng(0)
+    canvas = np.zeros((280, 280), np.float32)
+    monkeypatch.setattr(view.canvas, "array", lambda: canvas)
+    right = digit_way = 0
+    for item, label in zip(data.x_test.reshape(-1, 28, 28), data.y_test, strict=True):
+        canvas[:] = 0
+        r, c = rng.integers(0, 280 - 196, size=2)
+        canvas[r : r + 196, c : c + 196] = np.kron(item, np.ones((7, 7), np.float32))
+        view.refresh()
+        right += int(np.argmax(view.predictions()) == label)
+        as_digit = preprocess_digit(canvas, background="dark").image.reshape(1, 784)
+        digit_way += int(np.argmax(trainer.model.predict_proba(as_digit)[0]) == label)
+    n, test_acc = len(data.y_test), trainer.history.last("test_acc")
+    assert right / n >= test_acc - 0.05 and right / n >= digit_way / n + 0.1

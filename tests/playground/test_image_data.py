@@ -480,3 +480,28 @@ def test_stopping_a_download_on_quit_leaves_nothing_behind(
     qtbot.waitUntil(lambda: dialog.done_bytes > 0, timeout=5000)
     assert dialog.stop(timeout=5.0)  # returns once the download thread has ended
     assert listing(tmp_path) == []
+
+
+def test_failed_download_offers_load_from_folder(
+    qtbot: Any,
+    server: IdxServer,
+    empty_root: Path,
+    tiny: dict[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tiny_mnist = dataclasses.replace(tiny_spec(tiny), name="mnist", title="MNIST")
+    monkeypatch.setitem(mnist.DATASETS, "mnist", tiny_mnist)
+    asked: list[str] = []
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", lambda *a, **k: asked.append(a[1]) or ""
+    )
+    panel = ImageDataPanel(mirrors=[server.url("none")])
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.download_button.click()
+    dialog = panel.download_dialog
+    qtbot.waitUntil(lambda: visible(dialog.retry_button), timeout=10_000)
+    assert visible(dialog.folder_button) and dialog.folder_button.text() == "Load from folder…"
+    assert "Load from folder…" in dialog.message.text()
+    dialog.folder_button.click()
+    assert not dialog.isVisible() and asked == ["Folder with the four IDX files"]

@@ -99,3 +99,40 @@ def test_missing_mnist_says_how_to_get_it(workspace):
     workspace.apply_session(small("mnist-mlp"))
     with pytest.raises(ValueError, match="Download"):
         workspace.prepare_run()
+
+
+def test_a_run_that_cant_start_leaves_no_views_of_the_last_one(workspace, qtbot):
+    """Fashion predictions, then MNIST (missing here) or a network that doesn't build: the test
+    images, the first-layer weights and the Draw tab's answer of the old run are gone."""
+    trained(workspace, small("fashion-mlp"))
+    workspace.show_drawing("7")
+    assert workspace.images_view.shown_indices().size > 0
+    assert workspace.draw_view.predictions() is not None
+    assert workspace.filters_view._total == 100
+    for broken in ("mnist-mlp", "bad network"):
+        session = small("mnist-mlp") if broken == "mnist-mlp" else small("fashion-cnn")
+        if broken == "bad network":  # pooled down to nothing: can't be built
+            pool = session.network.hidden[1]
+            session.network.hidden[1:1] = [pool] * 4
+        workspace.apply_session(session)
+        with pytest.raises(ValueError):
+            workspace.prepare_run()
+        assert workspace.images_view.shown_indices().size == 0
+        assert workspace.filters_view._total == 0
+        assert workspace.draw_view.predictions() is None
+        assert workspace.confusion_view.matrix._m.sum() == 0
+
+
+def test_a_continued_run_does_not_wait_for_the_first_epoch(workspace):
+    ws = workspace
+    ws.apply_session(small("fashion-mlp"))
+    run = ws.prepare_run()
+    ws.start_run(run)
+    d = load_image_data(run.data, layout=layout_for(run.spec))
+    trainer = build_trainer(run.spec, run.config, d.x_train, d.y_train, d.x_test, d.y_test)
+    trainer.run_epoch()
+    trainer.run_epoch()
+    trainer.test_pred = None  # as a trainer rebuilt from a saved experiment
+    ws.show_snapshot(take_snapshot(trainer))
+    ws.flush_views()
+    assert ws.images_view.title.text() == "Predictions appear after epoch 3"
