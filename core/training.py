@@ -25,9 +25,6 @@ from core.schedules import make_schedule
 from core.trace import LossTrace
 from core.validation import check_choice, check_number
 
-#: Largest L1 or L2 rate accepted (from the app, the command line and files).
-MAX_REGULARIZATION = 10.0
-
 #: Evaluation and statistics use at most this many samples of each set (a fixed subset: the
 #: first ones, which are already shuffled), so a snapshot stays cheap on large data sets.
 EVAL_LIMIT = 10_000
@@ -37,7 +34,7 @@ DEAD_UNIT_SAMPLES = 512
 PREDICTION_LIMIT = 10_000
 #: Most epochs a configuration may ask for (the app's Epochs box goes this far).
 MAX_EPOCHS = 10**7
-#: Largest L1 or L2 regularization rate accepted (the app's rate box uses the same bound).
+#: Largest L1 or L2 regularization rate accepted (from the app, the command line and files).
 MAX_REGULARIZATION = 10.0
 
 

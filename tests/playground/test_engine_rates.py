@@ -62,11 +62,11 @@ def test_a_rate_sent_while_an_earlier_run_is_built_reaches_the_next_run(monkeypa
     conn = Conn()
     errors = np.geterr()
     engine = threading.Thread(target=engine_main, args=(conn,), daemon=True)
+    conn.commands.put(("setup", run(1, "sgd")))
+    conn.commands.put(("setup", run(2, "adam")))  # the optimizer changed
+    conn.commands.put(("lr", 0.25))  # then the rate, typed at once
     try:
-        engine.start()
-        conn.commands.put(("setup", run(1, "sgd")))
-        conn.commands.put(("setup", run(2, "adam")))  # the optimizer changed
-        conn.commands.put(("lr", 0.25))  # then the rate, typed at once
+        engine.start()  # all three wait before the reader starts: it can't idle in between
         assert conn.waiting.wait(10)  # the reader has taken all three
         release.set()
         conn.commands.put(("step",))

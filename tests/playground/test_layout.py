@@ -5,6 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 
+from core.pace import MAX
 from playground.main_window import MainWindow
 
 
@@ -15,6 +16,7 @@ def choose_preset(qtbot, window: MainWindow, name: str) -> None:
         box.setCurrentIndex(box.findData(name))
         box.activated.emit(box.currentIndex())
     qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=5000)
+    window.speed_control.set_speed(MAX)  # presets bring a watchable pace; these tests train
 
 
 def train_epochs(qtbot, window: MainWindow, epochs: int) -> None:
@@ -119,11 +121,19 @@ def test_clicking_a_neuron_keeps_the_columns_widths(window, qtbot):
 
 def test_point_outlines_have_a_legend(window):
     view = window.output_view
-    for box, outline in ((view.show_train, (255, 255, 255)), (view.show_test, (30, 30, 30))):
-        image = box.icon().pixmap(16, 16).toImage()
-        ring = image.pixelColor(8, 2)  # on the outline, above the centre
-        assert max(abs(ring.red() - outline[0]), abs(ring.green() - outline[1])) < 60
-    assert "white outline" in view.show_train.toolTip() + view.show_test.toolTip()
+
+    def near(color, rgb):
+        return max(abs(color.red() - rgb[0]), abs(color.green() - rgb[1])) < 60
+
+    train = view.show_train.icon().pixmap(16, 16).toImage()
+    test = view.show_test.icon().pixmap(16, 16).toImage()
+    # Above the centre: the outline (5 px from the centre), then the training point's ring.
+    assert near(train.pixelColor(8, 3), (255, 255, 255)) and near(
+        test.pixelColor(8, 3), (30, 30, 30)
+    )
+    assert near(train.pixelColor(8, 1), (30, 30, 30))  # the dark ring around a training point
+    assert not near(test.pixelColor(8, 1), (30, 30, 30))  # test points have none
+    assert "white ring inside a dark one" in view.show_test.toolTip()
 
 
 def test_curves_svg_holds_only_the_plots_and_keys_sit_above_them(window, qtbot, tmp_path):
