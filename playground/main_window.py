@@ -61,9 +61,15 @@ SLOW_VIEW_INTERVAL = 200
 IMAGE_SNAPSHOT_INTERVAL = 0.1
 IMAGE_DEAD_SAMPLES = 64
 #: The widest counter text the toolbar makes room for (its width never follows the counts).
-WIDEST_COUNTER = "  Epoch 99,999,999   Step 999,999,999  "
+WIDEST_COUNTER = " Epoch 999,999  Step 999,999 "
 #: How the Preset box names a preset whose settings were changed since it was loaded.
 CHANGED = "{} (changed)"
+
+
+def count(n: int) -> str:
+    """A counter as the toolbar shows it: ``123,456``, and ``1.23M`` from a million on, so it
+    never needs more room than :data:`WIDEST_COUNTER`."""
+    return f"{n:,}" if n < 1_000_000 else f"{n / 1e6:.2f}M"
 
 
 class HintBar(QFrame):
@@ -234,6 +240,8 @@ class MainWindow(QMainWindow):
         self.step_action.triggered.connect(self.step_epoch)
         for action in (self.reset_action, self.play_action, self.step_action):
             tb.addAction(action)
+        for action in (self.reset_action, self.step_action):  # Play, the main action, keeps words
+            tb.widgetForAction(action).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         play = tb.widgetForAction(self.play_action)  # as wide as "Pause": nothing moves
         self.play_action.setText("Pause")
         play.setFixedWidth(max(play.sizeHint().width(), play.minimumSizeHint().width()))
@@ -249,8 +257,8 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addWidget(QLabel(" Mode "))
         self.mode_box = QComboBox()
-        self.mode_box.addItem("Plane (2D points)", PLANE)
-        self.mode_box.addItem("Images (digits, clothes)", IMAGES)
+        self.mode_box.addItem("Plane", PLANE)
+        self.mode_box.addItem("Images", IMAGES)
         self.mode_box.setToolTip(
             "Plane: learn to separate points of toy 2D data sets and watch every neuron. "
             "Images: learn to recognize handwritten digits or clothes (28×28 pixels), then draw "
@@ -698,7 +706,7 @@ class MainWindow(QMainWindow):
                 else:
                     view.later(snap)
             self._slow_turn = (self._slow_turn + 1) % len(self._slow_views)
-        self.epoch_label.setText(f"  Epoch {snap.epoch:,}   Step {snap.step:,}  ")
+        self.epoch_label.setText(f" Epoch {count(snap.epoch)}  Step {count(snap.step)} ")
         parts = []
         for label, loss, acc in (
             ("Train", snap.train_loss, snap.train_acc),

@@ -33,7 +33,7 @@ class SpeedControl(QWidget):
         self.slider.setRange(0, len(SPEEDS) - 1)
         self.slider.setPageStep(1)
         self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
-        self.slider.setFixedWidth(100)
+        self.slider.setFixedWidth(80)
         self.slider.setToolTip(
             "Training speed: from one step a second, to watch every step, to as fast as the "
             "computer goes (" + ", ".join(s.label for s in SPEEDS) + ")."
