@@ -7,8 +7,8 @@ regularization rates apply live. The File menu lives in :mod:`playground.file_ac
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QFontDatabase, QKeySequence
+from PySide6.QtCore import QEvent, QSettings, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QFontDatabase, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -43,7 +43,7 @@ from playground.panels.training_panel import TrainingPanel
 from playground.presets import DEFAULT, all_presets, image_presets, preset_speed, presets
 from playground.run_status import stop_message
 from playground.session import Session, apply_edits, edit_split, removal_split, reset_reason
-from playground.theme import THEMES, apply_theme, current_theme
+from playground.theme import THEMES, apply_theme, current_theme, tinted
 from playground.throttle import Throttled
 from playground.views.curves_view import CurvesView
 from playground.views.network_view import NetworkView
@@ -223,21 +223,19 @@ class MainWindow(QMainWindow):
         tb.setObjectName("runToolbar")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        icon = self.style().standardIcon
-        self.play_icon = icon(QStyle.StandardPixmap.SP_MediaPlay)
-        self.pause_icon = icon(QStyle.StandardPixmap.SP_MediaPause)
-        self.reset_action = QAction(icon(QStyle.StandardPixmap.SP_BrowserReload), "Reset", self)
+        self.reset_action = QAction("Reset", self)
         self.reset_action.setShortcut(QKeySequence("R"))
         self.reset_action.setToolTip("Start over with new initial weights from the seed (R).")
         self.reset_action.triggered.connect(self.reset_run)
-        self.play_action = QAction(self.play_icon, "Play", self)
+        self.play_action = QAction("Play", self)
         self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
         self.play_action.setToolTip("Train continuously, or pause (Space).")
         self.play_action.triggered.connect(self.toggle_play)
-        self.step_action = QAction(icon(QStyle.StandardPixmap.SP_MediaSkipForward), "Step", self)
+        self.step_action = QAction("Step", self)
         self.step_action.setShortcut(QKeySequence("S"))
         self.step_action.setToolTip("Train exactly one epoch, then pause (S).")
         self.step_action.triggered.connect(self.step_epoch)
+        self._tint_icons()
         for action in (self.reset_action, self.play_action, self.step_action):
             tb.addAction(action)
         for action in (self.reset_action, self.step_action):  # Play, the main action, keeps words
@@ -316,6 +314,26 @@ class MainWindow(QMainWindow):
             group_.addAction(action)
             theme_menu.addAction(action)
             self.theme_actions[name] = action
+
+    def _tint_icons(self) -> None:
+        """Reset, Play/Pause and Step drawn in the theme's text colour, so they read in the dark
+        theme too (the style's own icons are drawn for light backgrounds)."""
+        color = self.palette().color(QPalette.ColorRole.WindowText)
+
+        def icon(kind: QStyle.StandardPixmap) -> QIcon:
+            return tinted(self.style().standardIcon(kind), color)
+
+        self.play_icon = icon(QStyle.StandardPixmap.SP_MediaPlay)
+        self.pause_icon = icon(QStyle.StandardPixmap.SP_MediaPause)
+        self.reset_action.setIcon(icon(QStyle.StandardPixmap.SP_BrowserReload))
+        self.step_action.setIcon(icon(QStyle.StandardPixmap.SP_MediaSkipForward))
+        running = self.play_action.text() == "Pause"
+        self.play_action.setIcon(self.pause_icon if running else self.play_icon)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "step_action"):
+            self._tint_icons()  # a theme change, chosen or the system's
+        super().changeEvent(event)
 
     def set_theme(self, name: str) -> None:
         """Show the window in theme ``name`` (one of THEMES) and remember it."""

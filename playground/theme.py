@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QWidget
 
 #: Theme names and their View ▸ Theme menu labels.
@@ -135,3 +135,18 @@ def restyle_plots(root: QWidget, background: str, foreground: str) -> None:
         for axis in plot.getPlotItem().axes.values():
             axis["item"].setPen(foreground)
             axis["item"].setTextPen(foreground)
+
+
+def tinted(icon: QIcon, color: QColor, size: int = 32) -> QIcon:
+    """``icon``'s shape filled with one ``color``: toolbar icons that read as well on a dark
+    background as on a light one (the style's own are drawn for light backgrounds)."""
+    shape = icon.pixmap(size, size)
+    out = QPixmap(shape.size())
+    out.setDevicePixelRatio(shape.devicePixelRatio())
+    out.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(out)
+    painter.drawPixmap(0, 0, shape)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.fillRect(out.rect(), color)
+    painter.end()
+    return QIcon(out)

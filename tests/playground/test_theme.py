@@ -87,3 +87,28 @@ def test_dead_neurons_are_hatched_not_white_in_the_dark(qapp):
         assert not dead.pixmap.isVisible()
     finally:
         apply_theme(qapp, "light")
+
+
+def icon_ink(icon) -> int:
+    """The mean lightness of an icon's opaque pixels."""
+    image = icon.pixmap(32, 32).toImage()
+    ink = [
+        image.pixelColor(x, y).lightness()
+        for x in range(image.width())
+        for y in range(image.height())
+        if image.pixelColor(x, y).alpha() > 200
+    ]
+    return sum(ink) // len(ink)
+
+
+def test_toolbar_icons_follow_the_theme(make_window):
+    window = make_window("xor")
+    try:
+        window.theme_actions["dark"].trigger()
+        for action in (window.reset_action, window.play_action, window.step_action):
+            assert icon_ink(action.icon()) > 180, action.text()  # light ink on a dark toolbar
+        window.theme_actions["light"].trigger()
+        for action in (window.reset_action, window.play_action, window.step_action):
+            assert icon_ink(action.icon()) < 80, action.text()
+    finally:
+        window.theme_actions["light"].trigger()
