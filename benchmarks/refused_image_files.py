@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -15,6 +16,8 @@ import zipfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The hostile files and the local mirror are the tests' own (tests/idx_server.py): one copy.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data import mnist  # noqa: E402
 from tests.idx_server import (  # noqa: E402
