@@ -7,10 +7,11 @@ and the metric history. Continuing a reopened experiment gives bit for bit the l
 uninterrupted run would have given (same platform and NumPy).
 
 The file is an ``.npz`` archive like a model file (:mod:`core.io`), readable with plain NumPy
-(``np.load(path, allow_pickle=False)``); format version 1::
+(``np.load(path, allow_pickle=False)``); format version 2 (version 1, without ``trace``, still
+opens)::
 
     meta.json            0-d unicode array, JSON:
-                         {"format": "nn-playground/experiment", "version": 1,
+                         {"format": "nn-playground/experiment", "version": 2,
                           "spec": {...}, "dtype": "float32",
                           "config": {...},         # TrainConfig.to_dict()
                           "data": {...},           # data-set parameters (the caller's)
@@ -21,13 +22,16 @@ The file is an ``.npz`` archive like a model file (:mod:`core.io`), readable wit
                                       "batch_loss", "base_lr", "l1", "l2", "train_time",
                                       "data_sha256", "rng": {...}, "augment_rng": {...} | null,
                                       "data_start": [epoch, steps], "optimizer_start": steps},
-                          "history_columns": ["epoch", "step", "time", "lr", ...]}
+                          "history_columns": ["epoch", "step", "time", "lr", ...],
+                          "trace": {"width", "sum", "count", "points"}}  (version 2)
     param/<i>.<name>     weights, as in a model file
     buffer/<i>.<name>    BatchNorm running statistics, as in a model file
     optimizer/<name>     optimizer buffers, e.g. optimizer/exp_avg (n_params,) float, in the order
                          of the model's flat parameter vector (regularized weights first)
     history              (epochs, 8) float64, one row per completed epoch (columns as listed)
     permutation          (n_train,) int64: the current epoch's sample order (mid-epoch only)
+    trace/steps          (points,) int64, trace/loss (points,) float64: the per-step loss curve
+                         (version 2; :class:`core.trace.LossTrace`, continued exactly)
 
 ``rng`` is NumPy's ``bit_generator.state`` of the run's generator (PCG64; JSON integers);
 ``position`` is how many samples of the current epoch were used (``n_train`` at a boundary);
@@ -75,6 +79,7 @@ from core.io import (
 from core.model import Sequential
 from core.optimizers import MAX_LR, OPTIMIZERS
 from core.spec import shaped_layers
+from core.trace import LossTrace
 from core.training import (
     MAX_REGULARIZATION,
     History,
@@ -85,7 +90,9 @@ from core.training import (
 )
 
 FORMAT = "nn-playground/experiment"
-VERSION = 1
+VERSION = 2
+#: Versions this program reads: 1 (before the per-step loss trace was saved) and 2.
+READABLE = (1, 2)
 
 _META_KEYS = {
     "format",
@@ -254,11 +261,15 @@ def save_experiment(
         "trainer": trainer_meta,
         "history_columns": list(History.COLUMNS),
     }
+    trace = state["trace"]  # the per-step losses: points as arrays, the rest in meta.json
+    meta["trace"] = {k: trace[k] for k in ("width", "sum", "count")}
+    meta["trace"]["points"] = len(trace["steps"])
     arrays["meta.json"] = np.array(_dumps(meta, "experiment"))
     arrays.update(model_arrays(model))
     arrays["history"] = state["history"]
     if state["permutation"] is not None:
         arrays["permutation"] = state["permutation"].astype(np.int64)
+    arrays["trace/steps"], arrays["trace/loss"] = trace["steps"], trace["loss"]
     write_npz(path, arrays)
 
 
@@ -282,8 +293,9 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     Raises ModelFileError for any problem.
     """
     with Archive(path, "experiment file") as archive:
-        meta = read_meta(archive, FORMAT, VERSION)
+        meta = read_meta(archive, FORMAT, READABLE)
         spec, dtype, config, counters, opt_meta = _check_meta(path, meta)
+        points = _check_trace_meta(path, meta)
         shapes = state_shapes(path, spec)
         n_params = sum(math.prod(s) for k, s in shapes.items() if k.startswith("param/"))
         epoch, position, n_train = counters["epoch"], counters["position"], counters["n_train"]
@@ -293,6 +305,9 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         expected["history"] = Expected((epoch, len(History.COLUMNS)))
         if position < n_train:
             expected["permutation"] = Expected((n_train,), "iu")
+        if points is not None:
+            expected["trace/steps"] = Expected((points,), "iu")
+            expected["trace/loss"] = Expected((points,))
         archive.expect(expected)  # before any array is decompressed
 
         model_state = read_state(archive, shapes, dtype)
@@ -303,6 +318,15 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         perm = None
         if position < n_train:
             perm = archive.read("permutation", expected["permutation"]).astype(np.int64)
+        trace = None
+        if points is not None:
+            trace = {k: meta["trace"][k] for k in ("width", "sum", "count")}
+            trace["steps"] = archive.read("trace/steps", expected["trace/steps"]).astype(np.int64)
+            trace["loss"] = archive.read("trace/loss", expected["trace/loss"]).astype(np.float64)
+            try:
+                LossTrace.from_state(trace)
+            except ValueError as exc:
+                raise ModelFileError(f"{path}: {exc}") from None
     try:
         OPTIMIZERS[config.optimizer](1.0).load_state_dict(
             {k: v for k, v in opt_meta.items() if k != "name"}
@@ -315,7 +339,9 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
 
     saved = {**Trainer.STATE_DEFAULTS, **meta["trainer"]}
     state = {key: saved[key] for key in _TRAINER_KEYS}
-    state.update(model=model_state, optimizer=opt_meta, history=history, permutation=perm)
+    state.update(
+        model=model_state, optimizer=opt_meta, history=history, permutation=perm, trace=trace
+    )
     return Experiment(
         path=str(path),
         spec=spec,
@@ -325,6 +351,18 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         metadata=meta["metadata"],
         state=state,
     )
+
+
+def _check_trace_meta(path, meta: dict[str, Any]) -> int | None:
+    """The number of per-step loss points a version 2 file holds (None for version 1)."""
+    if meta["version"] < 2:
+        return None
+    trace = meta.get("trace")
+    if not isinstance(trace, dict) or set(trace) != {"width", "sum", "count", "points"}:
+        raise ModelFileError(
+            f"{path}: meta.json's 'trace' is {_short(trace)}; expected width, sum, count, points"
+        )
+    return _whole(path, "trace.points", trace["points"], low=0, high=LossTrace().capacity - 1)
 
 
 def _check_meta(path, meta: dict[str, Any]) -> tuple:

@@ -456,9 +456,9 @@ def _read_npy(f: IO[bytes], label: str, expected: Expected) -> np.ndarray:
     return np.array(array, dtype=dtype.newbyteorder("="), order="C")
 
 
-def read_meta(archive: Archive, fmt: str, version: int) -> dict:
+def read_meta(archive: Archive, fmt: str, version: int | tuple[int, ...]) -> dict:
     """Read and decode an archive's ``meta.json`` and check its ``format`` and ``version``
-    (an integer: ``1.0`` is not ``1``)."""
+    (an integer: ``1.0`` is not ``1``; one of ``version`` when it is a tuple)."""
     path = archive.path
     what = fmt.rsplit("/", 1)[-1]
     if "meta.json" not in archive.members:
@@ -469,10 +469,12 @@ def read_meta(archive: Archive, fmt: str, version: int) -> dict:
         hint = f" (it is {found!r})" if isinstance(found, str) else ""
         raise ModelFileError(f"{path}: not an NN Playground {what} file{hint}")
     found = meta.get("version")
-    if type(found) is not int or found != version:
+    versions = version if isinstance(version, tuple) else (version,)
+    if type(found) is not int or found not in versions:
+        readable = " or ".join(str(v) for v in versions)
         raise ModelFileError(
             f"{path}: format version {found!r} is not supported (this program reads version "
-            f"{version}, a whole number)"
+            f"{readable}, a whole number)"
         )
     return meta
 

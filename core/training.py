@@ -476,9 +476,10 @@ class Trainer:
         "data_sha256",
         "data_start",
         "optimizer_start",
+        "trace",
     )
     #: Keys a state saved before they existed may lack, and their values then.
-    STATE_DEFAULTS: dict[str, Any] = {"data_start": (0, 0), "optimizer_start": 0}
+    STATE_DEFAULTS: dict[str, Any] = {"data_start": (0, 0), "optimizer_start": 0, "trace": None}
 
     def data_fingerprint(self) -> str:
         """SHA-256 (hex) over the training and test arrays: dtypes, shapes and bytes."""
@@ -507,9 +508,10 @@ class Trainer:
         ``l2``, ``train_time`` (seconds), ``history`` (``(epochs, len(History.COLUMNS))``
         float64), ``n_train``, ``batch_size``, ``data_sha256`` (:meth:`data_fingerprint`),
         ``data_start`` (``[epoch, steps]`` when the current training set took effect, see
-        :meth:`set_data`) and ``optimizer_start`` (steps taken when the current optimizer took
-        over, see :meth:`set_config`). Data waiting for the epoch to end is not part of it: a
-        caller that saves mid-epoch keeps what it queued.
+        :meth:`set_data`), ``optimizer_start`` (steps taken when the current optimizer took
+        over, see :meth:`set_config`) and ``trace`` (the per-step losses,
+        :meth:`core.trace.LossTrace.state`; None: start a new one). Data waiting for the
+        epoch to end is not part of it: a caller that saves mid-epoch keeps what it queued.
         """
         mid_epoch = self._pos < self._n
         optimizer = {"name": self.optimizer.name, **self.optimizer.state_dict()}
@@ -535,6 +537,7 @@ class Trainer:
             "data_sha256": self.data_fingerprint(),
             "data_start": [int(self._data_start[0]), int(self._data_start[1])],
             "optimizer_start": int(self._optimizer_start),
+            "trace": self.loss_trace.state(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -561,6 +564,7 @@ class Trainer:
         self.batch_loss = values["batch_loss"]
         self.base_lr, self.l1, self.l2 = values["base_lr"], values["l1"], values["l2"]
         self.train_time = values["train_time"]
+        self.loss_trace = values["trace"]
         history = History()
         rows = values["history"]
         history._data = np.full((max(64, len(rows)), len(History.COLUMNS)), np.nan)
@@ -651,6 +655,11 @@ class Trainer:
             _whole(f"data_start[{i}]", v, 0, 2**62) for i, v in enumerate(start)
         )
         values["optimizer_start"] = _whole("optimizer_start", state["optimizer_start"], 0, 2**62)
+        trace = state["trace"]
+        try:
+            values["trace"] = LossTrace() if trace is None else LossTrace.from_state(trace)
+        except ValueError as exc:
+            raise ValueError(f"state[{exc}]") from None
         check_step_count(
             values["steps"],
             values["epoch"],

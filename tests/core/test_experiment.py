@@ -171,13 +171,15 @@ def test_file_layout_is_plain_numpy(tmp_path):
     save_experiment(tmp_path / "e.npz", trainer, {"kind": "toy", "name": "xor"}, {"x": 1})
     with np.load(tmp_path / "e.npz", allow_pickle=False) as f:
         meta = json.loads(str(f["meta.json"]))
-        assert meta["format"] == "nn-playground/experiment" and meta["version"] == 1
+        assert meta["format"] == "nn-playground/experiment" and meta["version"] == 2
         assert meta["data"] == {"kind": "toy", "name": "xor"} and meta["metadata"] == {"x": 1}
         assert meta["trainer"]["steps"] == 9 and meta["trainer"]["position"] == 24
         assert meta["config"]["batch_size"] == 8 and meta["optimizer"]["name"] == "adam"
         assert f["optimizer/exp_avg"].shape == (trainer.model.n_params,)
         assert f["history"].shape == (1, 8) and f["permutation"].shape == (45,)
         assert f["param/0.W"].shape == (2, 4) and "buffer/1.running_mean" in f.files
+        assert f["trace/steps"].tolist() == list(range(1, 10)) and f["trace/loss"].shape == (9,)
+        assert meta["trace"] == {"width": 1, "sum": 0.0, "count": 0, "points": 9}
     model = load_experiment(tmp_path / "e.npz").model()  # for inference or export
     x = np.random.default_rng(0).normal(size=(10, 2))
     assert np.array_equal(model.predict_proba(x), trainer.model.predict_proba(x))
@@ -482,3 +484,53 @@ def test_a_data_file_larger_than_the_csv_importer_takes_is_refused_unread(tmp_pa
     with pytest.raises(ModelFileError, match="larger than"):
         file_sha256(big)
     assert reads == []
+
+
+def test_the_per_step_losses_come_back_and_go_on_as_in_the_uninterrupted_run(tmp_path):
+    config = TrainConfig(optimizer="adam", batch_size=3, seed=2)
+    whole = build_trainer(BN_MLP, config, *data_for(BN_MLP))
+    for _ in range(2100):  # past the trace's 2048 points: two steps a point from there on
+        whole.step()
+    first = build_trainer(BN_MLP, config, *data_for(BN_MLP))
+    for _ in range(2051):  # half-way through a point
+        first.step()
+    assert first.loss_trace.width == 2 and first.loss_trace.state()["count"] == 1
+    save_experiment(tmp_path / "e.npz", first, {"name": "test"})
+    resumed = load_experiment(tmp_path / "e.npz").build_trainer(*data_for(BN_MLP))
+    assert same(resumed.loss_trace.state(), first.loss_trace.state())
+    for _ in range(2100 - 2051):
+        resumed.step()
+    assert same(resumed.loss_trace.state(), whole.loss_trace.state())  # bit for bit
+
+
+def test_version_1_files_without_a_trace_still_open(tmp_path):
+    path = tmp_path / "e.npz"
+    trainer = _saved_run(path, "adam", steps=7)
+
+    def as_version_1(arrays, meta):
+        del arrays["trace/steps"], arrays["trace/loss"], meta["trace"]
+        meta["version"] = 1
+
+    _rewrite(path, as_version_1)
+    resumed = load_experiment(path).build_trainer(*data_for(BN_MLP))
+    assert resumed.steps == trainer.steps and resumed.loss_trace.size == 0  # a new trace
+    resumed.step()
+    assert resumed.loss_trace.arrays()[0].tolist() == [8]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a, m: m["trace"].update(points=3000), "trace.points"),
+        (lambda a, m: m["trace"].update(width=3), "power of two"),
+        (lambda a, m: m["trace"].update(count=5), "count"),
+        (lambda a, m: a.update({"trace/steps": a["trace/steps"][::-1].copy()}), "grow"),
+        (lambda a, m: m.pop("trace"), "'trace'"),
+    ],
+)
+def test_bad_traces_are_refused_naming_them(tmp_path, change, message):
+    path = tmp_path / "e.npz"
+    _saved_run(path, "adam", steps=7)
+    _rewrite(path, change)
+    with pytest.raises(ModelFileError, match=message):
+        load_experiment(path)

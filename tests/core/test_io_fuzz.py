@@ -310,7 +310,8 @@ def corrupt(data, blob: bytes, experiment: bool) -> tuple[bytes, bool]:
         must_fail = False  # e.g. another lr or epochs count is a valid file
         if data.draw(st.booleans()) and field in section:
             del section[field]
-            must_fail = kind != "config" and field != "extra"
+            optional = field in Trainer.STATE_DEFAULTS  # states saved before it existed
+            must_fail = kind != "config" and field != "extra" and not optional
         else:
             section[field] = value
     if arrays["meta.json"].dtype.kind == "U":  # not replaced by a non-string array

@@ -97,9 +97,13 @@ def test_saved_experiment_continues_with_identical_losses(make_window, qtbot, tm
     open_file(qtbot, window, path)
     assert window.last_snapshot.step == saved.steps and window.controller.state == IDLE
     assert window.session().to_dict() == saved.data
+    # The per-step loss before the save comes back with the file (and so on the curves).
+    assert np.array_equal(window.last_snapshot.trace_steps, saved.state["trace"]["steps"])
+    assert window.last_snapshot.trace_steps[-1] == saved.steps
     with qtbot.waitSignal(window.controller.stateChanged, **done):
         window.play_action.trigger()
     continued = window.last_snapshot
+    assert np.array_equal(continued.trace_loss, uninterrupted.trace_loss)
     for column in ("step", "train_loss", "test_loss", "train_acc"):
         assert np.array_equal(continued.history[column], uninterrupted.history[column]), column
     for name, value in uninterrupted.weights.items():
