@@ -217,6 +217,7 @@ class Engine:
         self.paced_per_epoch = 1  # the steps per epoch the pace was converted with
         self.interval = 0.04  # the run's snapshot interval (to train on past its epoch limit)
         self.done_reason = ""  # why the run ended ("" while it can train)
+        self.past_limit = False  # the loop trains on past the run's epoch limit
 
     def send(self, message: tuple) -> None:
         self.outbox.message(message)
@@ -366,6 +367,7 @@ class Engine:
             max_epochs=max_epochs,
             dead_samples=self.dead_samples,
         )
+        self.past_limit = max_epochs == 0
         self.publish(next(self.iter))
 
     def edit_points(self, arrays: tuple, edits: int, setup_edits: int) -> None:
@@ -392,13 +394,16 @@ class Engine:
         """A run that had ended (its epochs done, say) can go on after a change: Play
         continues it from where it stopped (past its epoch limit if it is still reached)."""
         self.match_speed()
-        if self.iter is None:
-            if self.done_reason == "epochs" and self._limit_reached():
+        # A loop trained on past its limit takes a limit raised beyond the epoch it is at.
+        limited_again = self.past_limit and self.trainer.config.epochs and not self._limit_reached()
+        if self.iter is None or limited_again:
+            if self.iter is None and self.done_reason == "epochs" and self._limit_reached():
                 self._train_past_limit()
                 return
             self._train_on()
             self.done_reason = ""
-            self.set_state(PAUSED)
+            if self.state != RUNNING:
+                self.set_state(PAUSED)
 
     def _limit_reached(self) -> bool:
         epochs = self.trainer.config.epochs
