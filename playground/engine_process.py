@@ -10,7 +10,7 @@ Protocol over a duplex ``multiprocessing`` pipe (both sides pickle plain data):
                  ("edit_points", x_train, y_train, x_test, y_test, edits, setup_edits)
                  ("set_config", TrainConfig)
                  ("save_experiment", path, data, metadata) ("export", kind, path, metadata)
-                 ("keep", token) ("ack",) ("quit",)
+                 ("keep", token, data) ("ack",) ("quit",)
   engine -> GUI: ("snapshot", run_id, Snapshot) ("state", run_id, state, reason)
                  ("failed", run_id, message) ("saved", run_id, path, error or "")
                  ("kept", run_id, token, Experiment or None)
@@ -34,7 +34,9 @@ training settings (another optimizer starts with a fresh state), see ``Trainer.s
 Rate changes ("lr", "reg") reach the running loop at once, unless a run asked for earlier is
 still to be built: then they wait their turn behind it, so they reach that run.
 "keep" sends that same state back instead of writing it (an in-memory :class:`Experiment`, as
-Save experiment would write it), so the GUI can park a run and later set up a run from it.
+Save experiment would write it, its waiting edits kept apart), so the GUI can park a run and later
+set up a run from it.
+A command that fails in an unforeseen way is reported ("failed"), never the end of the engine.
 
 This module imports no Qt: it is what the child process runs.
 """
@@ -75,6 +77,10 @@ STEP_PIECES_UP_TO = 100.0
 #: ...and up to this many epochs per second an epoch at a time; faster ones as the training loop
 #: goes (a snapshot every ``interval``): a snapshot per epoch would hold the pace back.
 EPOCH_PIECES_UP_TO = 50.0
+
+#: The name of a kept run (``Engine.kept``), and what the app says if it can't be set up again.
+KEPT_RUN = "The kept run"
+KEPT_RUN_LOST = "The run could not be brought back: its points changed since it was kept."
 
 #: ("export", kind, ...) -> writer(model, path, metadata); each writes its file atomically.
 EXPORTS = {
@@ -208,8 +214,10 @@ class Engine:
         self.queued_edits: int | None = None
         self.speed = MAX
         self.pace = Pace()  # in steps per second
+        self.paced_per_epoch = 1  # the steps per epoch the pace was converted with
         self.interval = 0.04  # the run's snapshot interval (to train on past its epoch limit)
         self.done_reason = ""  # why the run ended ("" while it can train)
+        self.past_limit = False  # the loop trains on past the run's epoch limit
 
     def send(self, message: tuple) -> None:
         self.outbox.message(message)
@@ -268,22 +276,23 @@ class Engine:
             export, path, metadata = EXPORTS[command[1]], command[2], command[3]
             self.write(path, lambda: export(self.trainer.model, path, metadata))
         elif kind == "keep":
-            self.send(("kept", self.run_id, command[1], self.kept()))
+            self.send(("kept", self.run_id, command[1], self.kept(command[2])))
 
-    def kept(self) -> Experiment | None:
+    def kept(self, data: dict) -> Experiment | None:
         """The current run as an in-memory experiment (what Save experiment writes: weights,
-        optimizer, generator, position, history), to set a run up from later; None without
+        optimizer, generator, position, history, and the settings ``data`` with the edits
+        still waiting for the epoch to end apart), to set a run up from later; None without
         a run."""
         if self.trainer is None:
             return None
         self.control.apply(self.trainer)  # rates changed while paused belong to the run
         model = self.trainer.model
         return Experiment(
-            path="The kept run",
+            path=KEPT_RUN,
             spec=model.spec,
             dtype=str(model.dtype),
             config=self.trainer.config,
-            data={},
+            data=self.with_queued_edits(data),
             metadata={},
             state=self.trainer.state_dict(),
         )
@@ -330,8 +339,15 @@ class Engine:
                     self.trainer.model.set_state(run.initial_state)
         except Exception as exc:  # reported, never the end of the engine (e.g. MemoryError)
             self.trainer = None
-            self.send(("failed", self.run_id, str(exc) or type(exc).__name__))
-            self.set_state(IDLE, str(exc))
+            message = str(exc) or type(exc).__name__
+            if (
+                isinstance(exc, ValueError)
+                and run.resume is not None
+                and run.resume.path == KEPT_RUN
+            ):
+                message = KEPT_RUN_LOST
+            self.send(("failed", self.run_id, message))
+            self.set_state(IDLE, message)
             return
         self.grid, self.dead_samples = run.grid, run.dead_samples
         self.interval = run.interval
@@ -340,15 +356,18 @@ class Engine:
         self._train_on()  # publishes the untrained state
         self.set_state(IDLE)
 
-    def _train_on(self) -> None:
-        """A training loop over the current trainer; publishes its first snapshot."""
+    def _train_on(self, max_epochs: int | None = None) -> None:
+        """A training loop over the current trainer (``max_epochs``: see ``train_iter``);
+        publishes its first snapshot."""
         self.iter = train_iter(
             self.trainer,
             grid=self.grid,
             control=self.control,
             interval=self.interval,
+            max_epochs=max_epochs,
             dead_samples=self.dead_samples,
         )
+        self.past_limit = max_epochs == 0
         self.publish(next(self.iter))
 
     def edit_points(self, arrays: tuple, edits: int, setup_edits: int) -> None:
@@ -373,10 +392,22 @@ class Engine:
 
     def _go_on(self) -> None:
         """A run that had ended (its epochs done, say) can go on after a change: Play
-        continues it from where it stopped."""
-        if self.iter is None:
+        continues it from where it stopped (past its epoch limit if it is still reached)."""
+        self.match_speed()
+        # A loop trained on past its limit takes a limit raised beyond the epoch it is at.
+        limited_again = self.past_limit and self.trainer.config.epochs and not self._limit_reached()
+        if self.iter is None or limited_again:
+            if self.iter is None and self.done_reason == "epochs" and self._limit_reached():
+                self._train_past_limit()
+                return
             self._train_on()
-            self.set_state(PAUSED)
+            self.done_reason = ""
+            if self.state != RUNNING:
+                self.set_state(PAUSED)
+
+    def _limit_reached(self) -> bool:
+        epochs = self.trainer.config.epochs
+        return bool(epochs) and self.trainer.epoch >= epochs
 
     def _settle_edits(self) -> None:
         """Count queued edits as in the data once the trainer has taken them."""
@@ -431,7 +462,13 @@ class Engine:
         """Train at ``speed`` from now on (the run's steps per epoch turn epochs into steps)."""
         self.speed = speed
         per_epoch = self.trainer.steps_per_epoch if self.trainer is not None else 1
+        self.paced_per_epoch = per_epoch
         self.pace.set_rate(speed.steps_per_second(per_epoch))
+
+    def match_speed(self) -> None:
+        """Keep the speed in epochs when a point edit changed the epoch's length."""
+        if self.trainer is not None and self.trainer.steps_per_epoch != self.paced_per_epoch:
+            self.set_speed(self.speed)
 
     def wait_time(self) -> float | None:
         """Seconds until the next piece of training is due (0.0: now; None: not training)."""
@@ -439,15 +476,7 @@ class Engine:
 
     def _train_past_limit(self) -> None:
         """Go on past the epoch limit the run stopped at, without a limit (until paused)."""
-        self.iter = train_iter(
-            self.trainer,
-            grid=self.grid,
-            control=self.control,
-            interval=self.interval,
-            max_epochs=0,
-            dead_samples=self.dead_samples,
-        )
-        next(self.iter)  # the state the GUI already shows
+        self._train_on(max_epochs=0)
         self.done_reason = ""
         self.set_state(PAUSED)
 
@@ -465,6 +494,7 @@ class Engine:
         if one_step and self.control.snapshot_requested:
             self.control.apply(self.trainer)  # it yielded at an epoch's end: the step is done
         self.pace.done(self.trainer.steps - steps)
+        self.match_speed()  # queued data may have joined at an epoch boundary
         self.publish(snap)
         if snap.done:
             self._end_step()
@@ -488,6 +518,24 @@ def change_rates(control: TrainControl, command: tuple) -> None:
         control.set_lr(command[1])
     else:
         control.set_regularization(command[1], command[2])
+
+
+def serve(engine: Engine, command: tuple) -> None:
+    """Handle one command of the main loop; any failure is reported to the GUI ("failed"),
+    never the end of the engine."""
+    try:
+        if command[0] == "ordered":
+            change_rates(engine.control, command[1])
+        elif command[0] not in ("lr", "reg"):  # those went straight to the control
+            engine.handle(command)
+    except Exception as exc:
+        report(engine, exc)
+
+
+def report(engine: Engine, exc: Exception) -> None:
+    """Tell the GUI a command failed (it shows the message in its banner)."""
+    reason = str(exc) or type(exc).__name__
+    engine.send(("failed", engine.run_id, f"The training engine could not do that: {reason}"))
 
 
 def engine_main(conn) -> None:
@@ -518,7 +566,10 @@ def engine_main(conn) -> None:
                         if building[0]:
                             commands.put(("ordered", command))
                             continue
-                    change_rates(engine.control, command)
+                    try:
+                        change_rates(engine.control, command)
+                    except ValueError as exc:  # a bad rate: said, and the reading goes on
+                        report(engine, exc)
                 elif kind in ("quit", "setup", "discard", "keep"):
                     engine.control.request_snapshot()
                 if kind in ("setup", "discard"):
@@ -543,10 +594,9 @@ def engine_main(conn) -> None:
             continue
         if command[0] == "quit":
             return
-        if command[0] == "ordered":
-            change_rates(engine.control, command[1])
-        elif command[0] not in ("lr", "reg"):  # those went straight to the control
-            engine.handle(command)
-        if command[0] in ("setup", "discard"):
-            with building_lock:
-                building[0] -= 1
+        try:
+            serve(engine, command)
+        finally:
+            if command[0] in ("setup", "discard"):
+                with building_lock:
+                    building[0] -= 1

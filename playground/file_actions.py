@@ -262,7 +262,6 @@ class FileActions(QObject):
 
     def _apply(self, session: Session, **start) -> None:
         self.window.kept.next_label = "Open"  # Edit ▸ Undo Open brings back a run it replaces
-        self.window.preset_box.setCurrentIndex(0)  # the settings are the file's, not a preset
         self.window.apply_session(session, **start)
 
     def _model_session(

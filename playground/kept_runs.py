@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from core.experiment import Experiment
+from core.pace import Speed
 from playground.image_session import MODE as IMAGES
 from playground.image_session import ImageSession
 from playground.session import Session
@@ -35,14 +36,19 @@ SAVE_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class KeptRun:
-    """A run held in memory: its settings (with the rates it had), its state, what discarded
-    it (``label``, e.g. "Reset") and its step count when it last matched a file
-    (``clean_step``: 0 if never saved)."""
+    """A run held in memory: its settings (with the rates it had and the point edits its state
+    was trained with: the edits still waiting for their epoch are in the experiment's
+    ``queued_edits``), its state, what discarded it (``label``, e.g. "Reset"), its step count
+    when it last matched a file (``clean_step``: 0 if never saved), and the preset it came
+    from (``preset``, and its settings as loaded: ``preset_shown``) and speed it ran at."""
 
     session: Session | ImageSession
     experiment: Experiment
     label: str = ""
     clean_step: int = 0
+    preset: str | None = None
+    preset_shown: Session | ImageSession | None = None
+    speed: Speed | None = None
 
     @property
     def mode(self) -> str:
@@ -68,6 +74,10 @@ class KeptRuns(QObject):
         #: the current run's step count when it last matched a file (a save, an opened file)
         self.clean_step = 0
         self._next_clean: int | None = None
+        #: the current run's preset (name, settings as loaded) and speed, kept with it
+        self.run_preset: tuple[str | None, Session | ImageSession | None] = (None, None)
+        self.run_speed: Speed | None = None
+        self._watching_speed = False
         self.undo_action = QAction("Undo", window)
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.undo_action.triggered.connect(lambda _=False: self.undo())
@@ -93,12 +103,33 @@ class KeptRuns(QObject):
         session = self.window.run_session
         if session is None or self.steps() == 0:
             return None
-        experiment = self.window.controller.keep()
+        experiment = self.window.controller.keep(session.to_dict())
         if experiment is None or experiment.steps == 0:
             return None
         state = experiment.state
         training = replace(session.training, lr=state["base_lr"], l1=state["l1"], l2=state["l2"])
-        return KeptRun(replace(session, training=training), experiment, label, self.clean_step)
+        session = replace(session, training=training)
+        if isinstance(session, Session):  # the edits its state was trained with (see KeptRun)
+            trained = experiment.data["data"]["edits"]
+            session = replace(session, data=replace(session.data, edits=[*map(list, trained)]))
+        return KeptRun(
+            session, experiment, label, self.clean_step, *self.run_preset, self.run_speed
+        )
+
+    def run_set_up(self) -> None:
+        """A run was set up: note its preset and speed (what an action that discards it has
+        already changed by the time the run is taken)."""
+        window = self.window
+        if not self._watching_speed:
+            window.speed_control.speedChanged.connect(self._speed_changed)
+            self._watching_speed = True
+        mode = window.run_mode
+        self.run_preset = (window._presets[mode], window._preset_shown[mode])
+        self.run_speed = window.speed_control.speed()
+
+    def _speed_changed(self, speed: Speed) -> None:
+        if self.next_label is None:  # the user's, not a preset's on its way to a new run
+            self.run_speed = speed
 
     def _saved(self, path: str) -> None:
         """Save experiment wrote the current run: what it has trained so far is safe."""
@@ -129,7 +160,19 @@ class KeptRuns(QObject):
         if kept is None:
             return {}
         self._next_clean = kept.clean_step
+        if kept.experiment.data.get("data", {}).get("queued_edits"):
+            self._show_trained_edits(kept.session)
         return {"resume": kept.experiment}
+
+    def _show_trained_edits(self, session: Session) -> None:
+        """Show the point edits a parked run's state was trained with: the run is set up on
+        them, and the waiting edits join again once it is (``MainWindow._run_was_set_up``)."""
+        window = self.window
+        window._applying = True  # no run for the panel's change: the parked run is set up next
+        try:
+            window.data_panel.set_settings(session.data)
+        finally:
+            window._applying = False
 
     def drop_parked(self, mode: str) -> None:
         """New settings replace ``mode``'s panels: its parked run no longer fits them, and is
@@ -153,8 +196,11 @@ class KeptRuns(QObject):
         self._update_action()
         self.next_label = "Undo"
         self._next_clean = kept.clean_step
-        self.window.preset_box.setCurrentIndex(0)  # the settings are the kept run's
-        self.window.apply_session(kept.session, resume=kept.experiment)
+        window = self.window
+        window._presets[kept.mode], window._preset_shown[kept.mode] = kept.preset, kept.preset_shown
+        if kept.speed is not None:
+            window.speed_control.set_speed(kept.speed)
+        window.apply_session(kept.session, resume=kept.experiment)
         self.window.statusBar().showMessage(
             f"Undone: back at epoch {kept.experiment.epoch:,}, step {kept.steps:,}.", 8000
         )

@@ -29,7 +29,7 @@ from core.data.csv import read_points_csv
 from core.data.features import feature_map, grid_points
 from core.data.toy2d import DOMAIN, Dataset
 from core.model import Sequential
-from core.training import Grid, Snapshot
+from core.training import Grid, Snapshot, min_batch
 from playground.data_folders import DataFolders
 from playground.file_actions import FileActions
 from playground.image_session import ImageSession, session_from_json
@@ -635,6 +635,10 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             self._show_banner(f"Can't change the points: {exc}")
             return
+        refused = self._untrainable(dataset)
+        if refused:  # checked here as the trainer would: the app and the run keep the same points
+            self._show_banner(f"Can't change the points: {refused}")
+            return
         with QSignalBlocker(self.data_panel):  # no reset: the run goes on
             self.data_panel.add_edit(edit)
         session = self.run_session
@@ -657,11 +661,27 @@ class MainWindow(QMainWindow):
             "next epoch on",
             8000,
         )
+        self._show_preset()
+
+    def _untrainable(self, dataset: Dataset) -> str:
+        """Why the run can't train on ``dataset``'s training points ("" if it can): the
+        trainer's rule for batch norm (:func:`core.training.min_batch`), in the app's words."""
+        n = len(dataset.x_train)
+        if n == 0:
+            return "the training set would be empty."
+        fewest = min_batch(Sequential(self.spec).layers)
+        if min(self.run_session.training.batch_size, n) < fewest:
+            return (
+                f"batch norm in the network needs batches of at least {fewest} training points "
+                f"(see the Batch box); the training set would hold {n}."
+            )
+        return ""
 
     def _run_was_set_up(self) -> None:
         """Note the point edits the new run's data holds; a reopened experiment's edits that
         waited for its epoch to end (``queued_edits``) are queued again."""
         run = self.run_session
+        self.kept.run_set_up()
         self._setup_edits = len(run.data.edits) if isinstance(run, Session) else 0
         setup = self.controller.last_setup
         experiment = setup.resume if setup is not None else None
@@ -706,6 +726,7 @@ class MainWindow(QMainWindow):
         else:
             text = "Training settings changed: training goes on with them"
         self.statusBar().showMessage(text, 8000)
+        self._show_preset()
 
     # -- snapshots and state -------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:

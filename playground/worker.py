@@ -139,9 +139,10 @@ class TrainingController(QObject):
         ``saved`` follows."""
         self._save(path, "export", kind, path, metadata)
 
-    def keep(self, timeout: float = 10.0) -> Experiment | None:
+    def keep(self, data: dict, timeout: float = 10.0) -> Experiment | None:
         """The current run's state as an in-memory experiment (what Save experiment writes:
-        weights, optimizer, generator, position, history), taken between two training steps;
+        weights, optimizer, generator, position, history, and the settings ``data``, a
+        ``Session.to_dict()``, with the edits still waiting apart), taken between two steps;
         ``RunSetup(resume=...)`` sets a run up from it. Waits for the engine's answer (it comes
         within one training chunk), handling the messages before it as usual; None without a
         run, or if the engine does not answer in ``timeout`` seconds."""
@@ -149,7 +150,7 @@ class TrainingController(QObject):
             return None
         self._keep_token += 1
         token = self._keep_token
-        self._send("keep", token)
+        self._send("keep", token, data)
         deadline = time.monotonic() + timeout
         try:
             while self._conn.poll(max(0.0, deadline - time.monotonic())):

@@ -4,15 +4,15 @@ from which a run continues exactly; data set problems are said in the app's word
 import dataclasses
 
 import numpy as np
-from test_engine_process import Pipe, spec_for, step, tiny_run
+from test_engine_process import Pipe, small_setup, spec_for, step, tiny_run
 
 from core.training import TrainConfig
-from playground.engine_process import Engine, RunSetup
+from playground.engine_process import KEPT_RUN_LOST, Engine, RunSetup
 from playground.image_data import ImageDataSettings
 
 
-def kept_reply(engine, pipe, token):
-    engine.handle(("keep", token))
+def kept_reply(engine, pipe, token, data=None):
+    engine.handle(("keep", token, data or {}))
     assert engine.outbox.drain()
     (reply,) = [m for m in pipe.sent if m[0] == "kept" and m[2] == token]
     return reply
@@ -59,4 +59,49 @@ def test_a_missing_data_set_is_reported_with_the_apps_buttons(tmp_path, monkeypa
         "failed",
         4,
         "MNIST is not on this computer yet: press Download in the Data panel, or Load from folder…",
+    )
+
+
+def test_a_kept_run_keeps_the_edits_waiting_for_their_epoch_apart_and_continues_exactly():
+    run, (x, y) = small_setup(epochs=0)
+    pipe = Pipe()
+    engine = Engine(pipe)
+    engine.setup(run)
+    edit = ["add", 0, 0, 1, "train"]
+    engine.trainer.step()  # mid-epoch: the edit waits for the epoch to end
+    engine.handle(("edit_points", x[:31], y[:31], x[30:40], y[30:40], 1, 0))
+    kept = kept_reply(engine, pipe, 3, {"data": {"edits": [edit], "seed": 3}})[3]
+    assert kept.data == {"data": {"edits": [], "queued_edits": [edit], "seed": 3}}
+    for _ in range(7):
+        engine.trainer.step()  # the edit joins at the boundary
+    assert len(engine.trainer.x_train) == 31
+
+    # Set up again on the data its state was trained with, the waiting edit queued again.
+    resumed = Engine(Pipe())
+    resumed.setup(dataclasses.replace(run, run_id=2, resume=kept))
+    resumed.handle(("edit_points", x[:31], y[:31], x[30:40], y[30:40], 1, 0))
+    assert resumed.trainer.data_queued
+    for _ in range(7):
+        resumed.trainer.step()
+    np.testing.assert_array_equal(
+        resumed.trainer.history.column("train_loss"), engine.trainer.history.column("train_loss")
+    )
+    weights = engine.trainer.model.get_state()
+    for name, value in resumed.trainer.model.get_state().items():
+        np.testing.assert_array_equal(value, weights[name])
+
+
+def test_a_kept_run_that_no_longer_fits_its_points_is_said_in_words():
+    run, (x, y) = small_setup(epochs=0)
+    pipe = Pipe()
+    engine = Engine(pipe)
+    engine.setup(run)
+    step(engine)
+    kept = kept_reply(engine, pipe, 1)[3]
+    other = dataclasses.replace(run, run_id=2, x_train=x[:31], y_train=y[:31], resume=kept)
+    engine.setup(other)
+    assert engine.outbox.drain() and engine.trainer is None
+    assert pipe.sent[-2] == ("failed", 2, KEPT_RUN_LOST)
+    assert (
+        KEPT_RUN_LOST == "The run could not be brought back: its points changed since it was kept."
     )

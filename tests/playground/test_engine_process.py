@@ -1,15 +1,28 @@
 """The engine process's logic without a process: message order and flow control of the outbox,
 and image runs built from a recipe (the engine loads the images itself)."""
 
+import multiprocessing
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from core.pace import Speed
 from core.spec import mlp_spec, normalize, parse_arch
 from core.training import TrainConfig
-from playground.engine_process import IDLE, PAUSED, Engine, Outbox, RunSetup
+from playground.engine_process import (
+    DONE,
+    IDLE,
+    PAUSED,
+    RUNNING,
+    Engine,
+    Outbox,
+    RunSetup,
+    engine_main,
+    serve,
+)
 from playground.image_data import ImageDataSettings
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -176,3 +189,105 @@ def test_a_step_can_be_paused_before_its_epoch_ends():
     engine.handle(("pause",))
     assert not engine.busy and engine.trainer.epoch == 0 and 0 < engine.trainer.steps < 20000
     assert engine.outbox.drain() and pipe.sent[-1] == ("state", 1, PAUSED, "")
+
+
+# -- failures, speed and runs that go on after a change ----------------------------------------
+
+
+def failures(pipe):
+    return [m[2] for m in pipe.sent if m[0] == "failed"]
+
+
+def test_a_command_that_fails_is_reported_and_the_engine_serves_on(monkeypatch):
+    pipe = Pipe()
+    engine = Engine(pipe)
+    engine.setup(tiny_run())
+
+    def broken(*args):
+        raise MemoryError
+
+    monkeypatch.setattr(engine, "set_config", broken)
+    serve(engine, ("set_config", TrainConfig()))
+    serve(engine, ("ordered", ("lr", -1.0)))  # a rate change that waited behind a set-up
+    step(engine)  # the engine still trains
+    assert engine.outbox.drain()
+    assert failures(pipe)[0] == "The training engine could not do that: MemoryError"
+    assert failures(pipe)[1].startswith("The training engine could not do that: lr: -1.0")
+    assert engine.trainer.epoch == 1
+
+
+def test_the_engine_process_loop_survives_a_failing_set_up(monkeypatch):
+    def broken(self, run):
+        raise RuntimeError("the set-up broke")
+
+    monkeypatch.setattr(Engine, "setup", broken)
+    app, child = multiprocessing.Pipe()
+    loop = threading.Thread(target=engine_main, args=(child,), daemon=True)
+    loop.start()
+    app.send(("setup", tiny_run()))
+    app.send(("lr", -2.0))  # refused in the command reader: said, and reading goes on
+    assert app.poll(10)
+    assert app.recv() == ("failed", 0, "The training engine could not do that: the set-up broke")
+    assert app.poll(10) and "lr: -2.0" in app.recv()[2]
+    app.send(("quit",))
+    loop.join(10)
+    assert not loop.is_alive()  # it served until "quit"
+
+
+def small_setup(epochs):
+    """A run on 30 points in batches of 8 (4 steps an epoch); 60 points to edit it with."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1.5, (60, 2)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    config = TrainConfig(batch_size=8, epochs=epochs, seed=2)
+    spec = mlp_spec(2, [4], 2)
+    return RunSetup(spec, config, x[:30], y[:30], x[30:40], y[30:40], run_id=1), (x, y)
+
+
+def small_run(epochs, pipe=None):
+    """An engine with the run of :func:`small_setup`."""
+    run, xy = small_setup(epochs)
+    engine = Engine(pipe or Pipe())
+    engine.setup(run)
+    return engine, xy
+
+
+def ended_run():
+    """An engine whose run ended at its limit of 1 epoch."""
+    engine, (x, y) = small_run(epochs=1)
+    engine.handle(("start",))
+    while engine.iter is not None:
+        engine.advance()
+    assert engine.state == DONE and engine.done_reason == "epochs"
+    return engine, (x, y)
+
+
+@pytest.mark.parametrize("change", ["edit_points", "set_config"])
+def test_play_trains_on_after_a_change_to_a_run_that_ended_at_its_limit(change):
+    engine, (x, y) = ended_run()
+    if change == "edit_points":
+        engine.handle(("edit_points", x[:31], y[:31], x[30:40], y[30:40], 1, 0))
+    else:
+        engine.handle(("set_config", replace(engine.trainer.config, optimizer="sgd")))
+    assert engine.state == PAUSED and engine.done_reason == ""
+    engine.handle(("start",))
+    for _ in range(1000):
+        if not engine.busy or engine.trainer.epoch >= 3:
+            break
+        engine.advance()
+    assert engine.state == RUNNING and engine.trainer.epoch >= 3  # past its limit of 1
+
+
+def test_the_speed_in_epochs_follows_an_edit_that_changes_the_epochs_length():
+    engine, (x, y) = small_run(epochs=0)
+    engine.handle(("speed", Speed(2, "epoch")))
+    assert engine.pace.rate == 2 * 4  # 2 epochs/s of 4 steps
+    engine.handle(("edit_points", x[:40], y[:40], x[40:50], y[40:50], 1, 0))  # at a boundary
+    assert engine.trainer.steps_per_epoch == 5 and engine.pace.rate == 2 * 5
+    engine.trainer.step()  # mid-epoch
+    engine.handle(("start",))
+    engine.handle(("edit_points", x[:24], y[:24], x[40:50], y[40:50], 2, 0))  # waits
+    assert engine.pace.rate == 2 * 5
+    while engine.trainer.data_queued:
+        engine.advance()
+    assert engine.trainer.steps_per_epoch == 3 and engine.pace.rate == 2 * 3
