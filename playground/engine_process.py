@@ -337,6 +337,9 @@ class Engine:
                 self.trainer = build_trainer(run.spec, run.config, *arrays, augment=augment)
                 if run.initial_state is not None:
                     self.trainer.model.set_state(run.initial_state)
+            # Fingerprinted now, while the GUI is not waiting: a "keep" (which the GUI waits
+            # for when it parks a run) then only copies the state.
+            self.trainer.data_fingerprint()
         except Exception as exc:  # reported, never the end of the engine (e.g. MemoryError)
             self.trainer = None
             message = str(exc) or type(exc).__name__
