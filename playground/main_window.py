@@ -30,6 +30,7 @@ from core.data.features import feature_map, grid_points
 from core.data.toy2d import DOMAIN, Dataset
 from core.model import Sequential
 from core.training import Grid, Snapshot, min_batch
+from playground import session as session_module
 from playground.data_folders import DataFolders
 from playground.file_actions import FileActions
 from playground.image_session import ImageSession, session_from_json
@@ -603,9 +604,22 @@ class MainWindow(QMainWindow):
             return
         self.data_panel.set_csv(path)
 
+    def _edits_full(self) -> bool:
+        """Whether the data panel holds as many point edits as a saved file may (say so)."""
+        if len(self.data_panel.settings().edits) < session_module.MAX_EDITS:
+            return False
+        self.statusBar().showMessage(
+            f"No more points: {session_module.MAX_EDITS:,} clicks are the most a data set "
+            "keeps (Remove my points starts over)",
+            8000,
+        )
+        return True
+
     def _point_added(self, x1: float, x2: float, label: float) -> None:
         """A click on the output view: the point joins the training or the test set (drawn
         with the test ratio, see :func:`playground.session.edit_split`) and the run goes on."""
+        if self._edits_full():
+            return
         if self.dataset is not None and self.dataset.task == "classification":
             label = int(label)
         if not isinstance(self.run_session, Session) or self.dataset is None:
@@ -618,6 +632,8 @@ class MainWindow(QMainWindow):
     def _point_removed(self, x1: float, x2: float) -> None:
         """A right-click (or shift-click) on the output view: the nearest point leaves its set
         and the run goes on."""
+        if self._edits_full():
+            return
         if not isinstance(self.run_session, Session) or self.dataset is None:
             self.data_panel.add_edit(["remove", x1, x2])
             return

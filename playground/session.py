@@ -78,16 +78,13 @@ class DataSettings:
     @classmethod
     def from_dict(cls, data: Any) -> DataSettings:
         """Rebuild from ``asdict`` and check every value (:meth:`validate`); ValueError naming
-        the field otherwise. Fields left out take their defaults."""
+        the field otherwise. Fields left out take their defaults; settings this version does not
+        know (a later version's) are ignored, as in meta.json: a run whose data they changed is
+        still refused by its data fingerprint."""
         if not isinstance(data, dict):
             raise ValueError(f"data: {_short(data)} is not an object of data settings")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(str(k) for k in set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"data: unknown settings {', '.join(unknown)}; allowed: {', '.join(known)}"
-            )
-        return cls(**data).validate()
+        return cls(**{k: v for k, v in data.items() if k in known}).validate()
 
     def validate(self) -> DataSettings:
         """Raise ValueError naming the first bad field (with what is allowed); return self."""

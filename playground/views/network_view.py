@@ -257,12 +257,17 @@ class NetworkView(QGraphicsView):
             w = snap.weights.get(f"{d}.W")
             if w is None or not links:
                 continue
-            shown = np.nan_to_num(w[sources, targets])
+            raw = w[sources, targets]
+            shown = np.nan_to_num(raw)
             top = float(np.abs(shown).max()) or 1.0
             levels = np.rint(np.abs(shown) / top * (PEN_LEVELS - 1)).astype(int)
-            for link, value, level in zip(links, shown.tolist(), levels.tolist(), strict=True):
+            # Dead means exactly zero: a weight gone to NaN (a diverged run) is not drawn dead.
+            zero = (raw == 0).tolist()
+            for link, value, level, dead in zip(
+                links, shown.tolist(), levels.tolist(), zero, strict=True
+            ):
                 link.weight = value
-                key = DEAD if value == 0 else (value > 0, level)
+                key = DEAD if dead else (value > 0, level)
                 if link.pen_key != key:  # only touch links whose look changed
                     link.pen_key = key
                     link.setPen(self._pen(key))

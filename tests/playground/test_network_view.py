@@ -35,3 +35,19 @@ def test_links_at_exactly_zero_are_drawn_dead(qapp):
         .style()
     )
     assert np.count_nonzero(trainer.model.theta[: trainer.model.n_regularized] == 0) >= dead
+
+
+def test_weights_gone_to_nan_are_not_drawn_dead(qapp):
+    session = presets()["xor"]
+    data = session.build_dataset()
+    spec = session.build_spec(data)
+    trainer = build_trainer(spec, session.training, data.x_train, data.y_train)
+    f = session.data.features
+    trainer.model.layers[0].params["W"][:] = np.nan  # a diverged run's weights
+    with np.errstate(all="ignore"):
+        snap = take_snapshot(trainer, Grid(feature_map(grid_points(20), f), 20))
+    view = NetworkView()
+    view.set_structure(spec, f, feature_map(grid_points(20), f).T.reshape(len(f), 20, 20), True)
+    view.show_snapshot(snap)
+    first = [link for d, links, _, _ in view._links if d == 0 for link in links]
+    assert first and not any(link.dead for link in first)

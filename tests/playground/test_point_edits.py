@@ -13,6 +13,7 @@ from core.data.toy2d import make_dataset
 from core.experiment import load_experiment
 from core.spec import mlp_spec
 from core.training import TrainConfig
+from playground import session as session_module
 from playground.engine_process import Engine, RunSetup
 from playground.session import (
     DataSettings,
@@ -306,3 +307,15 @@ def test_experiment_saved_after_edits_continues_bit_for_bit(resets, qtbot, tmp_p
         assert np.array_equal(continued.history[column], uninterrupted.history[column]), column
     for name, value in uninterrupted.weights.items():
         assert np.array_equal(continued.weights[name], value), name
+
+
+def test_clicks_stop_at_the_most_edits_a_file_keeps(resets, qtbot, monkeypatch):
+    window, count = resets
+    monkeypatch.setattr(session_module, "MAX_EDITS", 2)  # as at 50,000, sooner
+    click(qtbot, window, 4.5, 4.5)
+    click(qtbot, window, -4.5, 4.5)
+    assert len(window.data_panel.settings().edits) == 2
+    click(qtbot, window, 4.5, -4.5)
+    click(qtbot, window, 4.5, 4.5, Qt.MouseButton.RightButton)
+    assert len(window.data_panel.settings().edits) == 2 and count == []
+    assert message(window).startswith("No more points: 2 clicks")

@@ -255,7 +255,6 @@ def test_image_networks_round_trip_through_their_spec(name):
         ({"seed": 1.5}, r"seed: 1.5 is not a whole number"),
         ({"seed": 2**64}, r"seed: 18446744073709551616 is out of range"),
         ({"n_classes": 11}, r"n_classes: 11 is out of range"),
-        ({"colour": "red"}, r"data: unknown settings colour"),
     ],
 )
 def test_a_malformed_data_section_is_refused_naming_the_field(data, message):
@@ -282,3 +281,9 @@ def test_added_points_need_a_class_of_the_data_set():
     session.data.edits = [["add", 0.5, 0.5, 1.5]]
     with pytest.raises(ValueError, match=r"class 1.5 is not one of the data set's \(0 to 1\)"):
         session.build_dataset()
+
+
+def test_data_settings_of_a_later_version_are_ignored():
+    session = Session().to_dict()
+    session["data"]["colour"] = "red"  # a setting this version does not know
+    assert Session.from_dict(session).data == Session().data
