@@ -36,8 +36,9 @@ from core.data.toy2d import DATASETS, make_dataset
 from core.experiment import Experiment, file_sha256, load_experiment, save_experiment
 from core.io import save_model
 from core.losses import LOSSES
+from core.memory import estimate_memory
 from core.onnx_export import export_onnx, require_onnx
-from core.spec import estimate_memory, mlp_spec, normalize, parse_arch, parse_json
+from core.spec import mlp_spec, normalize, parse_arch, parse_json
 from core.training import TrainConfig, Trainer, build_trainer, train_iter
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from core.io import atomic_write
+from core.atomic import atomic_write
 from core.model import Sequential
 
 OPSET = 17

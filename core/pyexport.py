@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from core.io import atomic_write
+from core.atomic import atomic_write
 from core.model import Sequential
 
 LINE = 96  # characters of base64 per source line

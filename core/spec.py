@@ -31,15 +31,12 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from core.activations import ACTIVATIONS
 from core.activations import ALIASES as ACTIVATION_ALIASES
 from core.conv import (
-    CHUNK_BYTES,
     AvgPool2D,
     Conv2D,
     MaxPool2D,
@@ -48,7 +45,6 @@ from core.conv import (
 )
 from core.layers import BatchNorm, Dense, Dropout, Flatten, Layer
 from core.losses import LOSSES
-from core.optimizers import OPTIMIZERS
 from core.validation import check_choice, check_number
 
 #: type name -> Layer class. Other modules (convolution) register their layers here.
@@ -229,79 +225,6 @@ def parse_json(field: str, text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise ValueError(f"{field}: not valid JSON ({exc})") from None
 
 
-# -- memory ----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MemoryEstimate:
-    """Bytes a network needs to train: its parameters, their gradients, the optimizer's state
-    (and scratch vectors), and the activations of one training step on a batch plus one
-    inference chunk. An estimate within a small factor, computed from shapes alone."""
-
-    parameters: int
-    gradients: int
-    optimizer: int
-    activations: int
-
-    @property
-    def total(self) -> int:
-        return self.parameters + self.gradients + self.optimizer + self.activations
-
-
-def estimate_memory(
-    spec: dict[str, Any],
-    batch_size: int,
-    *,
-    optimizer: str = "adam",
-    itemsize: int = 4,
-) -> MemoryEstimate:
-    """Estimate the memory that training ``spec`` on batches of ``batch_size`` needs, without
-    allocating anything (sizes are exact Python integers, so absurd networks give absurd
-    numbers rather than overflow).
-
-    Parameters
-    ----------
-    spec : dict
-        Architecture spec (validated with :func:`normalize`).
-    batch_size : int
-        Samples per training step (``>= 1``).
-    optimizer : str
-        Name in :data:`core.optimizers.OPTIMIZERS`: decides the state vectors per parameter.
-    itemsize : int
-        Bytes per value: 4 for float32 (the default dtype), 8 for float64.
-
-    Raises
-    ------
-    ValueError
-        For an invalid spec (naming the layer), batch size or optimizer.
-    """
-    from core.model import PREDICT_CHUNK_BYTES  # core.model imports this module
-
-    batch = int(check_number("batch_size", batch_size, integer=True, low=1))
-    key = optimizer.strip().lower() if isinstance(optimizer, str) else optimizer
-    check_choice("optimizer", key, OPTIMIZERS)
-    layers = shaped_layers(normalize(spec))
-    first = math.prod(layers[0].input_shape)
-    widest = max(first, *(math.prod(layer.output_shape) for layer in layers))
-    chunk = min(max(PREDICT_CHUNK_BYTES // (widest * itemsize), 64), 4096)  # inference batch
-    n_params, train, inference = 0, first, 0
-    for layer in layers:
-        n_params += sum(math.prod(s) for s in layer.param_shapes().values())
-        train += 3 * math.prod(layer.output_shape)  # output, what backward keeps, gradient
-        if isinstance(layer, Conv2D):
-            rows, padded = _conv_sizes(layer)
-            train += 2 * rows + 2 * padded  # columns and their gradient, padded input twice
-            # Inference builds columns a few output rows at a time, up to CHUNK_BYTES.
-            one_row = rows // layer.output_shape[1] * chunk * itemsize
-            block = min(rows * chunk * itemsize, max(CHUNK_BYTES, one_row))
-            inference = max(inference, block // itemsize + padded * chunk)
-    buffers = len(OPTIMIZERS[key].buffer_names) + 2  # state vectors and two scratch vectors
-    return MemoryEstimate(
-        parameters=n_params * itemsize,
-        gradients=n_params * itemsize,
-        optimizer=buffers * n_params * itemsize,
-        activations=(batch * train + 2 * chunk * widest + inference) * itemsize,
-    )
-
-
 def shaped_layers(spec: dict[str, Any]) -> list[Layer]:
     """The layers of a normalized spec with their input and output shapes set, nothing
     allocated (``build`` may allocate, e.g. batch-norm statistics)."""
@@ -315,13 +238,3 @@ def shaped_layers(spec: dict[str, Any]) -> list[Layer]:
         layers.append(layer)
         shape = layer.output_shape
     return layers
-
-
-def _conv_sizes(layer: Conv2D) -> tuple[int, int]:
-    """Values per sample of a convolution's column matrix (with its row of ones) and of its
-    padded input."""
-    c, h, w = layer.input_shape
-    top, bottom, left, right = layer.pads
-    windows = c * layer.kernel_size[0] * layer.kernel_size[1]
-    columns = (windows + 1) * math.prod(layer.output_shape[1:])
-    return columns, c * (h + top + bottom) * (w + left + right)

@@ -363,7 +363,8 @@ def test_a_network_that_cannot_fit_is_refused_before_allocating():
 
 
 def test_memory_check_uses_the_estimate(capsys, monkeypatch, no_training):
-    from core.spec import estimate_memory, mlp_spec
+    from core.memory import estimate_memory
+    from core.spec import mlp_spec
 
     need = estimate_memory(mlp_spec(2, [64, 64], 2), 32).total
     monkeypatch.setattr(cli, "available_memory", lambda: need)  # the data copy does not fit

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.atomic import STALE_TEMP_SECONDS
 from core.experiment import load_experiment, save_experiment
-from core.io import STALE_TEMP_SECONDS, ModelFileError, load_model, peek_format, save_model
+from core.io import ModelFileError, load_model, peek_format, save_model
 from core.model import Sequential
 from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer

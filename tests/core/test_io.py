@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 from layer_cases import activation_cases, cnn_case
 
+from core.atomic import atomic_write
 from core.io import (
     MAX_ACTIVATION,
     Archive,
     Expected,
     ModelFileError,
-    atomic_write,
     load_model,
     save_model,
 )

@@ -739,5 +739,5 @@ def test_augment_speed() -> None:
     assert time.perf_counter() - start < 1.0
 
 
-def test_cache_writes_use_core_io_atomic_write() -> None:
-    assert m.atomic_write.__module__ == "core.io"
+def test_cache_writes_use_the_shared_atomic_write() -> None:
+    assert m.atomic_write.__module__ == "core.atomic"

@@ -6,9 +6,10 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from core.memory import estimate_memory
 from core.model import Sequential
 from core.optimizers import OPTIMIZERS
-from core.spec import estimate_memory, mlp_spec, parse_json
+from core.spec import mlp_spec, parse_json
 from core.training import TrainConfig, build_trainer
 
 CNN = {
