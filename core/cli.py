@@ -16,12 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
-import stat
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +24,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from core.cli_outputs import check_outputs, write_outputs
 from core.data import mnist
 from core.data.csv import read_points_csv
 from core.data.features import FEATURES, feature_map
@@ -36,8 +32,9 @@ from core.data.toy2d import DATASETS, make_dataset
 from core.experiment import Experiment, file_sha256, load_experiment, save_experiment
 from core.io import save_model
 from core.losses import LOSSES
-from core.memory import estimate_memory
-from core.onnx_export import export_onnx, require_onnx
+from core.memory import check_fits
+from core.onnx_export import export_onnx
+from core.progress import Progress, fmt
 from core.spec import mlp_spec, normalize, parse_arch, parse_json
 from core.training import TrainConfig, Trainer, build_trainer, train_iter
 
@@ -472,41 +469,6 @@ def opt_value(key: str, text: str) -> Any:
         ) from None
 
 
-class Progress:
-    """A one-line bar redrawn in place (terminal) or a plain line every few seconds (logs)."""
-
-    def __init__(self, stream: TextIO, mode: str, total_epochs: int) -> None:
-        if mode == "auto":
-            mode = "bar" if stream.isatty() else "lines"
-        self.stream, self.mode, self.total = stream, mode, total_epochs
-        self._last_line = -1e9
-
-    def update(self, snap) -> None:
-        if self.mode == "none":
-            return
-        text = (
-            f"epoch {snap.epoch}{f'/{self.total}' if self.total else ''}  "
-            f"loss {_fmt(snap.train_loss)}  acc {_fmt(snap.train_acc)}  "
-            f"test loss {_fmt(snap.test_loss)}  test acc {_fmt(snap.test_acc)}  "
-            f"{snap.samples_per_second:,.0f} samples/s"
-        )
-        if self.mode == "bar":
-            frac = snap.epoch / self.total if self.total else 0.0
-            bar = "#" * int(frac * 24)
-            self.stream.write(f"\r[{bar:<24}] {text}\x1b[K")
-            if snap.done:
-                self.stream.write("\n")
-            self.stream.flush()
-        elif snap.done or time.monotonic() - self._last_line >= 2.0:
-            self._last_line = time.monotonic()
-            self.stream.write(text + "\n")
-            self.stream.flush()
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
-
-
 def image_augment(data: TrainingData):
     """Random shifts and rotations of the training images (any layout), as ``f(x, rng)``."""
     if not data.images:
@@ -534,123 +496,6 @@ def resume_trainer(args: argparse.Namespace, experiment: Experiment, data: Train
     )
 
 
-#: Output options: (attribute, flag, what is written, key in the JSON result).
-OUTPUTS = (
-    ("out", "--out", "model", "out"),
-    ("save_experiment", "--save-experiment", "experiment", "experiment"),
-    ("export_onnx", "--export-onnx", "ONNX model", "onnx"),
-)
-
-
-def check_output_path(flag: str, value: str) -> Path:
-    """The path ``value`` of an output option if a file can be written there: not empty, not a
-    folder or a device, in an existing folder where a file can be created (tried). ValueError
-    naming the option otherwise."""
-    if not value.strip():
-        raise ValueError(f"{flag}: the path is empty; allowed: a file path such as model.npz")
-    path = Path(value)
-    try:
-        if value.endswith(("/", os.sep)) or path.is_dir():
-            raise ValueError(
-                f"{flag}: {value!r} is a folder; allowed: a file path such as model.npz"
-            )
-        folder = path.parent
-        if not folder.is_dir():
-            what = "is not a folder" if folder.exists() else "does not exist"
-            raise ValueError(
-                f"{flag}: the folder {str(folder)!r} {what}; allowed: an existing folder"
-            )
-        if path.exists() and not stat.S_ISREG(path.stat().st_mode):
-            raise ValueError(f"{flag}: {value!r} exists and is not a regular file; allowed: a file")
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        raise ValueError(
-            f"{flag}: cannot write {value!r} ({err.strerror or err}); allowed: a file in a "
-            "folder where files can be created"
-        ) from None
-    return path
-
-
-def check_outputs(args: argparse.Namespace) -> None:
-    """Check every output path before anything is trained (see :func:`check_output_path`);
-    two outputs may not name the same file."""
-    if args.export_onnx is not None:
-        require_onnx()
-    seen: dict[Path, str] = {}
-    for name, flag, _, _ in OUTPUTS:
-        value = getattr(args, name)
-        if value is None:
-            continue
-        key = check_output_path(flag, value).resolve()
-        if key in seen:
-            raise ValueError(
-                f"{flag}: {value!r} is also the file of {seen[key]}; allowed: "
-                "a different file for each output"
-            )
-        seen[key] = flag
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation: MemAvailable on Linux, else the physical
-    memory; None when the system does not say."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
-        if n >= scale:
-            return f"{n / scale:,.1f} {unit}"
-    return f"{math.ceil(n / 2**10):,} KiB"
-
-
-def check_memory(spec: dict[str, Any], config: TrainConfig, data: TrainingData) -> None:
-    """ValueError when training ``spec`` would need more memory than is available (the
-    network's estimate plus the shuffled copy of the training set made each epoch)."""
-    batch = min(int(config.batch_size), len(data.x_train))
-    estimate = estimate_memory(spec, batch, optimizer=config.optimizer)
-    need = estimate.total + data.x_train.size * 4
-    available = available_memory()
-    if available is not None and need > available:
-        raise ValueError(
-            f"network: training it needs about {_size(need)} of memory (weights "
-            f"{_size(estimate.parameters)}, gradients {_size(estimate.gradients)}, optimizer "
-            f"{_size(estimate.optimizer)}, activations for batches of {batch} "
-            f"{_size(estimate.activations)}), but {_size(available)} is available; allowed: a "
-            "network that fits (fewer or smaller layers: --layers, --arch; a smaller --batch-size)"
-        )
-
-
-def write_outputs(
-    args: argparse.Namespace, writers: dict[str, Any], result: dict[str, Any], lines: list[str]
-) -> list[str]:
-    """Write each requested output with ``writers[attribute](path)``, going on after a
-    failure; returns the failures' messages (successes go to ``result`` and ``lines``)."""
-    failures = []
-    for name, flag, what, key in OUTPUTS:
-        path = getattr(args, name)
-        if path is None:
-            continue
-        try:
-            writers[name](path)
-        except (OSError, ValueError) as err:
-            failures.append(f"{flag}: could not write {path} ({err})")
-            continue
-        result[key] = path
-        lines.append(f"{what} written to {path}")
-    return failures
-
-
 def run(args: argparse.Namespace, stdout: TextIO) -> int:
     check_outputs(args)  # before training, not after
     experiment = None
@@ -665,7 +510,9 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
         apply_defaults(args, data.images)
         spec = build_spec(args, data)
         config = build_config(args)
-        check_memory(spec, config, data)
+        batch = min(int(config.batch_size), len(data.x_train))
+        # The shuffled copy of the training set made each epoch comes on top of the network.
+        check_fits(spec, batch, config.optimizer, data.x_train.size * 4)
         augment = image_augment(data) if args.augment else None
         trainer: Trainer = build_trainer(
             spec, config, data.x_train, data.y_train, data.x_test, data.y_test, augment=augment
@@ -711,8 +558,8 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
             f"stopped: {last.reason} after {last.epoch} epochs, {last.step} steps, "
             f"{last.elapsed:.2f} s\n"
         )
-        stdout.write(f"train loss {_fmt(last.train_loss)}  accuracy {_fmt(last.train_acc)}\n")
-        stdout.write(f"test  loss {_fmt(last.test_loss)}  accuracy {_fmt(last.test_acc)}\n")
+        stdout.write(f"train loss {fmt(last.train_loss)}  accuracy {fmt(last.train_acc)}\n")
+        stdout.write(f"test  loss {fmt(last.test_loss)}  accuracy {fmt(last.test_acc)}\n")
         if last.hint:
             stdout.write(f"warning: {last.hint}\n")
         for line in written:

@@ -4,6 +4,7 @@ allocated), so absurd networks are refused before they are built."""
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,3 +93,44 @@ def _conv_sizes(layer: Conv2D) -> tuple[int, int]:
     windows = c * layer.kernel_size[0] * layer.kernel_size[1]
     columns = (windows + 1) * math.prod(layer.output_shape[1:])
     return columns, c * (h + top + bottom) * (w + left + right)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation: MemAvailable on Linux, else the physical
+    memory; None when the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def format_bytes(n: int) -> str:
+    """``n`` bytes in words: ``1.5 GiB``, ``20.0 MiB``, ``12 KiB``."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{math.ceil(n / 2**10):,} KiB"
+
+
+def check_fits(spec: dict[str, Any], batch: int, optimizer: str, data_bytes: int = 0) -> None:
+    """ValueError when training ``spec`` on batches of ``batch`` (plus ``data_bytes`` of data
+    copies) would need more memory than is available (:func:`available_memory`)."""
+    estimate = estimate_memory(spec, batch, optimizer=optimizer)
+    need = estimate.total + data_bytes
+    available = available_memory()
+    if available is not None and need > available:
+        size = format_bytes
+        raise ValueError(
+            f"network: training it needs about {size(need)} of memory (weights "
+            f"{size(estimate.parameters)}, gradients {size(estimate.gradients)}, optimizer "
+            f"{size(estimate.optimizer)}, activations for batches of {batch} "
+            f"{size(estimate.activations)}), but {size(available)} is available; allowed: a "
+            "network that fits (fewer or smaller layers: --layers, --arch; a smaller --batch-size)"
+        )

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from dev_data import DEV_MNIST
 
-from core import cli
+from core import cli, cli_outputs, memory
 from core.data import mnist
 from core.io import load_model
 
@@ -288,7 +288,7 @@ def test_output_paths_are_checked_before_training(tmp_path, capsys, no_training)
 
 
 def test_an_unwritable_folder_is_found_before_training(tmp_path, capsys, monkeypatch, no_training):
-    real = cli.tempfile.TemporaryFile
+    real = cli_outputs.tempfile.TemporaryFile
 
     def denied(*args, dir=None, **kwargs):  # a read-only folder (root would ignore chmod)
         if Path(dir) == tmp_path / "ro":
@@ -296,7 +296,7 @@ def test_an_unwritable_folder_is_found_before_training(tmp_path, capsys, monkeyp
         return real(*args, dir=dir, **kwargs)
 
     (tmp_path / "ro").mkdir()
-    monkeypatch.setattr(cli.tempfile, "TemporaryFile", denied)
+    monkeypatch.setattr(cli_outputs.tempfile, "TemporaryFile", denied)
     assert cli.main(["--progress", "none", "--out", str(tmp_path / "ro" / "m.npz")]) == 2
     err = capsys.readouterr().err
     assert "--out: cannot write" in err and "Permission denied" in err
@@ -345,7 +345,7 @@ DEEP = "[" * 5000 + "]" * 5000
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(args, words, capsys, monkeypatch, no_training):
-    monkeypatch.setattr(cli, "available_memory", lambda: 16 * 2**30)
+    monkeypatch.setattr(memory, "available_memory", lambda: 16 * 2**30)
     assert cli.main(["--progress", "none", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("nn-playground-train: error: ") and words in err, err
@@ -367,6 +367,6 @@ def test_memory_check_uses_the_estimate(capsys, monkeypatch, no_training):
     from core.spec import mlp_spec
 
     need = estimate_memory(mlp_spec(2, [64, 64], 2), 32).total
-    monkeypatch.setattr(cli, "available_memory", lambda: need)  # the data copy does not fit
+    monkeypatch.setattr(memory, "available_memory", lambda: need)  # the data copy does not fit
     assert cli.main(["--layers", "64,64", "--progress", "none"]) == 2
     assert "of memory" in capsys.readouterr().err
