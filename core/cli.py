@@ -473,12 +473,7 @@ def image_augment(data: TrainingData):
     """Random shifts and rotations of the training images (any layout), as ``f(x, rng)``."""
     if not data.images:
         raise ValueError("--augment: only for image data sets")
-    shape = data.x_train.shape[1:]
-
-    def augment(x, rng):  # the augmentation works on (n, 28, 28) images
-        return mnist.augment(x.reshape(-1, 28, 28), rng).reshape(-1, *shape)
-
-    return augment
+    return mnist.augment_images
 
 
 def resume_trainer(args: argparse.Namespace, experiment: Experiment, data: TrainingData):

@@ -458,7 +458,7 @@ class Engine:
         x_train, y_train, x_test, y_test = self._images[1]
         if layout_for(run.spec) == "image":
             x_train, x_test = (x.reshape(len(x), 1, 28, 28) for x in (x_train, x_test))
-        augment = augment_images if run.images.augment else None
+        augment = mnist.augment_images if run.images.augment else None
         return (x_train, y_train, x_test, y_test), augment
 
     def set_speed(self, speed: Speed) -> None:
@@ -507,12 +507,6 @@ class Engine:
         elif self.step_target is not None and snap.epoch >= self.step_target:
             self._end_step()
             self.set_state(PAUSED)
-
-
-def augment_images(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random shifts and rotations of a batch of 28×28 images, flat or ``(n, 1, 28, 28)``."""
-    shape = x.shape
-    return mnist.augment(x.reshape(len(x), 28, 28), rng).reshape(shape)
 
 
 def change_rates(control: TrainControl, command: tuple) -> None:

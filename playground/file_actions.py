@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import (
     QBuffer,
@@ -33,7 +33,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QWidget
 
 from core import experiment as experiment_file
 from core import io as model_file
@@ -50,9 +50,6 @@ from playground.image_session import FLAT_SHAPE, ImageSession, session_from_dict
 from playground.image_session import MODE as IMAGES
 from playground.session import DataSettings, Session, apply_edits, network_from_spec
 from playground.views.draw_view import check_model
-
-if TYPE_CHECKING:
-    from playground.main_window import MainWindow
 
 MAX_RECENT = 8
 RECENT_KEY = "recentFiles"
@@ -75,7 +72,9 @@ class FileActions(QObject):
 
     experimentSaved = Signal(str)
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QMainWindow) -> None:
+        # The main window (playground.main_window.MainWindow), not imported: it imports this
+        # module, and the modules stay a tree.
         super().__init__(window)
         self.window = window
         #: Where Save experiment (Ctrl+S) writes: the experiment last opened or saved.

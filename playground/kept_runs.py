@@ -13,20 +13,17 @@ experiment does.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QEventLoop, QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox
 
 from core.experiment import Experiment
 from core.pace import Speed
 from playground.image_session import MODE as IMAGES
 from playground.image_session import ImageSession
 from playground.session import Session
-
-if TYPE_CHECKING:
-    from playground.main_window import MainWindow
 
 PLANE = "plane"
 MODE_NAMES = {PLANE: "Plane", IMAGES: "Images"}
@@ -62,7 +59,9 @@ class KeptRun:
 class KeptRuns(QObject):
     """The window's kept runs and its Edit ▸ Undo action (``undo_action``)."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QMainWindow) -> None:
+        # The main window (playground.main_window.MainWindow), not imported: it imports this
+        # module, and the modules stay a tree.
         super().__init__(window)
         self.window = window
         #: mode -> the run parked when that mode was left

@@ -1894,3 +1894,9 @@ def augment(
     shifts = rng.integers(-s, s + 1, size=(2, n))
     angles = rng.uniform(-r, r, size=n)
     return shift_rotate(x, shifts[0], shifts[1], angles)
+
+
+def augment_images(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """:func:`augment` for 28×28 images in either layout a model takes: flat ``(n, 784)`` or
+    ``(n, 1, 28, 28)``; returns the same shape."""
+    return augment(x.reshape(len(x), 28, 28), rng).reshape(x.shape)

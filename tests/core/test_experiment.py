@@ -322,6 +322,7 @@ def _saved_run(path, optimizer, steps=5, **params):
 
 
 def _rewrite(path, change):
+    """Rewrite an archive's arrays through ``change(arrays, meta)``."""
     with np.load(path, allow_pickle=False) as archive:
         arrays = dict(archive)
     meta = json.loads(str(arrays["meta.json"]))

@@ -3,7 +3,6 @@ of killed saves. Each is refused with ModelFileError after decompressing no more
 file's own architecture needs (counted exactly), within a bounded memory (a subprocess's peak
 RSS) and without blocking."""
 
-import json
 import os
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from core.io import ModelFileError, load_model, peek_format, save_model
 from core.model import Sequential
 from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer
+from tests.core.test_experiment import _rewrite as rewrite
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = mlp_spec(2, [8], 3, batchnorm=True)
@@ -44,16 +44,6 @@ def add_zero_member(path, name, n_bytes, shape=None):
         f.write(npy_header(shape))
         for _ in range(n_bytes // len(zeros)):
             f.write(zeros)
-
-
-def rewrite(path, change):
-    """Rewrite an archive's arrays through ``change(arrays, meta)``."""
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = dict(archive)
-    meta = json.loads(str(arrays["meta.json"]))
-    change(arrays, meta)
-    arrays["meta.json"] = np.array(json.dumps(meta))
-    np.savez(path, **arrays)
 
 
 def experiment(path, steps=7, optimizer="adam"):
