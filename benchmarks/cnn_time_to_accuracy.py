@@ -22,7 +22,8 @@ from common import (
     torch_or_none,
 )
 
-from core.data import mnist
+from core.data.loading import load
+from core.data.prepare import prepare
 
 TARGET, BATCH = 0.90, 100
 
@@ -41,7 +42,7 @@ def main() -> None:
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch run")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    data = mnist.prepare(mnist.load("fashion-mnist"), layout="image")
+    data = prepare(load("fashion-mnist"), layout="image")
     contenders = {"engine": engine_contender(image_spec(ARCH), data, BATCH, args.seed)}
     torch = None if args.no_torch else torch_or_none()
     if torch is not None:

@@ -10,14 +10,15 @@ import time
 import numpy as np
 from common import torch_or_none
 
-from core.data import mnist
+from core.data.loading import load
+from core.data.prepare import PreparedData, prepare
 from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer
 
 TARGET, MAX_EPOCHS, SEEDS = 0.885, 30, (0, 1, 2)
 
 
-def engine_seconds(data: mnist.PreparedData, seed: int) -> tuple[float, float]:
+def engine_seconds(data: PreparedData, seed: int) -> tuple[float, float]:
     config = TrainConfig(optimizer="adam", lr=1e-3, batch_size=128, seed=seed)
     trainer = build_trainer(mlp_spec(784, [256, 128], 10), config, data.x_train, data.y_train)
     half = trainer.steps_per_epoch // 2
@@ -32,7 +33,7 @@ def engine_seconds(data: mnist.PreparedData, seed: int) -> tuple[float, float]:
     return float("inf"), trainer.progress
 
 
-def torch_seconds(torch, data: mnist.PreparedData, seed: int) -> tuple[float, float]:
+def torch_seconds(torch, data: PreparedData, seed: int) -> tuple[float, float]:
     torch.manual_seed(seed)
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     xt, yt = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
@@ -64,7 +65,7 @@ def torch_seconds(torch, data: mnist.PreparedData, seed: int) -> tuple[float, fl
 
 
 def main() -> None:
-    data = mnist.prepare(mnist.load("fashion-mnist"), layout="flat")
+    data = prepare(load("fashion-mnist"), layout="flat")
     ours = [engine_seconds(data, s) for s in SEEDS]
     line = (
         f"fashion-mnist mlp 784-256-128-10 adam b128 to {TARGET:.1%} test acc: engine median "

@@ -11,7 +11,7 @@ The learning rate follows :mod:`core.schedules` as the trainer applies it: befor
 ``lr = base_lr * factor(steps / steps_per_epoch)``. The test images are only measured, never
 trained on. Each run stops at twice its expected time. ``--data-dir DIR`` reads the four IDX
 files (or ``mnist.npz``) from DIR; without it MNIST is looked up where
-``core.data.mnist.load("mnist")`` looks (the cache folder), and the script exits with a message
+``core.data.loading.load("mnist")`` looks (the cache folder), and the script exits with a message
 if it is not there."""
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ import sys
 import numpy as np
 from common import EVAL_CHUNK, describe_reaching, image_spec, time_to_accuracy
 
-from core.data import mnist
+from core.data.idx import MnistError
+from core.data.image_dataset import ImageDataset
+from core.data.loading import DatasetNotFound, load, load_folder
+from core.data.prepare import prepare
 from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer
 
@@ -54,16 +57,17 @@ RUNS = {
 }
 
 
-def load(data_dir: str | None) -> mnist.ImageDataset:
+def load_mnist(data_dir: str | None) -> ImageDataset:
     try:
         if data_dir:
-            return mnist.load_folder(data_dir, name="mnist")
-        return mnist.load("mnist")
-    except (mnist.DatasetNotFound, mnist.MnistError) as exc:
+            return load_folder(data_dir, name="mnist")
+        return load("mnist")
+    except (DatasetNotFound, MnistError) as exc:
         sys.exit(
             f"mnist_expected: MNIST not found: {exc}\n"
             "Give a folder of the four IDX files with --data-dir DIR, or download MNIST to the "
-            "cache once with: python -c \"from core.data import mnist; mnist.download('mnist')\""
+            "cache once with: python -c "
+            "\"from core.data.download import download; download('mnist')\""
         )
 
 
@@ -91,10 +95,10 @@ def contender(spec: dict, data, batch: int, lr: float, schedule: dict | None, se
     return step, accuracy
 
 
-def run(name: str, dataset: mnist.ImageDataset, seed: int = 0) -> tuple[str, list]:
+def run(name: str, dataset: ImageDataset, seed: int = 0) -> tuple[str, list]:
     """Train network ``name`` of :data:`RUNS`; its printed line and all its measurements."""
     label, spec, layout, batch, lr, schedule, target, expected = RUNS[name]
-    data = mnist.prepare(dataset, layout=layout)
+    data = prepare(dataset, layout=layout)
     points = time_to_accuracy(
         {name: contender(spec, data, batch, lr, schedule, seed)},
         len(data.x_train),
@@ -116,7 +120,7 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(RUNS), help="run one network only")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    dataset = load(args.data_dir)
+    dataset = load_mnist(args.data_dir)
     for name in [args.only] if args.only else RUNS:
         print(run(name, dataset, args.seed)[0], flush=True)
 

@@ -19,7 +19,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The hostile files and the local mirror are the tests' own (tests/idx_server.py): one copy.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.data import mnist  # noqa: E402
+from core.data.download import DownloadCancelled, download
+from core.data.idx import IMAGES_MAGIC, NPZ_KEYS
 from tests.idx_server import (  # noqa: E402
     EMPTY_MEMBER,
     GZIP_NAME_HEADER,
@@ -34,7 +35,7 @@ from tests.idx_server import (  # noqa: E402
 
 REPEATS = 5
 MB = 1024**2
-N_BOMB = 2_500_000  # 28 x 28 images: 1.96 GB, just inside mnist.MAX_BYTES
+N_BOMB = 2_500_000  # 28 x 28 images: 1.96 GB, just inside MAX_BYTES
 
 
 def zeros_gzip(n_bytes: int) -> bytes:
@@ -45,15 +46,13 @@ def zeros_gzip(n_bytes: int) -> bytes:
 
 def bombs(folder: Path) -> dict[str, tuple[Path, str]]:
     """Name -> (file, how to read it)."""
-    header = mnist.IMAGES_MAGIC.to_bytes(4, "big") + b"".join(
+    header = IMAGES_MAGIC.to_bytes(4, "big") + b"".join(
         d.to_bytes(4, "big") for d in (N_BOMB, 28, 28)
     )
     idx = folder / "declared-idx3-ubyte.gz"
     idx.write_bytes(gz(header) + zeros_gzip(N_BOMB * 784))
     past = folder / "past-idx3-ubyte.gz"
-    small = mnist.IMAGES_MAGIC.to_bytes(4, "big") + b"".join(
-        d.to_bytes(4, "big") for d in (10, 28, 28)
-    )
+    small = IMAGES_MAGIC.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (10, 28, 28))
     past.write_bytes(gz(small + bytes(7840)) + zeros_gzip(N_BOMB * 784))
     npz = folder / "mnist.npz"
     shape = f"{{'descr': '|u1', 'fortran_order': False, 'shape': ({N_BOMB}, 28, 28)}}"
@@ -72,7 +71,7 @@ def bombs(folder: Path) -> dict[str, tuple[Path, str]]:
     lying = folder / "lying.npz"
     huge = "{'descr': '<f8', 'fortran_order': False, 'shape': (10000000000,)}"
     with zipfile.ZipFile(lying, "w") as zf:
-        for key in mnist.NPZ_KEYS:
+        for key in NPZ_KEYS:
             zf.writestr(f"{key}.npy", npy_bytes(huge, bytes(16)))
     field = folder / "field-idx3-ubyte.gz"
     field.write_bytes(GZIP_NAME_HEADER + b"a" * (2 * MB))
@@ -107,10 +106,8 @@ def core_cancel_latency(cache: Path) -> float:
         # Cancel some way into the 0.5 s between two bytes (a new phase each repeat).
         timer = threading.Timer(0.3 + 0.1 * random.random(), cancel)
         try:
-            mnist.download(
-                tiny_spec(files, (server.url("m1"),)), cache, cancel=event, progress=progress
-            )
-        except mnist.DownloadCancelled:
+            download(tiny_spec(files, (server.url("m1"),)), cache, cancel=event, progress=progress)
+        except DownloadCancelled:
             pass
         return time.perf_counter() - when[0]
 

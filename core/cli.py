@@ -25,9 +25,13 @@ from typing import Any, TextIO
 import numpy as np
 
 from core.cli_outputs import check_outputs, write_outputs
-from core.data import mnist
+from core.data.augment import augment_images
 from core.data.csv import read_points_csv
+from core.data.download import DownloadCancelled
 from core.data.features import FEATURES, feature_map
+from core.data.loading import load, load_folder
+from core.data.prepare import prepare
+from core.data.registry import DATASETS as IMAGE_DATASETS
 from core.data.toy2d import DATASETS, make_dataset
 from core.experiment import Experiment, file_sha256, load_experiment, save_experiment
 from core.io import save_model
@@ -49,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--dataset",
         default="spiral",
-        choices=sorted(DATASETS) + sorted(mnist.DATASETS),
+        choices=sorted(DATASETS) + sorted(IMAGE_DATASETS),
         help="toy 2D data set, or an image data set",
     )
     add("--csv", metavar="FILE", help="read points from a CSV (x1, x2, label)")
@@ -171,7 +175,7 @@ class TrainingData:
 
     @property
     def images(self) -> bool:
-        return self.name in mnist.DATASETS
+        return self.name in IMAGE_DATASETS
 
 
 def image_layout(args: argparse.Namespace) -> str:
@@ -181,14 +185,14 @@ def image_layout(args: argparse.Namespace) -> str:
 
 def load_data(args: argparse.Namespace) -> TrainingData:
     seed = args.seed if args.data_seed is None else args.data_seed
-    if args.dataset in mnist.DATASETS and not args.csv:
-        names = mnist.DATASETS[args.dataset].class_names
+    if args.dataset in IMAGE_DATASETS and not args.csv:
+        names = IMAGE_DATASETS[args.dataset].class_names
         layout = getattr(args, "layout", None) or image_layout(args)
         if args.data_dir:
-            ds = mnist.load_folder(args.data_dir, name=args.dataset, class_names=names)
+            ds = load_folder(args.data_dir, name=args.dataset, class_names=names)
         else:
-            ds = mnist.load(args.dataset, download=args.download)
-        p = mnist.prepare(
+            ds = load(args.dataset, download=args.download)
+        p = prepare(
             ds,
             layout=layout,
             n_train=args.train_subset,
@@ -473,7 +477,7 @@ def image_augment(data: TrainingData):
     """Random shifts and rotations of the training images (any layout), as ``f(x, rng)``."""
     if not data.images:
         raise ValueError("--augment: only for image data sets")
-    return mnist.augment_images
+    return augment_images
 
 
 def resume_trainer(args: argparse.Namespace, experiment: Experiment, data: TrainingData):
@@ -569,7 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(args, sys.stdout)
-    except (ValueError, TypeError, OSError, ImportError, mnist.DownloadCancelled) as exc:
+    except (ValueError, TypeError, OSError, ImportError, DownloadCancelled) as exc:
         sys.stderr.write(f"nn-playground-train: error: {exc}\n")
         return 2
     except MemoryError:

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from core.data import mnist
+from core.data.augment import augment_images
 from core.experiment import Experiment, save_experiment
 from core.io import save_model
 from core.onnx_export import export_onnx
@@ -458,7 +458,7 @@ class Engine:
         x_train, y_train, x_test, y_test = self._images[1]
         if layout_for(run.spec) == "image":
             x_train, x_test = (x.reshape(len(x), 1, 28, 28) for x in (x_train, x_test))
-        augment = mnist.augment_images if run.images.augment else None
+        augment = augment_images if run.images.augment else None
         return (x_train, y_train, x_test, y_test), augment
 
     def set_speed(self, speed: Speed) -> None:

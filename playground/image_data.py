@@ -12,7 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from core.data import mnist
+from core.data.idx import MnistError
+from core.data.image_dataset import ImageDataset
+from core.data.loading import DatasetNotFound, load, load_folder
+from core.data.locations import status
+from core.data.prepare import LAYOUTS, PreparedData, prepare, subset
+from core.data.registry import DATASETS, DatasetSpec
 from core.validation import check_choice, check_number
 
 DATASET_NAMES = ("mnist", "fashion-mnist")
@@ -75,9 +80,9 @@ class ImageDataSettings:
             raise ValueError(f"augment: {self.augment!r}; allowed: true or false")
 
     @property
-    def spec(self) -> mnist.DatasetSpec:
+    def spec(self) -> DatasetSpec:
         """The registry entry of :attr:`dataset` (title, class names, download size)."""
-        return mnist.DATASETS[self.dataset]
+        return DATASETS[self.dataset]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict; :meth:`from_dict` reads it back."""
@@ -99,8 +104,8 @@ class ImageDataSettings:
 
 
 @dataclass(frozen=True, eq=False)
-class PreparedImages(mnist.PreparedData):
-    """Model-ready arrays (see :class:`core.data.mnist.PreparedData`; no validation split) plus
+class PreparedImages(PreparedData):
+    """Model-ready arrays (see :class:`core.data.prepare.PreparedData`; no validation split) plus
     what the app shows beside them.
 
     Attributes
@@ -132,14 +137,14 @@ def _balanced(
         return x, y
     classes = np.unique(y)
     try:
-        return mnist.subset(x, y, per_class=n // len(classes), rng=rng)
+        return subset(x, y, per_class=n // len(classes), rng=rng)
     except ValueError as exc:
         raise ValueError(f"{name}: {n:,} images, balanced over the classes: {exc}") from None
 
 
 def load_dataset(
     settings: ImageDataSettings, cache_dir: str | os.PathLike[str] | None = None
-) -> mnist.ImageDataset:
+) -> ImageDataset:
     """The whole data set the settings name: the chosen folder, else the named set from the
     cache or a system folder (never downloads; checksums verified).
 
@@ -155,19 +160,17 @@ def load_dataset(
     settings.validate()
     spec = settings.spec
     if settings.folder is not None:
-        return mnist.load_folder(
-            settings.folder, name=settings.dataset, class_names=spec.class_names
-        )
+        return load_folder(settings.folder, name=settings.dataset, class_names=spec.class_names)
     try:
-        return mnist.load(spec, cache_dir)
-    except (mnist.DatasetNotFound, mnist.MnistError) as exc:
+        return load(spec, cache_dir)
+    except (DatasetNotFound, MnistError) as exc:
         raise type(exc)(not_here_message(spec, exc)) from None
 
 
-def not_here_message(spec: mnist.DatasetSpec, exc: Exception) -> str:
+def not_here_message(spec: DatasetSpec, exc: Exception) -> str:
     """What the app says when a named data set can't be loaded from this computer: core's
     messages advise its Python functions; the app's name its buttons."""
-    if isinstance(exc, mnist.DatasetNotFound):
+    if isinstance(exc, DatasetNotFound):
         return (
             f"{spec.title} is not on this computer yet: press Download in the Data panel, or "
             "Load from folder…"
@@ -189,7 +192,7 @@ def load_image_data(
     ----------
     settings : ImageDataSettings
     cache_dir : str or os.PathLike, optional
-        Data set cache root (default :func:`core.data.mnist.default_data_root`).
+        Data set cache root (default :func:`core.data.locations.default_data_root`).
     layout : str
         ``"flat"``: ``x`` is ``(n, 784)`` for MLPs; ``"image"``: ``(n, 1, 28, 28)`` for CNNs
         (see :func:`layout_for`).
@@ -207,15 +210,15 @@ def load_image_data(
     DatasetNotFound, MnistError
         See :func:`load_dataset`.
     """
-    check_choice("layout", layout, mnist.LAYOUTS)
+    check_choice("layout", layout, LAYOUTS)
     ds = load_dataset(settings, cache_dir)
     # Balanced draws rather than prepare()'s first-n test images: the first 1,000 MNIST test
     # images hold from 85 zeros to 126 ones, which skews a small test set's accuracy.
     rng = np.random.default_rng(settings.seed)
     x_train, y_train = _balanced("train_subset", ds.x_train, ds.y_train, settings.train_subset, rng)
     x_test, y_test = _balanced("test_subset", ds.x_test, ds.y_test, settings.test_subset, rng)
-    chosen = mnist.ImageDataset(ds.name, x_train, y_train, x_test, y_test, ds.class_names)
-    p = mnist.prepare(chosen, layout=layout)
+    chosen = ImageDataset(ds.name, x_train, y_train, x_test, y_test, ds.class_names)
+    p = prepare(chosen, layout=layout)
     source = settings.folder if settings.folder is not None else _where(settings, cache_dir)
     return PreparedImages(
         p.x_train,
@@ -232,5 +235,5 @@ def load_image_data(
 
 
 def _where(settings: ImageDataSettings, cache_dir: str | os.PathLike[str] | None) -> str:
-    loc = mnist.status(settings.spec, cache_dir)
+    loc = status(settings.spec, cache_dir)
     return str(loc.folder) if loc is not None else settings.spec.title

@@ -18,7 +18,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from core import metrics
-from core.data.mnist import DatasetNotFound, MnistError
+from core.data.idx import MnistError
+from core.data.loading import DatasetNotFound
 from core.training import Snapshot, TrainConfig
 from playground.image_data import ImageDataSettings, load_image_data
 from playground.image_session import ImageSession

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from core.data import mnist as m
+from core.data.registry import DATASETS, DIGITS, DataFile, DatasetSpec
 
-NAMES = [f.name for f in m.DATASETS["mnist"].files]
-"""The four standard file names, in :data:`core.data.mnist.ROLES` order."""
+NAMES = [f.name for f in DATASETS["mnist"].files]
+"""The four standard file names, in :data:`core.data.registry.ROLES` order."""
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -77,12 +77,12 @@ def tiny_files(seed: int = 0) -> dict[str, bytes]:
     return {name: idx_bytes(a) for name, a in tiny_arrays(seed).items()}
 
 
-def tiny_spec(files: dict[str, bytes], mirrors: tuple[str, ...] = ()) -> m.DatasetSpec:
+def tiny_spec(files: dict[str, bytes], mirrors: tuple[str, ...] = ()) -> DatasetSpec:
     """A registry entry named ``"tiny"`` whose checksums and sizes are those of ``files``."""
     data_files = tuple(
-        m.DataFile(name, sha(raw), len(raw), len(gz(raw))) for name, raw in files.items()
+        DataFile(name, sha(raw), len(raw), len(gz(raw))) for name, raw in files.items()
     )
-    return m.DatasetSpec("tiny", "Tiny", m.DIGITS, data_files, mirrors)
+    return DatasetSpec("tiny", "Tiny", DIGITS, data_files, mirrors)
 
 
 def write_folder(folder: Path, files: dict[str, bytes], compress: bool = True) -> Path:
@@ -98,11 +98,12 @@ def write_folder(folder: Path, files: dict[str, bytes], compress: bool = True) -
 
 _PROBE = """
 import resource, sys, time
-from core.data import mnist
+from core.data.idx import MnistError, read_idx
+from core.data.loading import load_folder
 start = time.perf_counter()
 try:
-    mnist.load_folder(sys.argv[1]) if sys.argv[2] == "folder" else mnist.read_idx(sys.argv[1])
-except mnist.MnistError:
+    load_folder(sys.argv[1]) if sys.argv[2] == "folder" else read_idx(sys.argv[1])
+except MnistError:
     pass
 seconds = time.perf_counter() - start
 try:  # this process's own peak: ru_maxrss also counts the parent's memory before exec
@@ -116,7 +117,7 @@ print(seconds, peak)
 
 def refusal_cost(path: Path, how: str) -> tuple[float, int]:
     """``(seconds, peak RSS in KiB)`` of a fresh Python process that reads ``path`` with
-    :func:`core.data.mnist.read_idx` (``how="idx"``) or ``load_folder`` (``"folder"``),
+    :func:`core.data.idx.read_idx` (``how="idx"``) or ``load_folder`` (``"folder"``),
     ignoring an MnistError; the peak includes the interpreter and ``core`` (about 40 MB)."""
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}

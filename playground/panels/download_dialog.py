@@ -1,6 +1,6 @@
 """A dialog that downloads an image data set into the cache with progress and Cancel.
 
-The download (:func:`core.data.mnist.download`: mirrors in turn, checksums, atomic writes) runs
+The download (:func:`core.data.download.download`: mirrors in turn, checksums, atomic writes) runs
 on a plain Python thread; its progress and outcome reach the dialog through the signals of a
 small relay object, so they arrive queued on the GUI thread. Cancelling sets an event the
 download checks every tenth of a second, whatever the link does, so the dialog closes at once;
@@ -28,7 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.data import mnist
+from core.data.download import DEFAULT_TIMEOUT, DownloadCancelled, download
+from core.data.locations import cache_folder
+from core.data.registry import DATASETS, DatasetSpec
 from core.validation import check_choice
 
 PROGRESS_INTERVAL = 0.05
@@ -54,7 +56,7 @@ class _Relay(QObject):
 
 def _download(
     relay: _Relay,
-    spec: mnist.DatasetSpec,
+    spec: DatasetSpec,
     cache_dir: str | os.PathLike[str] | None,
     mirrors: Sequence[str] | None,
     cancel: threading.Event,
@@ -71,10 +73,10 @@ def _download(
             relay.progress.emit(done, total)
 
     try:
-        folder = mnist.download(
+        folder = download(
             spec, cache_dir, mirrors=mirrors, progress=progress, cancel=cancel, timeout=timeout
         )
-    except mnist.DownloadCancelled:
+    except DownloadCancelled:
         relay.outcome.emit("cancelled", f"Download of {spec.title} cancelled.")
     except Exception as exc:  # any failure must reach the dialog, or it would wait forever
         relay.outcome.emit("failed", str(exc) or type(exc).__name__)
@@ -96,22 +98,22 @@ class DownloadDialog(QDialog):
 
     def __init__(
         self,
-        dataset: str | mnist.DatasetSpec,
+        dataset: str | DatasetSpec,
         parent: QWidget | None = None,
         *,
         mirrors: Sequence[str] | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
-        timeout: float = mnist.DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         super().__init__(parent)
-        if isinstance(dataset, mnist.DatasetSpec):
+        if isinstance(dataset, DatasetSpec):
             self.spec = dataset
         else:
-            self.spec = mnist.DATASETS[check_choice("dataset", dataset, mnist.DATASETS)]
+            self.spec = DATASETS[check_choice("dataset", dataset, DATASETS)]
         self.mirrors = mirrors
         self.cache_dir = cache_dir
         self.timeout = timeout
-        self.folder = mnist.cache_folder(self.spec, cache_dir)
+        self.folder = cache_folder(self.spec, cache_dir)
         self.error = ""
         self.done_bytes = 0
         self.total_bytes = self.spec.download_size

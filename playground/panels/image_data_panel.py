@@ -24,7 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.data import mnist
+from core.data.loading import load_folder
+from core.data.locations import Location, cache_folder, status
+from core.data.registry import DATASETS
 from playground import file_dialogs
 from playground.data_folders import DataFolders
 from playground.image_data import (
@@ -108,7 +110,7 @@ class ImageDataPanel(QWidget):
         self.gone: str | None = None
         self.cache_dir = cache_dir
         self.mirrors = mirrors
-        self.location: mnist.Location | None = None
+        self.location: Location | None = None
         self.download_dialog: DownloadDialog | None = None
         self._folder: str | None = None
         self._folder_counts: tuple[int, int] | None = None
@@ -116,7 +118,7 @@ class ImageDataPanel(QWidget):
 
         self.dataset = QComboBox()
         for name in DATASET_NAMES:
-            self.dataset.addItem(mnist.DATASETS[name].title, name)
+            self.dataset.addItem(DATASETS[name].title, name)
             self.dataset.setItemData(
                 self.dataset.count() - 1, DATASET_TIPS[name], Qt.ItemDataRole.ToolTipRole
             )
@@ -243,7 +245,7 @@ class ImageDataPanel(QWidget):
     # -- where the data come from --------------------------------------------------------------
     def refresh_status(self) -> None:
         """Look again (no network) for the selected data set and update the status line."""
-        spec = mnist.DATASETS[self.dataset.currentData()]
+        spec = DATASETS[self.dataset.currentData()]
         self.location = None
         if self._folder is not None:
             text = f"Folder: {short_path(self._folder)}"
@@ -254,7 +256,7 @@ class ImageDataPanel(QWidget):
             self.status.set_full_text(text, self._folder)
             self.named_button.setText(f"Use {spec.title}")
         else:
-            self.location = mnist.status(spec, self.cache_dir)
+            self.location = status(spec, self.cache_dir)
             if self.location is not None:
                 folder = str(self.location.folder)
                 self.status.set_full_text(f"Found: {short_path(folder)}", folder)
@@ -264,13 +266,13 @@ class ImageDataPanel(QWidget):
                     f"{self.gone} no longer exists: press Download, or Load from folder…",
                 )
             else:
-                searched = [str(mnist.cache_folder(spec, self.cache_dir)), *spec.system_dirs]
+                searched = [str(cache_folder(spec, self.cache_dir)), *spec.system_dirs]
                 self.status.set_full_text("Not downloaded", "Looked in " + ", ".join(searched))
             size = spec.download_size / 1e6
             self.download_button.setText(f"Download ({size:.0f} MB)")
             self.download_button.setToolTip(
                 f"Fetch {spec.title} (about {size:.1f} MB) from the internet into "
-                f"{mnist.cache_folder(spec, self.cache_dir)}, checking every file's checksum."
+                f"{cache_folder(spec, self.cache_dir)}, checking every file's checksum."
             )
         self.download_button.setVisible(self._folder is None and self.location is None)
         self.named_button.setVisible(self._folder is not None)
@@ -325,10 +327,10 @@ class ImageDataPanel(QWidget):
     def _use_folder(self, path: str) -> bool:
         """Read the whole folder with the core's strict readers before accepting it; an invalid
         one is reported and changes nothing."""
-        spec = mnist.DATASETS[self.dataset.currentData()]
+        spec = DATASETS[self.dataset.currentData()]
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            ds = mnist.load_folder(path, name=spec.name, class_names=spec.class_names)
+            ds = load_folder(path, name=spec.name, class_names=spec.class_names)
         except (ValueError, OSError) as exc:  # MnistError, DatasetNotFound, unreadable files
             QApplication.restoreOverrideCursor()
             QMessageBox.warning(self, "Cannot use these images", str(exc))

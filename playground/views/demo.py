@@ -18,8 +18,9 @@ import sys
 
 import numpy as np
 
-from core.data import mnist
 from core.data.features import feature_map, grid_points
+from core.data.loading import DatasetNotFound, load
+from core.data.prepare import prepare
 from core.metrics import confusion_matrix
 from core.spec import normalize, parse_arch
 from core.training import Grid, TrainConfig, build_trainer, take_snapshot
@@ -56,7 +57,7 @@ def trained_image_model(dataset: str, arch: str, epochs: int):
     on 200 training images per class; 1,000 test images."""
     layers = parse_arch(arch)
     layout = "image" if layers[0]["type"] == "conv" else "flat"
-    data = mnist.prepare(mnist.load(dataset), layout=layout, per_class=200, n_test=1000, seed=0)
+    data = prepare(load(dataset), layout=layout, per_class=200, n_test=1000, seed=0)
     spec = normalize({"input_shape": list(data.input_shape), "layers": layers})
     config = TrainConfig(optimizer="adam", lr=0.003, batch_size=32, epochs=epochs, seed=0)
     trainer = build_trainer(spec, config, data.x_train, data.y_train, data.x_test, data.y_test)
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.view in IMAGE_VIEWS:
         try:
             run = trained_image_model(args.dataset, args.arch, args.epochs or 2)
-        except mnist.DatasetNotFound as exc:
+        except DatasetNotFound as exc:
             print(exc, file=sys.stderr)
             return 2
         view = make_image_view(args.view, *run, mistakes=args.mistakes)

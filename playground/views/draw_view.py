@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.data.digits import FIELD, PREPROCESSORS
-from core.data.mnist import DIGITS, FASHION_CLASSES
+from core.data.registry import DIGITS, FASHION_CLASSES
 from core.model import Sequential
 from core.spec import normalize
 from playground.views.canvas import BRUSH_RANGE, DEFAULT_BRUSH, DigitCanvas

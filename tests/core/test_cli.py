@@ -11,7 +11,8 @@ import pytest
 from dev_data import DEV_MNIST
 
 from core import cli, cli_outputs, memory
-from core.data import mnist
+from core.data.loading import load
+from core.data.prepare import prepare
 from core.io import load_model
 
 
@@ -215,7 +216,7 @@ def test_trains_a_cnn_on_a_fashion_mnist_subset(tmp_path):
     assert model.input_shape == (1, 28, 28) and meta["layout"] == "image"
     assert [layer.kind for layer in model.layers][:3] == ["conv", "relu", "maxpool"]
     # The file holds the trained weights: they give the accuracy the run printed.
-    data = mnist.prepare(mnist.load("fashion-mnist"), layout="image", n_train=1, n_test=500)
+    data = prepare(load("fashion-mnist"), layout="image", n_train=1, n_test=500)
     assert np.mean(model.predict(data.x_test) == data.y_test) == pytest.approx(test_acc, abs=1e-4)
 
 

@@ -473,10 +473,10 @@ def test_fashion_preprocessing_fills_the_frame_and_centres_the_box():
 
 @pytest.mark.skipif(not Path(FASHION).is_dir(), reason="dataset-fashion-mnist not installed")
 def test_upscaled_fashion_items_come_back_pixel_for_pixel():
-    from core.data import mnist
     from core.data.digits import preprocess_fashion
+    from core.data.loading import load_folder
 
-    items = np.asarray(mnist.load_folder(FASHION, name="fashion-mnist").x_test[:300])
+    items = np.asarray(load_folder(FASHION, name="fashion-mnist").x_test[:300])
     items = items.reshape(-1, 28, 28)
     same = digit_same = 0
     for item in items:

@@ -36,7 +36,18 @@ from idx_server import (
     write_folder,
 )
 
-from core.data import mnist as m
+from core.data.download import MAX_RECEIVED, DownloadCancelled, DownloadError, download
+from core.data.gunzip import Gunzip
+from core.data.idx import (
+    EXPANSION_SLACK,
+    IMAGES_MAGIC,
+    MAX_EXPANSION,
+    MAX_NPZ_MEMBERS,
+    MnistError,
+    read_idx,
+    read_npz,
+)
+from core.data.loading import load_folder
 
 MB = 1024**2
 
@@ -53,16 +64,16 @@ def zeros_gzip(n_bytes: int, member: int = 16 * MB) -> bytes:
 
 
 @pytest.fixture
-def decompressed(monkeypatch: pytest.MonkeyPatch) -> list[m._Gunzip]:
+def decompressed(monkeypatch: pytest.MonkeyPatch) -> list[Gunzip]:
     """Every gzip decompressor the readers make, to count the bytes each produced."""
-    made: list[m._Gunzip] = []
+    made: list[Gunzip] = []
 
-    class Counting(m._Gunzip):
+    class Counting(Gunzip):
         def __init__(self) -> None:
             super().__init__()
             made.append(self)
 
-    monkeypatch.setattr(m, "_Gunzip", Counting)
+    monkeypatch.setattr("core.data.gunzip.Gunzip", Counting)
     return made
 
 
@@ -70,31 +81,31 @@ def decompressed(monkeypatch: pytest.MonkeyPatch) -> list[m._Gunzip]:
 
 
 def test_stream_past_the_declared_images_stops_one_byte_after(
-    decompressed: list[m._Gunzip],
+    decompressed: list[Gunzip],
 ) -> None:
     """A header declaring 10 images, then 64 MiB more zeros: read stops at 10 images + 1 byte."""
-    header = idx_header(m.IMAGES_MAGIC, 10, 28, 28)
+    header = idx_header(IMAGES_MAGIC, 10, 28, 28)
     bomb = gz(header + bytes(10 * 784)) + zeros_gzip(64 * MB)
-    with pytest.raises(m.MnistError, match=r"bomb\.gz: unexpected data after the images of 10 x"):
-        m.read_idx(bomb, name="bomb.gz")
+    with pytest.raises(MnistError, match=r"bomb\.gz: unexpected data after the images of 10 x"):
+        read_idx(bomb, name="bomb.gz")
     assert [g.size for g in decompressed] == [len(header) + 10 * 784 + 1]
 
 
 def test_declared_size_beyond_what_the_gzip_file_can_hold_is_refused_unread(
-    decompressed: list[m._Gunzip],
+    decompressed: list[Gunzip],
 ) -> None:
     """1.5 GB declared in 2 MB of gzip data (a bomb expands ~1000 times, real data 2-5 times):
     refused after decompressing the 16-byte header."""
-    header = idx_header(m.IMAGES_MAGIC, 2_000_000, 28, 28)
+    header = idx_header(IMAGES_MAGIC, 2_000_000, 28, 28)
     bomb = gz(header) + zeros_gzip(64 * MB)
     assert len(bomb) < 2 * MB
     start = time.perf_counter()
     with pytest.raises(
-        m.MnistError,
+        MnistError,
         match=r"bomb\.gz: declares images of 2000000 x 28 x 28 .*"
         r"refusing \(MNIST-style data expands at most 32 times\)",
     ):
-        m.read_idx(bomb, name="bomb.gz")
+        read_idx(bomb, name="bomb.gz")
     assert time.perf_counter() - start < 1.0
     assert [g.size for g in decompressed] == [len(header)]
 
@@ -103,17 +114,17 @@ def test_raw_file_declaring_more_than_its_size_is_refused_before_allocating(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "train-images-idx3-ubyte"
-    path.write_bytes(idx_header(m.IMAGES_MAGIC, 2_000_000, 28, 28) + bytes(784))
-    with pytest.raises(m.MnistError, match=r"truncated: 800 bytes, but the header declares"):
-        m.read_idx(path)
+    path.write_bytes(idx_header(IMAGES_MAGIC, 2_000_000, 28, 28) + bytes(784))
+    with pytest.raises(MnistError, match=r"truncated: 800 bytes, but the header declares"):
+        read_idx(path)
 
 
 def test_endless_gzip_header_field_and_empty_members_are_bounded_by_the_file() -> None:
     """Data that decompresses to nothing: refused as short, after one pass over the file."""
     for data in (GZIP_NAME_HEADER + b"a" * MB, EMPTY_MEMBER * 50_000):
         start = time.perf_counter()
-        with pytest.raises(m.MnistError, match=r"x\.gz: (0 bytes; too short|damaged)"):
-            m.read_idx(data, name="x.gz")
+        with pytest.raises(MnistError, match=r"x\.gz: (0 bytes; too short|damaged)"):
+            read_idx(data, name="x.gz")
         assert time.perf_counter() - start < 2.0
 
 
@@ -125,18 +136,18 @@ def test_gzip_data_reads_as_the_gzip_module_reads_it(tiny: dict[str, bytes]) -> 
     two = gz(raw[:half]) + gz(raw[half:])
     for data in (two, two + bytes(3), gz(raw[:half]) + bytes(5) + gz(raw[half:])):
         assert gzip.decompress(data) == raw
-        assert m.read_idx(data).tobytes() == raw[16:]
+        assert read_idx(data).tobytes() == raw[16:]
     for data in (two + b"junk", bytes(2) + two, two[:-3]):
         with pytest.raises((OSError, EOFError)):
             gzip.decompress(data)
-        with pytest.raises(m.MnistError, match=r"^x\.gz: "):
-            m.read_idx(data, name="x.gz")
+        with pytest.raises(MnistError, match=r"^x\.gz: "):
+            read_idx(data, name="x.gz")
 
 
 def test_good_gzip_files_decompress_exactly_once(
-    decompressed: list[m._Gunzip], tiny: dict[str, bytes]
+    decompressed: list[Gunzip], tiny: dict[str, bytes]
 ) -> None:
-    m.read_idx(gz(tiny[NAMES[0]]))
+    read_idx(gz(tiny[NAMES[0]]))
     assert [g.size for g in decompressed] == [len(tiny[NAMES[0]])]
 
 
@@ -175,15 +186,15 @@ def test_npz_with_a_huge_member_list_is_refused_before_zipfile_reads_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Thousands of empty extra members: refused from the zip's end record, no entry read."""
-    members = good_members() | {f"junk{i}.npy": b"" for i in range(m.MAX_NPZ_MEMBERS * 4)}
+    members = good_members() | {f"junk{i}.npy": b"" for i in range(MAX_NPZ_MEMBERS * 4)}
     path = write(tmp_path / "mnist.npz", zip_bytes(members, zipfile.ZIP_STORED))
     entries: list[int] = []
     original = zipfile.ZipFile._RealGetContents
     monkeypatch.setattr(
         zipfile.ZipFile, "_RealGetContents", lambda self: entries.append(1) or original(self)
     )
-    with pytest.raises(m.MnistError, match=r"260 arrays in the archive; refusing \(limit 64\)"):
-        m.read_npz(path)
+    with pytest.raises(MnistError, match=r"260 arrays in the archive; refusing \(limit 64\)"):
+        read_npz(path)
     assert entries == []
 
 
@@ -214,11 +225,11 @@ def test_npz_bomb_refused_from_the_declared_sizes(tmp_path: Path) -> None:
     zipfile.ZipExtFile.read = counting  # type: ignore[method-assign]
     try:
         with pytest.raises(
-            m.MnistError,
+            MnistError,
             match=r"x_train declares [\d,]+ bytes stored in [\d,]+; "
             r"refusing \(MNIST-style data expands at most 32 times\)",
         ):
-            m.read_npz(path)
+            read_npz(path)
     finally:
         zipfile.ZipExtFile.read = original  # type: ignore[method-assign]
     assert sum(reads) == 0
@@ -262,8 +273,8 @@ def test_npz_bad_members_raise_mnist_error_only(
 ) -> None:
     members = {**good_members(), "y_train.npy": member}
     path = write(tmp_path / "bad.npz", zip_bytes(members))
-    with pytest.raises(m.MnistError, match=r"bad\.npz: .*" + message):
-        m.read_npz(path)
+    with pytest.raises(MnistError, match=r"bad\.npz: .*" + message):
+        read_npz(path)
 
 
 def test_npz_damaged_or_unsupported_zip_raises_mnist_error(tmp_path: Path) -> None:
@@ -275,14 +286,14 @@ def test_npz_damaged_or_unsupported_zip_raises_mnist_error(tmp_path: Path) -> No
     odd = odd.replace(
         b"PK\x01\x02\x14\x03\x14\x00\x00\x00\x08\x00", b"PK\x01\x02\x14\x03\x14\x00\x00\x00\x63\x00"
     )
-    with pytest.raises(m.MnistError, match="compressed with zip method 99; allowed: stored or"):
-        m.read_npz(write(tmp_path / "odd.npz", odd))
+    with pytest.raises(MnistError, match="compressed with zip method 99; allowed: stored or"):
+        read_npz(write(tmp_path / "odd.npz", odd))
     # Damaged deflate data (was zlib.error).
     start = data.index(b"x_train.npy") + len("x_train.npy") + 40
     for i in range(start, start + 200):
         data[i] ^= 0x5A
-    with pytest.raises(m.MnistError, match=r"damaged\.npz: not a readable \.npz archive"):
-        m.read_npz(write(tmp_path / "damaged.npz", bytes(data)))
+    with pytest.raises(MnistError, match=r"damaged\.npz: not a readable \.npz archive"):
+        read_npz(write(tmp_path / "damaged.npz", bytes(data)))
 
 
 def test_fortran_order_and_big_endian_members_read_correctly(tmp_path: Path) -> None:
@@ -292,7 +303,7 @@ def test_fortran_order_and_big_endian_members_read_correctly(tmp_path: Path) -> 
         "x_train.npy": npy_of(np.asfortranarray(a[NAMES[0]])),
         "y_train.npy": npy_of(a[NAMES[1]].astype(">i4")),
     }
-    d = m.read_npz(write(tmp_path / "mnist.npz", zip_bytes(members)))
+    d = read_npz(write(tmp_path / "mnist.npz", zip_bytes(members)))
     assert np.array_equal(d.x_train, a[NAMES[0]]) and np.array_equal(d.y_train, a[NAMES[1]])
 
 
@@ -329,16 +340,16 @@ def test_pipes_named_like_data_files_are_refused_without_blocking(
     folder = write_folder(tmp_path / "set", {n: tiny[n] for n in NAMES[1:]})
     fifo = folder / f"{NAMES[0]}.gz"
     os.mkfifo(fifo)
-    exc = finishes(lambda: m.read_idx(fifo), fifo)
-    assert isinstance(exc, m.MnistError) and "not a regular file" in str(exc)
-    exc = finishes(lambda: m.load_folder(folder), fifo)
-    assert isinstance(exc, m.MnistError) and f"{fifo}: not a regular file" in str(exc)
+    exc = finishes(lambda: read_idx(fifo), fifo)
+    assert isinstance(exc, MnistError) and "not a regular file" in str(exc)
+    exc = finishes(lambda: load_folder(folder), fifo)
+    assert isinstance(exc, MnistError) and f"{fifo}: not a regular file" in str(exc)
     npz = tmp_path / "mnist.npz"
     os.mkfifo(npz)
-    exc = finishes(lambda: m.load_folder(npz), npz)
-    assert isinstance(exc, m.MnistError) and "not a regular file" in str(exc)
-    exc = finishes(lambda: m.read_idx(tmp_path), npz)  # a folder
-    assert isinstance(exc, m.MnistError) and "not a regular file" in str(exc)
+    exc = finishes(lambda: load_folder(npz), npz)
+    assert isinstance(exc, MnistError) and "not a regular file" in str(exc)
+    exc = finishes(lambda: read_idx(tmp_path), npz)  # a folder
+    assert isinstance(exc, MnistError) and "not a regular file" in str(exc)
 
 
 # ------------------------------------------------------------------------------- fuzzing
@@ -363,12 +374,10 @@ def test_fuzz_idx_raw_and_gz(mutation: tuple[int, int, bytes], base: bytes, comp
     no bigger than the file allows, or MnistError."""
     data = mutate(gz(base) if compress else base, *mutation)
     try:
-        out = m.read_idx(data)
-    except m.MnistError:
+        out = read_idx(data)
+    except MnistError:
         return
-    assert out.nbytes <= (
-        m.EXPANSION_SLACK + m.MAX_EXPANSION * len(data) if compress else len(data)
-    )
+    assert out.nbytes <= (EXPANSION_SLACK + MAX_EXPANSION * len(data) if compress else len(data))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -378,8 +387,8 @@ def test_fuzz_npz(tmp_path_factory: Any, mutation: tuple[int, int, bytes], metho
     path = tmp_path_factory.mktemp("fuzz") / "mnist.npz"
     path.write_bytes(mutate(zip_bytes(good_members(), method), *mutation))
     try:
-        d = m.read_npz(path)
-    except m.MnistError:
+        d = read_npz(path)
+    except MnistError:
         return
     assert d.x_train.dtype == np.uint8 and d.n_train == len(d.y_train)
 
@@ -401,8 +410,8 @@ def test_fuzz_npy_headers(tmp_path_factory: Any, key: str, header: str, data: by
     """Any header in an array member (text, or a dict with odd values): MnistError."""
     path = tmp_path_factory.mktemp("fuzz") / "mnist.npz"
     path.write_bytes(zip_bytes({**good_members(), key: npy_bytes(header, data)}))
-    with pytest.raises(m.MnistError):
-        m.read_npz(path)
+    with pytest.raises(MnistError):
+        read_npz(path)
 
 
 # -------------------------------------------------------------------- memory in a fresh process
@@ -410,7 +419,7 @@ def test_fuzz_npy_headers(tmp_path_factory: Any, key: str, header: str, data: by
 
 def idx_bomb(path: Path, images: int, zeros: int) -> Path:
     """A gzip IDX file declaring ``images`` 28 x 28 images, holding ``zeros`` zero bytes."""
-    path.write_bytes(gz(idx_header(m.IMAGES_MAGIC, images, 28, 28)) + zeros_gzip(zeros))
+    path.write_bytes(gz(idx_header(IMAGES_MAGIC, images, 28, 28)) + zeros_gzip(zeros))
     return path
 
 
@@ -484,8 +493,8 @@ def test_cancel_takes_effect_at_once_on_a_slow_link(
     started = (lambda: any(done)) if mode == "throttle" else (lambda: bool(server.log))
     event, when = cancel_when(started)
     before = set(threading.enumerate())
-    with pytest.raises(m.DownloadCancelled):
-        m.download(spec, tmp_path, cancel=event, progress=lambda d, t: done.append(d))
+    with pytest.raises(DownloadCancelled):
+        download(spec, tmp_path, cancel=event, progress=lambda d, t: done.append(d))
     latency = time.perf_counter() - when[0]
     assert latency < 1.0
     assert listing(tmp_path) == []
@@ -499,13 +508,14 @@ def test_a_trickling_mirror_is_abandoned_at_its_deadline(
     server: IdxServer, tmp_path: Path, tiny: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Never silent for the timeout, yet far too slow: the next mirror gets the file."""
-    monkeypatch.setattr(m, "MIN_RATE", 10**6)  # deadline: timeout + a few milliseconds
+    # The deadline becomes the timeout plus a few milliseconds.
+    monkeypatch.setattr("core.data.download.MIN_RATE", 10**6)
     server.serve("slow", tiny, mode="throttle")
     server.serve("m2", tiny)
     server.piece, server.pace = 1, 0.05
     spec = tiny_spec(tiny, (server.url("slow"), server.url("m2")))
     start = time.perf_counter()
-    m.download(spec, tmp_path, timeout=0.5)
+    download(spec, tmp_path, timeout=0.5)
     assert time.perf_counter() - start < 5
     assert server.fetched()[:2] == [f"slow:{NAMES[0]}.gz", f"m2:{NAMES[0]}.gz"]
     assert listing(tmp_path / "tiny") == sorted(f"{n}.gz" for n in NAMES)
@@ -535,10 +545,10 @@ def test_endless_bodies_stop_at_a_small_multiple_of_the_known_size(
     server.filler = filler
     done: list[int] = []
     start = time.perf_counter()
-    with pytest.raises(m.DownloadError, match=message):
-        m.download(spec, tmp_path, progress=lambda d, t: done.append(d))
+    with pytest.raises(DownloadError, match=message):
+        download(spec, tmp_path, progress=lambda d, t: done.append(d))
     assert time.perf_counter() - start < 5
-    limit = m.MAX_RECEIVED * spec.files[0].download_size + 64 * 1024
+    limit = MAX_RECEIVED * spec.files[0].download_size + 64 * 1024
     assert max(done) <= limit
     assert listing(tmp_path) == []
 
@@ -553,8 +563,8 @@ def test_lying_content_length(
     spec = tiny_spec(tiny, (server.url("m1"),))
     server.serve("m1", tiny, mode="lie")
     server.announce = announce
-    with pytest.raises(m.DownloadError, match=message):
-        m.download(spec, tmp_path)
+    with pytest.raises(DownloadError, match=message):
+        download(spec, tmp_path)
     assert listing(tmp_path) == []
 
 
@@ -565,6 +575,6 @@ def test_a_failed_or_cancelled_download_never_leaves_a_temporary_file(
     server.serve("m1", {NAMES[0]: tiny[NAMES[0]]})
     server.routes[f"/m1/{NAMES[1]}.gz"] = ("truncate", gz(tiny[NAMES[1]]))
     spec = tiny_spec(tiny, (server.url("m1"),))
-    with pytest.raises(m.DownloadError):
-        m.download(spec, tmp_path)
+    with pytest.raises(DownloadError):
+        download(spec, tmp_path)
     assert listing(tmp_path / "tiny") == [f"{NAMES[0]}.gz"]

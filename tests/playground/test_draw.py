@@ -22,7 +22,7 @@ from PySide6.QtGui import (
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from core.data.mnist import DIGITS, FASHION_CLASSES
+from core.data.registry import DIGITS, FASHION_CLASSES
 from core.io import save_model
 from core.model import Sequential
 from core.spec import mlp_spec
@@ -134,7 +134,8 @@ def mnist_model():
     the module."""
     if not MNIST_DIR.is_dir():
         pytest.skip(f"MNIST development copy not found at {MNIST_DIR}")
-    from core.data.mnist import load_folder, prepare
+    from core.data.loading import load_folder
+    from core.data.prepare import prepare
     from core.training import TrainConfig, build_trainer
 
     data = prepare(load_folder(MNIST_DIR), layout="flat", n_train=30_000, n_test=2000, seed=0)
@@ -467,7 +468,8 @@ def test_fashion_drawings_are_preprocessed_as_fashion_mnist_was_made(view, monke
     on the 280-px canvas) reach a Fashion-MNIST MLP as the items themselves, and it classifies
     them about as well as the test set; the digit preprocessing (20 px, centre of mass) did not."""
     from core.data.digits import preprocess_digit
-    from core.data.mnist import load_folder, prepare
+    from core.data.loading import load_folder
+    from core.data.prepare import prepare
     from core.training import TrainConfig, build_trainer
 
     data = prepare(

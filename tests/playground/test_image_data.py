@@ -29,7 +29,12 @@ from idx_server import (
 )
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
 
-from core.data import mnist
+from core.data import connection
+from core.data.idx import NPZ_KEYS, read_idx
+from core.data.loading import DatasetNotFound
+from core.data.locations import ENV_VAR, status
+from core.data.prepare import normalize
+from core.data.registry import DATASETS, DIGITS, FASHION_CLASSES
 from playground.image_data import ImageDataSettings, layout_for, load_image_data
 from playground.image_workspace import ImageWorkspace
 from playground.panels.download_dialog import DownloadDialog
@@ -45,7 +50,7 @@ needs_fashion = pytest.mark.skipif(
 def empty_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """An empty data set cache, used through NN_PLAYGROUND_DATA as the app does."""
     root = tmp_path / "datasets"
-    monkeypatch.setenv(mnist.ENV_VAR, str(root))
+    monkeypatch.setenv(ENV_VAR, str(root))
     return root
 
 
@@ -131,7 +136,7 @@ def test_fashion_subsets_are_balanced_and_deterministic(tmp_path: Path) -> None:
     s = ImageDataSettings("fashion-mnist", train_subset=1000, test_subset=2000, seed=3)
     p = load_image_data(s, cache_dir=tmp_path)  # nothing cached: Debian's copy
     assert p.source == str(DEBIAN_FASHION)
-    assert p.class_names == mnist.FASHION_CLASSES and p.layout == "flat"
+    assert p.class_names == FASHION_CLASSES and p.layout == "flat"
     assert p.x_train.shape == (1000, 784) and p.x_test.shape == (2000, 784)
     assert p.x_train.dtype == np.float32 and p.x_test.dtype == np.float32
     assert p.x_val.shape == (0, 784) and p.input_shape == (784,)
@@ -151,16 +156,16 @@ def test_fashion_subsets_are_balanced_and_deterministic(tmp_path: Path) -> None:
     # Every test image of the full set, in its stored order.
     full = load_image_data(dataclasses.replace(s, test_subset=None), cache_dir=tmp_path)
     assert full.x_test.shape == (10000, 784)
-    assert np.array_equal(full.y_test, mnist.read_idx(DEBIAN_FASHION / f"{NAMES[3]}.gz"))
+    assert np.array_equal(full.y_test, read_idx(DEBIAN_FASHION / f"{NAMES[3]}.gz"))
 
 
 def test_folder_subsets_and_errors(tmp_path: Path, tiny: dict[str, bytes]) -> None:
     folder = write_folder(tmp_path / "digits", tiny)
     s = ImageDataSettings(folder=str(folder), train_subset=10, test_subset=1000)
     p = load_image_data(s, cache_dir=tmp_path / "empty")
-    assert p.source == str(folder) and p.class_names == mnist.DIGITS
+    assert p.source == str(folder) and p.class_names == DIGITS
     assert np.bincount(p.y_train).tolist() == [1] * 10  # 1 of the 2 images of each class
-    rows = {r.tobytes() for r in mnist.normalize(tiny_arrays()[NAMES[0]]).reshape(20, -1)}
+    rows = {r.tobytes() for r in normalize(tiny_arrays()[NAMES[0]]).reshape(20, -1)}
     assert all(r.tobytes() in rows for r in p.x_train)
     assert p.x_test.shape == (10, 784)  # asked for more than there are: all of them
     assert np.array_equal(p.test_images, tiny_arrays()[NAMES[2]])
@@ -173,7 +178,7 @@ def test_folder_subsets_and_errors(tmp_path: Path, tiny: dict[str, bytes]) -> No
         load_image_data(dataclasses.replace(s, train_subset=20))
     with pytest.raises(ValueError, match="layout"):
         load_image_data(s, layout="nchw")
-    with pytest.raises(mnist.DatasetNotFound, match="MNIST is not on this computer yet: press"):
+    with pytest.raises(DatasetNotFound, match="MNIST is not on this computer yet: press"):
         load_image_data(ImageDataSettings("mnist"), cache_dir=tmp_path / "empty")
 
 
@@ -289,7 +294,7 @@ def test_load_from_folder_refuses_bad_images(
         a = tiny_arrays()
         header = "{'descr': '<f8', 'fortran_order': False, 'shape': (10000000000,)}"
         with zipfile.ZipFile(bad / "mnist.npz", "w") as zf:
-            for key, array in zip(mnist.NPZ_KEYS, a.values(), strict=True):
+            for key, array in zip(NPZ_KEYS, a.values(), strict=True):
                 zf.writestr(
                     f"{key}.npy",
                     npy_bytes(header, bytes(16)) if key == "y_train" else npy_of(array),
@@ -340,7 +345,7 @@ def test_download_dialog_success(
     dialog = DownloadDialog(spec, mirrors=[server.url("m1")], cache_dir=tmp_path)
     qtbot.addWidget(dialog)
     dialog.show()
-    assert mnist.status(spec, tmp_path) is None
+    assert status(spec, tmp_path) is None
     with qtbot.waitSignal(dialog.downloadFinished, timeout=10_000) as blocker:
         dialog.start()
     assert blocker.args == [True, str(tmp_path / "tiny")]
@@ -349,7 +354,7 @@ def test_download_dialog_success(
     total = dialog.total_bytes / 1e6
     assert dialog.amount.text() == f"{total:.1f} of {total:.1f} MB"
     assert listing(tmp_path / "tiny") == sorted(f"{n}.gz" for n in NAMES)
-    loc = mnist.status(spec, tmp_path, verify=True)
+    loc = status(spec, tmp_path, verify=True)
     assert loc is not None and loc.source == "cache"
 
 
@@ -399,7 +404,7 @@ def test_download_dialog_cancel_midway(
     tiny: dict[str, bytes],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(mnist, "CHUNK_SIZE", 1024)  # cancellation is checked between reads
+    monkeypatch.setattr(connection, "CHUNK_SIZE", 1024)  # cancellation is checked between reads
     server.serve("m1", tiny, mode="throttle")  # 1 KiB every 50 ms: ~0.8 s for the first file
     dialog = DownloadDialog(tiny_spec(tiny, (server.url("m1"),)), cache_dir=tmp_path)
     qtbot.addWidget(dialog)
@@ -449,7 +454,7 @@ def test_panel_download_makes_the_set_available(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tiny_mnist = dataclasses.replace(tiny_spec(tiny), name="mnist", title="MNIST")
-    monkeypatch.setitem(mnist.DATASETS, "mnist", tiny_mnist)
+    monkeypatch.setitem(DATASETS, "mnist", tiny_mnist)
     server.serve("m1", tiny)
     panel = ImageDataPanel(mirrors=[server.url("m1")])
     qtbot.addWidget(panel)
@@ -472,7 +477,7 @@ def test_stopping_a_download_on_quit_leaves_nothing_behind(
     tiny: dict[str, bytes],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(mnist, "CHUNK_SIZE", 1024)
+    monkeypatch.setattr(connection, "CHUNK_SIZE", 1024)
     server.serve("m1", tiny, mode="throttle")
     dialog = DownloadDialog(tiny_spec(tiny, (server.url("m1"),)), cache_dir=tmp_path)
     qtbot.addWidget(dialog)
@@ -490,7 +495,7 @@ def test_failed_download_offers_load_from_folder(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tiny_mnist = dataclasses.replace(tiny_spec(tiny), name="mnist", title="MNIST")
-    monkeypatch.setitem(mnist.DATASETS, "mnist", tiny_mnist)
+    monkeypatch.setitem(DATASETS, "mnist", tiny_mnist)
     asked: list[str] = []
     monkeypatch.setattr(
         QFileDialog, "getExistingDirectory", lambda *a, **k: asked.append(a[1]) or ""

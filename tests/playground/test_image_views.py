@@ -6,7 +6,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QHelpEvent, QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
-from core.data import mnist
+from core.data.locations import status
 from playground.theme import apply_theme
 from playground.views import demo
 from playground.views.colors import NEGATIVE, POSITIVE
@@ -253,7 +253,7 @@ def test_too_small_a_grid_shows_fewer_legible_tiles(qtbot, qapp):
 
 
 # -- demo ------------------------------------------------------------------------------------------
-@pytest.mark.skipif(mnist.status("fashion-mnist") is None, reason="Fashion-MNIST not installed")
+@pytest.mark.skipif(status("fashion-mnist") is None, reason="Fashion-MNIST not installed")
 @pytest.mark.parametrize("view", demo.IMAGE_VIEWS)
 def test_image_view_demo_renders(view, tmp_path, qapp):
     out = tmp_path / f"{view}.png"

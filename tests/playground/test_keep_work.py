@@ -13,7 +13,9 @@ from dev_data import DEV_MNIST
 from idx_server import write_folder
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from core.data import mnist
+from core.data.idx import MnistError
+from core.data.locations import ENV_VAR, cache_folder
+from core.data.registry import DATASETS
 from core.experiment import load_experiment
 from core.io import save_model
 from core.model import Sequential
@@ -79,7 +81,7 @@ def train_losses(snap):
 def tiny_images(settings, tmp_path, tiny, monkeypatch):
     """The Images side trains on the tiny data set, loaded for MNIST from a folder (no data
     set of this computer is needed): the saved image session and the remembered folder."""
-    monkeypatch.setenv(mnist.ENV_VAR, str(tmp_path / "datasets"))
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "datasets"))
     folder = write_folder(tmp_path / "tiny digits", tiny)
     session = image_presets()["mnist-mlp"]
     session.data = replace(session.data, folder=str(folder))
@@ -310,7 +312,7 @@ def test_quit_asks_again_once_the_saved_run_trains_on(make_window, qtbot, monkey
 @pytest.fixture
 def no_mnist(monkeypatch, tmp_path):
     """An empty data set cache: MNIST is on this computer only in the folders tests make."""
-    monkeypatch.setenv(mnist.ENV_VAR, str(tmp_path / "datasets"))
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "datasets"))
 
 
 def choose_dataset(qtbot, window, name):
@@ -399,7 +401,7 @@ def test_an_mnist_model_without_mnist_here_says_which_buttons_get_it(
 
 def test_a_damaged_copy_is_reported_with_the_apps_buttons(tmp_path, monkeypatch):
     root = tmp_path / "datasets"
-    cache = mnist.cache_folder(mnist.DATASETS["mnist"], root)
+    cache = cache_folder(DATASETS["mnist"], root)
     cache.mkdir(parents=True)
     for name in DEV_MNIST.iterdir():
         shutil.copy(name, cache / name.name)
@@ -407,7 +409,7 @@ def test_a_damaged_copy_is_reported_with_the_apps_buttons(tmp_path, monkeypatch)
     data = bytearray(labels.read_bytes())
     data[len(data) // 2] ^= 0xFF
     labels.write_bytes(bytes(data))
-    with pytest.raises(mnist.MnistError) as caught:
+    with pytest.raises(MnistError) as caught:
         load_image_data(ImageDataSettings("mnist"), cache_dir=root)
     text = str(caught.value)
     assert text.startswith("MNIST: the local copy is damaged: ")
