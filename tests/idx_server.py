@@ -96,6 +96,26 @@ def write_folder(folder: Path, files: dict[str, bytes], compress: bool = True) -
     return folder
 
 
+def npz_file(path: Path, **arrays: Any) -> Path:
+    """Write ``arrays`` (None values left out) as an ``.npz`` archive at ``path``."""
+    arrays_ = {k: v for k, v in arrays.items() if v is not None}
+    with open(path, "wb") as f:
+        np.savez(f, **arrays_)
+    return path
+
+
+def good_npz_arrays() -> dict[str, np.ndarray]:
+    """The tiny data set as ``mnist.npz`` holds it: ``x_train``, ``y_train``, ``x_test``,
+    ``y_test``."""
+    a = tiny_arrays()
+    return {
+        "x_train": a[NAMES[0]],
+        "y_train": a[NAMES[1]],
+        "x_test": a[NAMES[2]],
+        "y_test": a[NAMES[3]].astype(np.int64),
+    }
+
+
 _PROBE = """
 import resource, sys, time
 from core.data.idx import MnistError, read_idx
