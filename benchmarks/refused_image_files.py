@@ -35,7 +35,7 @@ from tests.idx_server import (  # noqa: E402
 
 REPEATS = 5
 MB = 1024**2
-N_BOMB = 2_500_000  # 28 x 28 images: 1.96 GB, just inside MAX_BYTES
+N_BOMB = 2_500_000  # 28 x 28 images: 1.96 GB, just inside core.data.idx.MAX_BYTES
 
 
 def zeros_gzip(n_bytes: int) -> bytes:

@@ -73,7 +73,7 @@ class Location:
     source : str
         ``"cache"`` (the cache folder) or ``"system"`` (a read-only system folder).
     files : tuple of pathlib.Path
-        The four files in :data:`ROLES` order (``.gz`` or decompressed).
+        The four files in :data:`core.data.registry.ROLES` order (``.gz`` or decompressed).
     """
 
     name: str
