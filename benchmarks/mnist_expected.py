@@ -24,7 +24,8 @@ from common import EVAL_CHUNK, describe_reaching, image_spec, time_to_accuracy
 
 from core.data import mnist
 from core.spec import mlp_spec
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 
 CNN_ARCH = "conv:16x5,relu,pool:2,conv:32x3,relu,pool:2,flatten,dense:100,relu,dense:10"
 

@@ -12,7 +12,11 @@ from core.data.features import feature_map, grid_points
 from core.data.toy2d import make_dataset
 from core.optimizers import OPTIMIZERS
 from core.spec import mlp_spec
-from core.training import Grid, TrainConfig, TrainControl, build_trainer, train_iter
+from core.training.config import TrainConfig
+from core.training.control import TrainControl
+from core.training.loop import train_iter
+from core.training.snapshot import Grid
+from core.training.trainer import build_trainer
 
 
 def toy(name="spiral", seed=0, **kw):

@@ -135,7 +135,8 @@ def mnist_model():
     if not MNIST_DIR.is_dir():
         pytest.skip(f"MNIST development copy not found at {MNIST_DIR}")
     from core.data.mnist import load_folder, prepare
-    from core.training import TrainConfig, build_trainer
+    from core.training.config import TrainConfig
+    from core.training.trainer import build_trainer
 
     data = prepare(load_folder(MNIST_DIR), layout="flat", n_train=30_000, n_test=2000, seed=0)
     config = TrainConfig(optimizer="adam", lr=1e-3, batch_size=128, epochs=3, seed=0)
@@ -468,7 +469,8 @@ def test_fashion_drawings_are_preprocessed_as_fashion_mnist_was_made(view, monke
     them about as well as the test set; the digit preprocessing (20 px, centre of mass) did not."""
     from core.data.digits import preprocess_digit
     from core.data.mnist import load_folder, prepare
-    from core.training import TrainConfig, build_trainer
+    from core.training.config import TrainConfig
+    from core.training.trainer import build_trainer
 
     data = prepare(
         load_folder(FASHION_DIR, name="fashion-mnist"),
