@@ -59,7 +59,8 @@ def image_spec(arch: str) -> dict:
 def engine_adam(spec: dict, x, y, batch: int, lr: float = 1e-3, seed: int = 0):
     """The engine's model for ``spec`` (seeded) and ``step(xb, yb)``: one Adam update on a
     batch, without the per-epoch evaluation that ``Trainer.step`` adds."""
-    from core.training import TrainConfig, build_trainer
+    from core.training.config import TrainConfig
+    from core.training.trainer import build_trainer
 
     config = TrainConfig(optimizer="adam", lr=lr, batch_size=batch, seed=seed)
     trainer = build_trainer(spec, config, x, y)

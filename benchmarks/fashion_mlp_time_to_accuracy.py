@@ -13,7 +13,8 @@ from common import torch_or_none
 from core.data.loading import load
 from core.data.prepare import PreparedData, prepare
 from core.spec import mlp_spec
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 
 TARGET, MAX_EPOCHS, SEEDS = 0.885, 30, (0, 1, 2)
 

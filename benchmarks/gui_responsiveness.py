@@ -17,7 +17,9 @@ from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from core.data.features import feature_map, grid_points  # noqa: E402
-from core.training import Grid, build_trainer, train_iter  # noqa: E402
+from core.training.loop import train_iter  # noqa: E402
+from core.training.snapshot import Grid  # noqa: E402
+from core.training.trainer import build_trainer  # noqa: E402
 from playground.main_window import GRID_RESOLUTION, MainWindow  # noqa: E402
 from playground.presets import presets  # noqa: E402
 from playground.theme import apply_theme  # noqa: E402

@@ -27,7 +27,8 @@ from core.data.image_dataset import ImageDataset
 from core.data.loading import DatasetNotFound, load, load_folder
 from core.data.prepare import prepare
 from core.spec import mlp_spec
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 
 CNN_ARCH = "conv:16x5,relu,pool:2,conv:32x3,relu,pool:2,flatten,dense:100,relu,dense:10"
 

@@ -21,7 +21,8 @@ import numpy as np
 from core.experiment import save_experiment
 from core.io import save_model
 from core.spec import mlp_spec
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024**2

@@ -10,7 +10,7 @@ import time
 
 from core.data.features import feature_map, grid_points
 from core.pace import MAX, Speed
-from core.training import Grid
+from core.training.snapshot import Grid
 from playground.engine_process import PAUSED, RunSetup, engine_main
 from playground.main_window import GRID_RESOLUTION
 from playground.panels.speed_control import SPEEDS

@@ -8,7 +8,8 @@ import time
 
 from core.data.toy2d import make_dataset
 from core.spec import mlp_spec
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 
 LIMIT = 10.0  # seconds; a run that has not reached 99% by then counts as not reached
 

@@ -7,7 +7,8 @@ from common import median_rate
 
 from core.data.toy2d import make_dataset
 from core.spec import mlp_spec
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 
 
 def main() -> None:

@@ -40,7 +40,9 @@ from core.memory import check_fits
 from core.onnx_export import export_onnx
 from core.progress import Progress, fmt
 from core.spec import mlp_spec, normalize, parse_arch, parse_json
-from core.training import TrainConfig, Trainer, build_trainer, train_iter
+from core.training.config import TrainConfig
+from core.training.loop import train_iter
+from core.training.trainer import Trainer, build_trainer
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -80,14 +80,10 @@ from core.model import Sequential
 from core.optimizers import MAX_LR, OPTIMIZERS
 from core.spec import shaped_layers
 from core.trace import LossTrace
-from core.training import (
-    MAX_REGULARIZATION,
-    History,
-    TrainConfig,
-    Trainer,
-    check_step_count,
-    min_batch,
-)
+from core.training.batches import check_step_count, min_batch
+from core.training.config import MAX_REGULARIZATION, TrainConfig
+from core.training.history import History
+from core.training.trainer import Trainer
 
 FORMAT = "nn-playground/experiment"
 VERSION = 2

@@ -9,6 +9,7 @@ comparing weights is one array operation. Regularized weights (dense and conv ke
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -213,14 +214,22 @@ class Sequential:
         state.update({name: b.copy() for name, b in self.buffers().items()})
         return state
 
-    def set_state(self, state: dict[str, np.ndarray]) -> None:
-        """Load parameters and buffers by name after checking names and shapes (all or none)."""
+    def state_targets(
+        self, state: Mapping[str, Any], where: str = "state"
+    ) -> dict[str, np.ndarray]:
+        """Every parameter and buffer by name (the arrays :meth:`set_state` writes into), after
+        checking that ``state`` names exactly these; ValueError naming ``where`` otherwise."""
         targets = dict(self.named_params())
         targets.update(self.buffers())
         missing = sorted(set(targets) - set(state))
         extra = sorted(set(state) - set(targets))
         if missing or extra:
-            raise ValueError(f"state: missing {missing}, unexpected {extra}")
+            raise ValueError(f"{where}: missing {missing}, unexpected {extra}")
+        return targets
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Load parameters and buffers by name after checking names and shapes (all or none)."""
+        targets = self.state_targets(state)
         for name, target in targets.items():
             value = np.asarray(state[name])
             if value.shape != target.shape:

@@ -59,15 +59,11 @@ from core.io import save_model
 from core.onnx_export import export_onnx
 from core.pace import MAX, Pace, Speed
 from core.pyexport import export_python
-from core.training import (
-    DEAD_UNIT_SAMPLES,
-    Grid,
-    Snapshot,
-    TrainConfig,
-    TrainControl,
-    build_trainer,
-    train_iter,
-)
+from core.training.config import TrainConfig
+from core.training.control import TrainControl
+from core.training.loop import train_iter
+from core.training.snapshot import DEAD_UNIT_SAMPLES, Grid, Snapshot
+from core.training.trainer import build_trainer
 from playground.image_data import ImageDataSettings, layout_for, load_image_data
 
 IDLE, RUNNING, PAUSED, DONE = "idle", "running", "paused", "done"

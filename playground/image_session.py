@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from core.training import TrainConfig
+from core.training.config import TrainConfig
 from playground.image_data import ImageDataSettings
 from playground.session import LayerSettings, NetworkSettings, Session, network_spec
 

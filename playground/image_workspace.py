@@ -20,7 +20,8 @@ from PySide6.QtWidgets import QPushButton, QTabWidget, QVBoxLayout, QWidget
 from core import metrics
 from core.data.idx import MnistError
 from core.data.loading import DatasetNotFound
-from core.training import Snapshot, TrainConfig
+from core.training.config import TrainConfig
+from core.training.snapshot import Snapshot
 from playground.image_data import ImageDataSettings, load_image_data
 from playground.image_session import ImageSession
 from playground.layout import group, scroll_column, workspace

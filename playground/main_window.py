@@ -29,7 +29,8 @@ from core.data.csv import read_points_csv
 from core.data.features import feature_map, grid_points
 from core.data.toy2d import DOMAIN, Dataset
 from core.model import Sequential
-from core.training import Grid, Snapshot, min_batch
+from core.training.batches import min_batch
+from core.training.snapshot import Grid, Snapshot
 from playground import session as session_module
 from playground.data_folders import DataFolders
 from playground.file_actions import FileActions

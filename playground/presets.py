@@ -4,7 +4,7 @@ and MNIST / Fashion-MNIST images."""
 from __future__ import annotations
 
 from core.pace import MAX, Speed
-from core.training import TrainConfig
+from core.training.config import TrainConfig
 from playground.image_data import ImageDataSettings
 from playground.image_session import ImageSession
 from playground.session import DataSettings, LayerSettings, NetworkSettings, Session

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from core.training import TrainConfig
+from core.training.config import TrainConfig
 
 START_AGAIN = "press R to start again"
 

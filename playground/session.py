@@ -30,7 +30,7 @@ from core.data.toy2d import (
     make_dataset,
 )
 from core.spec import layer_from_config, normalize
-from core.training import TrainConfig
+from core.training.config import TrainConfig
 from core.validation import check_choice, check_number
 
 #: Radius (in data units) within which a right-click removes the nearest point.

@@ -15,7 +15,8 @@ from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 
 from core.experiment import Experiment
 from core.pace import MAX, Speed
-from core.training import Snapshot, TrainConfig
+from core.training.config import TrainConfig
+from core.training.snapshot import Snapshot
 from playground.engine_process import DONE, IDLE, PAUSED, RUNNING, RunSetup, engine_main
 
 BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.optimizers import MAX_LR, MAX_WEIGHT_DECAY
-from core.training import MAX_EPOCHS, MAX_REGULARIZATION, TrainConfig
+from core.training.config import MAX_EPOCHS, MAX_REGULARIZATION, TrainConfig
 from playground.panels.widgets import LEARNING_RATES, REG_RATES, Limits, RateBox, dspin, spin
 
 #: The engine's ranges (core.optimizers, core.schedules, core.training.TrainConfig.validate).

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from core.training import Snapshot
+from core.training.snapshot import Snapshot
 
 TRAIN_PEN = pg.mkPen((8, 119, 189), width=2)
 TEST_PEN = pg.mkPen((245, 147, 34), width=2)

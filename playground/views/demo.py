@@ -23,7 +23,9 @@ from core.data.loading import DatasetNotFound, load
 from core.data.prepare import prepare
 from core.metrics import confusion_matrix
 from core.spec import normalize, parse_arch
-from core.training import Grid, TrainConfig, build_trainer, take_snapshot
+from core.training.config import TrainConfig
+from core.training.snapshot import Grid, take_snapshot
+from core.training.trainer import build_trainer
 from playground.presets import presets
 
 VIEWS = ("output", "network", "curves", "stats")

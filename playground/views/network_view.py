@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from core.activations import ACTIVATIONS
 from core.data.features import FEATURES
-from core.training import Snapshot
+from core.training.snapshot import Snapshot
 from playground.views.colors import NEGATIVE, POSITIVE, diverging, output_image
 
 MAX_SHOWN = 12

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.data.toy2d import DOMAIN, Dataset
-from core.training import Snapshot
+from core.training.snapshot import Snapshot
 from playground.layout import SquareBox
 from playground.views.colors import class_color, diverging, output_image
 

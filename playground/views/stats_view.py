@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from core.training import Snapshot
+from core.training.snapshot import Snapshot
 
 WEIGHT_BRUSH = pg.mkBrush(8, 119, 189, 170)
 BIAS_BRUSH = pg.mkBrush(245, 147, 34, 170)

@@ -14,7 +14,8 @@ from core.conv import AvgPool2D, Conv2D, MaxPool2D
 from core.gradcheck import check_layer, numerical_gradient, relative_error
 from core.model import Sequential
 from core.spec import layer_from_config, normalize, parse_arch
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 
 TOL = 1e-6
 EXAMPLE = "conv:16x5,relu,pool:2,conv:32x3,relu,pool:2,flatten,dense:100,relu,dense:10"

@@ -10,7 +10,8 @@ import pytest
 from core.experiment import load_experiment, save_experiment
 from core.io import ModelFileError
 from core.spec import mlp_spec
-from core.training import TrainConfig, Trainer, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import Trainer, build_trainer
 
 SPEC = mlp_spec(2, [6], 2, activation="tanh", dropout=0.2)
 CONFIG = TrainConfig(optimizer="adam", lr=0.02, batch_size=8, epochs=0, seed=3)

@@ -15,7 +15,9 @@ from core.data.toy2d import make_dataset
 from core.experiment import file_sha256, load_experiment, save_experiment
 from core.io import ModelFileError
 from core.spec import mlp_spec
-from core.training import TrainConfig, build_trainer, train_iter
+from core.training.config import TrainConfig
+from core.training.loop import train_iter
+from core.training.trainer import build_trainer
 
 CNN = {
     "input_shape": [2, 7, 7],

@@ -19,7 +19,8 @@ from core.experiment import load_experiment, save_experiment
 from core.io import ModelFileError, load_model, peek_format, save_model
 from core.model import Sequential
 from core.spec import mlp_spec
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 from tests.core.test_experiment import _rewrite as rewrite
 
 ROOT = Path(__file__).resolve().parents[2]

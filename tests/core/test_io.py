@@ -28,7 +28,8 @@ from core.io import (
 )
 from core.model import Sequential
 from core.spec import mlp_spec
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 

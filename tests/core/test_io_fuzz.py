@@ -32,7 +32,8 @@ from hypothesis.extra import numpy as hnp
 from core.experiment import load_experiment, save_experiment
 from core.io import META, ModelFileError, load_model, save_model
 from core.spec import mlp_spec
-from core.training import TrainConfig, Trainer, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import Trainer, build_trainer
 
 SETTINGS = settings(
     max_examples=300,

@@ -10,7 +10,8 @@ from core.memory import estimate_memory
 from core.model import Sequential
 from core.optimizers import OPTIMIZERS
 from core.spec import mlp_spec, parse_json
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 
 CNN = {
     "input_shape": [1, 28, 28],

@@ -15,7 +15,8 @@ from layer_cases import activation_cases, cnn_case
 from core import cli
 from core.model import Sequential
 from core.spec import mlp_spec
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,8 @@ from layer_cases import activation_cases, cnn_case
 from core.model import Sequential
 from core.pyexport import export_python, python_source
 from core.spec import mlp_spec
-from core.training import TrainConfig, build_trainer
+from core.training.config import TrainConfig
+from core.training.trainer import build_trainer
 
 CASES = {
     **activation_cases(n_inputs=3, units=8),

@@ -12,7 +12,11 @@ from core.data.features import feature_map, grid_points
 from core.data.toy2d import make_dataset
 from core.optimizers import OPTIMIZERS
 from core.spec import mlp_spec
-from core.training import Grid, TrainConfig, TrainControl, build_trainer, train_iter
+from core.training.config import TrainConfig
+from core.training.control import TrainControl
+from core.training.loop import train_iter
+from core.training.snapshot import Grid
+from core.training.trainer import build_trainer
 
 
 def toy(name="spiral", seed=0, **kw):
@@ -372,3 +376,16 @@ def test_dead_unit_statistic_can_be_skipped():
     t = trainer_for(toy(), epochs=1)
     *_, last = run(t, dead_samples=0)
     assert last.dead_fraction == {} and last.weights
+
+
+def test_a_state_with_other_weight_names_is_refused_naming_them():
+    """The trainer's state check and ``Sequential.set_state`` name the same mismatch, each
+    with its own field."""
+    trainer = trainer_for(toy("xor", n=40), hidden=(4,))
+    state = trainer.state_dict()
+    state["model"]["9.W"] = state["model"].pop("0.W")
+    names = r"missing \['0.W'\], unexpected \['9.W'\]"
+    with pytest.raises(ValueError, match=rf"^state\['model'\]: {names}$"):
+        trainer.load_state_dict(state)
+    with pytest.raises(ValueError, match=rf"^state: {names}$"):
+        trainer.model.set_state(state["model"])

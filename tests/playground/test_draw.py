@@ -136,7 +136,8 @@ def mnist_model():
         pytest.skip(f"MNIST development copy not found at {MNIST_DIR}")
     from core.data.loading import load_folder
     from core.data.prepare import prepare
-    from core.training import TrainConfig, build_trainer
+    from core.training.config import TrainConfig
+    from core.training.trainer import build_trainer
 
     data = prepare(load_folder(MNIST_DIR), layout="flat", n_train=30_000, n_test=2000, seed=0)
     config = TrainConfig(optimizer="adam", lr=1e-3, batch_size=128, epochs=3, seed=0)
@@ -470,7 +471,8 @@ def test_fashion_drawings_are_preprocessed_as_fashion_mnist_was_made(view, monke
     from core.data.digits import preprocess_digit
     from core.data.loading import load_folder
     from core.data.prepare import prepare
-    from core.training import TrainConfig, build_trainer
+    from core.training.config import TrainConfig
+    from core.training.trainer import build_trainer
 
     data = prepare(
         load_folder(FASHION_DIR, name="fashion-mnist"),

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 from test_engine_process import Pipe, small_setup, spec_for, step, tiny_run
 
-from core.training import TrainConfig
+from core.training.config import TrainConfig
 from playground.engine_process import KEPT_RUN_LOST, Engine, RunSetup
 from playground.image_data import ImageDataSettings
 

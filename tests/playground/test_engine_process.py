@@ -11,7 +11,7 @@ import pytest
 
 from core.pace import Speed
 from core.spec import mlp_spec, normalize, parse_arch
-from core.training import TrainConfig
+from core.training.config import TrainConfig
 from playground.engine_process import (
     DONE,
     IDLE,

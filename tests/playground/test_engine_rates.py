@@ -7,7 +7,7 @@ import threading
 import numpy as np
 
 from core.spec import mlp_spec
-from core.training import TrainConfig
+from core.training.config import TrainConfig
 from playground import engine_process
 from playground.engine_process import PAUSED, RunSetup, engine_main
 

@@ -21,7 +21,7 @@ from core.experiment import file_sha256, load_experiment
 from core.io import load_model, save_model
 from core.model import Sequential
 from core.spec import mlp_spec, normalize, parse_arch
-from core.training import TrainConfig
+from core.training.config import TrainConfig
 from playground.engine_process import Engine, RunSetup
 from playground.file_actions import RECENT_KEY
 from playground.main_window import GRID_RESOLUTION

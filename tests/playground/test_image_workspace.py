@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from core import metrics
-from core.training import build_trainer, take_snapshot
+from core.training.snapshot import take_snapshot
+from core.training.trainer import build_trainer
 from playground.image_data import layout_for, load_image_data
 from playground.image_workspace import ImageWorkspace
 from playground.presets import image_presets

@@ -3,7 +3,9 @@
 import numpy as np
 
 from core.data.features import feature_map, grid_points
-from core.training import Grid, TrainConfig, build_trainer, take_snapshot
+from core.training.config import TrainConfig
+from core.training.snapshot import Grid, take_snapshot
+from core.training.trainer import build_trainer
 from playground.presets import presets
 from playground.views.network_view import NetworkView
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, Qt
 from core.data.toy2d import make_dataset
 from core.experiment import load_experiment
 from core.spec import mlp_spec
-from core.training import TrainConfig
+from core.training.config import TrainConfig
 from playground import session as session_module
 from playground.engine_process import Engine, RunSetup
 from playground.session import (

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, Qt
 
 from core.pace import MAX, Pace, Speed
 from core.spec import mlp_spec
-from core.training import TrainConfig
+from core.training.config import TrainConfig
 from playground.engine_process import Engine, RunSetup
 from playground.panels.speed_control import SPEEDS, SpeedControl
 from playground.presets import presets

@@ -54,7 +54,8 @@ def test_dead_neurons_are_hatched_not_white_in_the_dark(qapp):
     import numpy as np
 
     from core.data.features import feature_map, grid_points
-    from core.training import Grid, build_trainer, take_snapshot
+    from core.training.snapshot import Grid, take_snapshot
+    from core.training.trainer import build_trainer
     from playground.presets import presets
     from playground.views.network_view import NetworkView
 
