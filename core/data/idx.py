@@ -73,6 +73,7 @@ def open_regular(path: str | os.PathLike[str], label: str) -> BinaryIO:
         kind = exc.kind
         raise MnistError(f"{label}: not a regular file ({kind}); allowed: a data file") from None
 
+
 def _read_fully(f: BinaryIO, buffer: memoryview) -> int:
     """Fill ``buffer`` from ``f``; return the number of bytes read (less only at end of data)."""
     done = 0

@@ -123,8 +123,7 @@ def _mnist_style(
     n_train, n_test, side = 60_000, 10_000, IMAGE_SIDE * IMAGE_SIDE
     decompressed = (16 + n_train * side, 8 + n_train, 16 + n_test * side, 8 + n_test)
     entries = tuple(
-        DataFile(n, s, d, z)
-        for n, (z, s), d in zip(names, files, decompressed, strict=True)
+        DataFile(n, s, d, z) for n, (z, s), d in zip(names, files, decompressed, strict=True)
     )
     return DatasetSpec(name, title, class_names, entries, mirrors, system_dirs)
 
