@@ -77,7 +77,8 @@ from core.io import (
     write_npz,
 )
 from core.model import Sequential
-from core.optimizers import MAX_LR, OPTIMIZERS
+from core.optimizer import MAX_LR
+from core.optimizers import OPTIMIZERS
 from core.spec import shaped_layers
 from core.trace import LossTrace
 from core.training import (
