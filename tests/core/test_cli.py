@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from dev_data import DEV_MNIST
 
-from core import cli, cli_outputs, memory
+from core import cli, cli_options, cli_outputs, memory
 from core.data import mnist
 from core.io import load_model
 
 
 def run_cli(*args):
     out = io.StringIO()
-    parsed = cli.build_parser().parse_args(list(args))
+    parsed = cli_options.build_parser().parse_args(list(args))
     return cli.run(parsed, out), out.getvalue()
 
 

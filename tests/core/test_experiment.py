@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from layer_cases import activation_cases
 
-from core import cli
+from core import cli, cli_options
 from core.data.toy2d import make_dataset
 from core.experiment import file_sha256, load_experiment, save_experiment
 from core.io import ModelFileError
@@ -226,7 +226,7 @@ def test_diverged_run_is_not_saved(tmp_path):
 # -- command line --------------------------------------------------------------------------------
 def run_cli(*args):
     out = io.StringIO()
-    parsed = cli.build_parser().parse_args([str(a) for a in args])
+    parsed = cli_options.build_parser().parse_args([str(a) for a in args])
     return cli.run(parsed, out), out.getvalue()
 
 
@@ -421,12 +421,12 @@ def test_hyperparameter_ranges_are_the_same_for_the_app_the_cli_and_files(name, 
     TrainConfig.validate and the optimizer's own checks."""
     with pytest.raises(ValueError, match=message):
         TrainConfig(optimizer=name, optimizer_params=hyper).validate()
-    args = cli.build_parser().parse_args(
+    args = cli_options.build_parser().parse_args(
         ["--optimizer", name, *[f"--opt={k}={v}" for k, v in hyper.items()]]
     )
-    cli.apply_defaults(args, images=False)
+    cli_options.apply_defaults(args, images=False)
     with pytest.raises(ValueError, match=message):
-        cli.build_config(args).validate()
+        cli_options.build_config(args).validate()
 
 
 def test_counters_that_no_run_gives_are_refused(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from floats import assert_close
 from layer_cases import activation_cases, cnn_case
 
-from core import cli
+from core import cli, cli_options
 from core.model import Sequential
 from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer
@@ -109,7 +109,7 @@ def test_float64_model_and_metadata(ort, tmp_path):
 
 def test_cli_exports_onnx(ort, tmp_path):
     path = tmp_path / "m.onnx"
-    parsed = cli.build_parser().parse_args(
+    parsed = cli_options.build_parser().parse_args(
         ["--dataset", "xor", "--epochs", "3", "--progress", "none", "--export-onnx", str(path)]
     )
     import io
