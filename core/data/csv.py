@@ -58,7 +58,7 @@ from typing import TextIO
 import numpy as np
 
 from core import files
-from core.data.toy2d import MAX_TEST_RATIO, MIN_SAMPLES, Dataset, _check_seed, split_dataset
+from core.data.dataset import MAX_TEST_RATIO, MIN_SAMPLES, Dataset, check_seed, split_dataset
 from core.validation import check_number
 
 DELIMITERS = (",", ";", "\t")
@@ -123,7 +123,7 @@ def read_points_csv(
         raise TypeError(f"source: {source!r} is not a path; allowed: str or os.PathLike")
     path = Path(source)
     check_number("test_ratio", test_ratio, low=0.0, high=MAX_TEST_RATIO)
-    _check_seed(seed)
+    check_seed(seed)
     for key, value, low in (
         ("max_classes", max_classes, 2),
         ("max_rows", max_rows, MIN_SAMPLES),

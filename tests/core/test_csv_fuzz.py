@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from core.data import csv as csv_module
 from core.data.csv import read_points_csv
-from core.data.toy2d import Dataset
+from core.data.dataset import Dataset
 
 SETTINGS = settings(
     max_examples=300,
