@@ -28,7 +28,8 @@ MB = 1024**2
 CHILD = """
 import resource, sys, time
 from core.experiment import load_experiment
-from core.io import ModelFileError, load_model
+from core.archive import ModelFileError
+from core.io import load_model
 load = load_experiment if sys.argv[2] == "experiment" else load_model
 t0 = time.perf_counter()
 try:

@@ -82,8 +82,8 @@ from typing import Any, BinaryIO, Union
 import numpy as np
 
 from core import files
+from core.archive import check_zip_directory, read_npy_header
 from core.atomic import atomic_write
-from core.io import check_zip_directory, read_npy_header
 from core.validation import check_choice, check_number
 
 IMAGES_MAGIC = 0x00000803

@@ -11,9 +11,9 @@ import pytest
 from layer_cases import activation_cases
 
 from core import cli, cli_options
+from core.archive import ModelFileError
 from core.data.toy2d import make_dataset
 from core.experiment import file_sha256, load_experiment, save_experiment
-from core.io import ModelFileError
 from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer, train_iter
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.archive import ModelFileError, peek_format
 from core.atomic import STALE_TEMP_SECONDS
 from core.experiment import load_experiment, save_experiment
-from core.io import ModelFileError, load_model, peek_format, save_model
+from core.io import load_model, save_model
 from core.model import Sequential
 from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer
@@ -158,7 +159,8 @@ def test_a_huge_member_the_meta_asks_for_is_refused_by_its_ratio(tmp_path, decom
 
 MEASURE = """
 import resource, sys, time
-from core.io import ModelFileError, load_model
+from core.archive import ModelFileError
+from core.io import load_model
 t0 = time.perf_counter()
 try:
     load_model(sys.argv[1])

@@ -17,15 +17,9 @@ import numpy as np
 import pytest
 from layer_cases import activation_cases, cnn_case
 
+from core.archive import Archive, Expected, ModelFileError
 from core.atomic import atomic_write
-from core.io import (
-    MAX_ACTIVATION,
-    Archive,
-    Expected,
-    ModelFileError,
-    load_model,
-    save_model,
-)
+from core.io import MAX_ACTIVATION, load_model, save_model
 from core.model import Sequential
 from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer

@@ -29,8 +29,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from core.archive import META, ModelFileError
 from core.experiment import load_experiment, save_experiment
-from core.io import META, ModelFileError, load_model, save_model
+from core.io import load_model, save_model
 from core.spec import mlp_spec
 from core.training import TrainConfig, Trainer, build_trainer
 
