@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,9 +22,7 @@ from core.io import MAX_ACTIVATION, load_model, save_model
 from core.model import Sequential
 from core.spec import mlp_spec
 from core.training import TrainConfig, build_trainer
-
-ROOT = Path(__file__).resolve().parents[2]
-
+from tests.probe import child_env
 
 CNN = cnn_case()
 CASES = {
@@ -163,7 +160,7 @@ def test_killed_writer_leaves_a_complete_previous_file(tmp_path):
     path = tmp_path / "m.npz"
     expected = [Sequential(BIG, seed=s).theta for s in (1, 2)]
     rng = random.Random(0)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     leftovers = 0
     for i in range(5):
         proc = subprocess.Popen(

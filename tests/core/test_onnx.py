@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from floats import assert_close
-from layer_cases import activation_cases, cnn_case
+from layer_cases import export_cases
 
 from core import cli, cli_options
 from core.model import Sequential
@@ -21,9 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 CASES = {
-    **activation_cases(n_inputs=3, units=8),
-    "cnn": cnn_case(),
-    "cnn_sigmoid": cnn_case(1, "sigmoid_bce"),
+    **export_cases(),
     "conv_regression_no_bias": {
         "input_shape": [1, 6, 6],
         "layers": [
