@@ -7,7 +7,7 @@ what its backward needs (the input or the output, whichever makes the derivative
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -84,18 +84,29 @@ class ReLU(Activation):
         return dy * (self._y > 0)
 
 
-class LeakyReLU(Activation):
-    """``y = x if x > 0 else alpha·x``; ``dy/dx = 1 or alpha``."""
+class _WithAlpha(Activation):
+    """An activation with one coefficient ``alpha`` in ``[0, max_alpha]``, kept in its config."""
 
-    kind = "leaky_relu"
-    relu_like = True
+    default_alpha: ClassVar[float]
+    max_alpha: ClassVar[float]
 
-    def __init__(self, alpha: float = 0.01) -> None:
+    def __init__(self, alpha: float | None = None) -> None:
+        """``alpha`` None: the class's ``default_alpha``."""
         super().__init__()
-        self.alpha = float(check_number("alpha", alpha, low=0.0, high=1.0))
+        alpha = self.default_alpha if alpha is None else alpha
+        self.alpha = float(check_number("alpha", alpha, low=0.0, high=self.max_alpha))
 
     def config(self) -> dict[str, Any]:
         return {"type": self.kind, "alpha": self.alpha}
+
+
+class LeakyReLU(_WithAlpha):
+    """``y = x if x > 0 else alpha·x`` (alpha 0.01 by default, at most 1);
+    ``dy/dx = 1 or alpha``."""
+
+    kind = "leaky_relu"
+    relu_like = True
+    default_alpha, max_alpha = 0.01, 1.0
 
     def forward(self, x, training=False):
         self._x = x
@@ -105,18 +116,13 @@ class LeakyReLU(Activation):
         return np.where(self._x > 0, dy, self.alpha * dy)
 
 
-class ELU(Activation):
-    """``y = x if x > 0 else alpha·(exp(x) - 1)``; ``dy/dx = 1 or y + alpha``."""
+class ELU(_WithAlpha):
+    """``y = x if x > 0 else alpha·(exp(x) - 1)`` (alpha 1 by default, at most 10);
+    ``dy/dx = 1 or y + alpha``."""
 
     kind = "elu"
     relu_like = True
-
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
-        self.alpha = float(check_number("alpha", alpha, low=0.0, high=10.0))
-
-    def config(self) -> dict[str, Any]:
-        return {"type": self.kind, "alpha": self.alpha}
+    default_alpha, max_alpha = 1.0, 10.0
 
     def forward(self, x, training=False):
         self._x = x

@@ -24,7 +24,7 @@ Images (``input_shape`` ``[channels, height, width]``) in the compact form:
   for ``[1, 28, 28]`` images.
 
 In the JSON form, ``kernel_size``, ``stride``, ``padding`` and ``pool_size`` also take
-``[height, width]`` pairs (see :mod:`core.conv`).
+``[height, width]`` pairs (see :mod:`core.conv` and :mod:`core.pooling`).
 """
 
 from __future__ import annotations
@@ -36,15 +36,10 @@ from typing import Any
 
 from core.activations import ACTIVATIONS
 from core.activations import ALIASES as ACTIVATION_ALIASES
-from core.conv import (
-    AvgPool2D,
-    Conv2D,
-    MaxPool2D,
-    conv_text_args,
-    pool_text_args,
-)
+from core.conv import Conv2D, conv_text_args
 from core.layers import BatchNorm, Dense, Dropout, Flatten, Layer
 from core.losses import LOSSES
+from core.pooling import AvgPool2D, MaxPool2D, pool_text_args
 from core.validation import check_choice, check_number
 
 #: type name -> Layer class. Other modules (convolution) register their layers here.

@@ -37,11 +37,13 @@ from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QWidget
 
 from core import experiment as experiment_file
 from core import io as model_file
+from core.archive import peek_format
 from core.atomic import atomic_write
+from core.data.dataset import Dataset
 from core.data.features import FEATURES, check_features, feature_map
-from core.data.toy2d import DATASETS, Dataset
+from core.data.toy2d import DATASETS
 from core.experiment import Experiment, load_experiment
-from core.io import load_model, peek_format
+from core.io import load_model
 from core.model import Sequential
 from core.onnx_export import require_onnx
 from playground import file_dialogs

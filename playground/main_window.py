@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from core.data.csv import read_points_csv
+from core.data.dataset import Dataset
 from core.data.features import feature_map, grid_points
-from core.data.toy2d import DOMAIN, Dataset
+from core.data.toy2d import DOMAIN
 from core.model import Sequential
 from core.training.batches import min_batch
 from core.training.snapshot import Grid, Snapshot

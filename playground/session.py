@@ -17,16 +17,14 @@ import numpy as np
 from core.activations import ACTIVATIONS
 from core.activations import ALIASES as ACTIVATION_ALIASES
 from core.data.csv import read_points_csv
+from core.data.dataset import MAX_TEST_RATIO, MIN_SAMPLES, Dataset
 from core.data.features import check_features
 from core.data.toy2d import (
     DATASETS,
     MAX_CLASSES,
     MAX_NOISE,
     MAX_SAMPLES,
-    MAX_TEST_RATIO,
     MIN_CLASSES,
-    MIN_SAMPLES,
-    Dataset,
     make_dataset,
 )
 from core.spec import layer_from_config, normalize

@@ -14,8 +14,6 @@ import http.server
 import io
 import os
 import struct
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from core.data.registry import DATASETS, DIGITS, DataFile, DatasetSpec
+from tests.probe import run_probe
 
 NAMES = [f.name for f in DATASETS["mnist"].files]
 """The four standard file names, in :data:`core.data.registry.ROLES` order."""
@@ -139,16 +138,7 @@ def refusal_cost(path: Path, how: str) -> tuple[float, int]:
     """``(seconds, peak RSS in KiB)`` of a fresh Python process that reads ``path`` with
     :func:`core.data.idx.read_idx` (``how="idx"``) or ``load_folder`` (``"folder"``),
     ignoring an MnistError; the peak includes the interpreter and ``core`` (about 40 MB)."""
-    root = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(path), how],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        env=env,
-    ).stdout.split()
+    out = run_probe(_PROBE, str(path), how, timeout=60)
     return float(out[0]), int(out[1])
 
 

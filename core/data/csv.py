@@ -32,8 +32,8 @@ semicolons or tabs). Lines may end with ``\\n``, ``\\r\\n`` or ``\\r`` alone.
 Limits (so that any file is read in bounded memory and time): only regular files are read (not
 folders, pipes or devices); a file is at most ``max_bytes`` (default :data:`MAX_FILE_BYTES`,
 128 MiB) and holds at most ``max_rows`` data rows (default 1,000,000); a data line is at most
-:data:`MAX_LINE_CHARS` (40,000) characters. Blank and comment lines are skipped without being
-kept, whatever their number or length. Memory while reading is a few chunks of 64 K characters
+40,000 characters. Blank and comment lines are skipped without being kept, whatever their number
+or length (:mod:`core.data.csv_lines`). Memory while reading is a few chunks of 64 K characters
 plus about 70 bytes per data row (the values read, then the shuffled and split arrays).
 
 Every problem raises ValueError naming the line and the value: unreadable, non-regular or too
@@ -45,38 +45,24 @@ classes.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 import re
 import unicodedata
 from array import array
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
-from core import files
-from core.data.toy2d import MAX_TEST_RATIO, MIN_SAMPLES, Dataset, _check_seed, split_dataset
+from core.data.csv_lines import COLUMNS, data_lines, open_text, where
+from core.data.dataset import MAX_TEST_RATIO, MIN_SAMPLES, Dataset, check_seed, split_dataset
 from core.validation import check_number
 
 DELIMITERS = (",", ";", "\t")
-#: Longest data line accepted, in characters (blank and comment lines may be longer).
-MAX_LINE_CHARS = 40_000
 #: Largest file accepted by default: a million rows of full-precision numbers take ~40 MB.
 MAX_FILE_BYTES = 128 * 2**20
-_CHUNK_CHARS = 2**16
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
-_COLUMNS = "3 columns: x1, x2, label"
-#: A line whose first non-space character is not ``#``, from its start to its newline.
-_MEANINGFUL = re.compile(r"^[^\S\n]*[^\s#][^\n]*", re.MULTILINE)
-#: Characters no data line may hold: NUL and other controls (tab aside), invisible formatting
-#: characters, and the lone surrogates that stand for bytes that are not UTF-8.
-_SUSPECT = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-    "\u2066-\u206f\ufeff\ufff9-\ufffb\udc80-\udcff]"
-)
 _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 
 
@@ -123,7 +109,7 @@ def read_points_csv(
         raise TypeError(f"source: {source!r} is not a path; allowed: str or os.PathLike")
     path = Path(source)
     check_number("test_ratio", test_ratio, low=0.0, high=MAX_TEST_RATIO)
-    _check_seed(seed)
+    check_seed(seed)
     for key, value, low in (
         ("max_classes", max_classes, 2),
         ("max_rows", max_rows, MIN_SAMPLES),
@@ -133,151 +119,10 @@ def read_points_csv(
             raise TypeError(f"{key}: {value!r} is not an integer; allowed: an integer >= {low}")
         check_number(key, value, low=low, integer=True)
 
-    with _open_text(path, max_bytes) as text:
+    with open_text(path, max_bytes) as text:
         x, labels, first_lines, codes = _read_rows(text, path, max_rows)
     task, y, class_names = _interpret_labels(labels, first_lines, codes, max_classes, path)
     return split_dataset(path.stem, task, x, y, test_ratio, seed, class_names)
-
-
-def _where(path: Path, line: int) -> str:
-    return f"{path.name}, line {line}"
-
-
-# -- opening ---------------------------------------------------------------------------------------
-class _Capped(io.RawIOBase):
-    """A raw file that refuses to deliver more than ``cap`` bytes (a file growing while read)."""
-
-    def __init__(self, raw: io.FileIO, cap: int, path: Path) -> None:
-        super().__init__()
-        self._raw, self._left, self._cap, self._path = raw, cap, cap, path
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        n = self._raw.readinto(buffer)
-        self._left -= n or 0
-        if self._left < 0:
-            raise _too_large(self._path, self._cap)
-        return n
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-def _too_large(path: Path, cap: int) -> ValueError:
-    size = f"{cap:,} bytes" if cap < 2**20 else f"{cap / 2**20:,.4g} MiB"
-    return ValueError(f"source: {path.name} is larger than {size}; allowed: files up to {size}")
-
-
-def _open_text(path: Path, max_bytes: int) -> TextIO:
-    """Open a regular file of at most ``max_bytes`` as text: UTF-8 with undecodable bytes kept
-    as lone surrogates (refused with their line later) and ``\\r``/``\\r\\n`` read as ``\\n``.
-
-    The file is opened without blocking, so a named pipe is refused rather than waited on."""
-    try:
-        f = files.open_regular(path, buffering=0)
-    except files.NotARegularFile as err:
-        raise ValueError(f"source: {str(path)!r} is {err.kind}; allowed: a regular file") from None
-    except OSError as err:
-        raise ValueError(
-            f"source: cannot open {str(path)!r} ({err.strerror or err}); allowed: a readable file"
-        ) from None
-    try:
-        if os.fstat(f.fileno()).st_size > max_bytes:
-            raise _too_large(path, max_bytes)
-        raw = _Capped(f, max_bytes, path)
-    except BaseException:
-        f.close()
-        raise
-    buffered = io.BufferedReader(raw, buffer_size=_CHUNK_CHARS)
-    return io.TextIOWrapper(buffered, encoding="utf-8", errors="surrogateescape", newline=None)
-
-
-# -- lines -----------------------------------------------------------------------------------------
-def _lines(text: TextIO, path: Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(line number, line)`` for every line that is neither blank nor a comment.
-
-    The text is read in chunks of :data:`_CHUNK_CHARS`; blank and comment lines are stepped
-    over by a regular expression, never kept, so memory is a chunk plus one line whatever the
-    file holds. A data line longer than :data:`MAX_LINE_CHARS` is refused."""
-    number = 0  # lines completed before the text in hand
-    carry = ""  # the start of a line that goes on in the next chunk
-    skipping = False  # inside a long comment line that began in an earlier chunk
-    start = True
-    while chunk := text.read(_CHUNK_CHARS):
-        if start:
-            chunk, start = chunk.removeprefix("\ufeff"), False
-        if skipping:
-            end = chunk.find("\n")
-            if end < 0:
-                continue
-            chunk, number, skipping = chunk[end + 1 :], number + 1, False
-        chunk = carry + chunk
-        cut = chunk.rfind("\n") + 1
-        body, carry = chunk[:cut], chunk[cut:]
-        yield from _body_lines(body, number, path)
-        number += body.count("\n")
-        if len(carry) > MAX_LINE_CHARS:
-            head = carry.lstrip()
-            if not head:  # spaces so far: keep just enough to know the line is long
-                carry = carry[-MAX_LINE_CHARS - 1 :]
-            elif head[0] == "#":
-                carry, skipping = "", True
-            else:
-                _checked(carry, number + 1, path)
-    match = _MEANINGFUL.match(carry)
-    if match:
-        yield number + 1, _checked(match.group(), number + 1, path)
-
-
-def _body_lines(body: str, number: int, path: Path) -> Iterator[tuple[int, str]]:
-    """The data lines of ``body`` (whole lines; ``number`` lines come before it)."""
-    if body.isspace():
-        return
-    if "#" in body or _SUSPECT.search(body):  # a line at a time: comments may hold anything
-        pos = 0
-        for match in _MEANINGFUL.finditer(body):
-            number += body.count("\n", pos, match.start())
-            pos = match.start()
-            yield number + 1, _checked(match.group(), number + 1, path)
-        return
-    for offset, line in enumerate(body.split("\n"), number + 1):  # common case: data only
-        if line and not line.isspace():
-            if len(line) > MAX_LINE_CHARS:
-                _checked(line, offset, path)
-            yield offset, line
-
-
-def _checked(line: str, number: int, path: Path) -> str:
-    """``line`` if it is short and holds no suspect character; ValueError naming it otherwise."""
-    if len(line) > MAX_LINE_CHARS:
-        raise ValueError(
-            f"source: {_where(path, number)} is longer than {MAX_LINE_CHARS:,} characters; "
-            f"allowed: short lines with {_COLUMNS}"
-        )
-    found = _SUSPECT.search(line)
-    if found is None:
-        return line
-    char = found.group()
-    if char == "\x00":
-        raise ValueError(
-            f"source: {_where(path, number)} holds NUL bytes, so this looks like a binary "
-            f"file; allowed: UTF-8 text with {_COLUMNS}"
-        )
-    if "\udc80" <= char <= "\udcff":
-        byte = bytes([ord(char) - 0xDC00])
-        raise ValueError(
-            f"source: {_where(path, number)} is not UTF-8 text (byte {byte!r}); "
-            f"allowed: UTF-8 text with {_COLUMNS}"
-        )
-    name = unicodedata.name(char, "a control character")
-    raise ValueError(
-        f"source: {_where(path, number)} holds the invisible character U+{ord(char):04X} "
-        f"({name.lower()}) at column {found.start() + 1}; allowed: visible text "
-        "(a byte-order mark only at the very start of the file)"
-    )
 
 
 # -- fields and numbers ----------------------------------------------------------------------------
@@ -290,11 +135,11 @@ def _fields(line: str, delimiter: str, number: int, path: Path) -> list[str]:
     except csv.Error as err:
         if line.count('"') % 2:
             raise ValueError(
-                f"source: {_where(path, number)} has a quoted value that does not end on "
-                f"this line; allowed: one row per line with {_COLUMNS}"
+                f"source: {where(path, number)} has a quoted value that does not end on "
+                f"this line; allowed: one row per line with {COLUMNS}"
             ) from err
         raise ValueError(
-            f"source: {_where(path, number)} is not valid CSV ({err}); allowed: {_COLUMNS}"
+            f"source: {where(path, number)} is not valid CSV ({err}); allowed: {COLUMNS}"
         ) from err
     return [f.strip() for f in row]
 
@@ -358,7 +203,7 @@ def _read_rows(
     first_lines: dict[str, int] = {}
     delimiter: str | None = None
     seen_row = False
-    for line, content in _lines(text, path):
+    for line, content in data_lines(text, path):
         if delimiter is None:
             delimiter = _sniff(content, line, path)
         fields = _fields(content, delimiter, line, path)
@@ -368,9 +213,9 @@ def _read_rows(
             fields = fields[:3]
         if len(fields) != 3:
             raise ValueError(
-                f"source: {_where(path, line)} has {len(fields)} column"
+                f"source: {where(path, line)} has {len(fields)} column"
                 f"{'s' if len(fields) != 1 else ''} ({delimiter.join(fields)[:80]!r}); "
-                f"allowed: {_COLUMNS}"
+                f"allowed: {COLUMNS}"
             )
         a, b = _number(fields[0]), _number(fields[1])
         if not seen_row:
@@ -378,15 +223,15 @@ def _read_rows(
             if a is None or b is None:  # a header, unless a value only looks wrong
                 for key, field in (("x1", fields[0]), ("x2", fields[1])):
                     if _lookalike(field):
-                        raise _lookalike_error(key, field, _where(path, line))
+                        raise _lookalike_error(key, field, where(path, line))
                 continue
         if a is None or b is None or not (abs(a) <= _FLOAT32_MAX and abs(b) <= _FLOAT32_MAX):
             for key, field, value in (("x1", fields[0], a), ("x2", fields[1], b)):
-                _check_coordinate(key, field, value, _where(path, line))
+                _check_coordinate(key, field, value, where(path, line))
         label = fields[2]
         if not label:
             raise ValueError(
-                f"label: empty on {_where(path, line)}; allowed: a class name or number"
+                f"label: empty on {where(path, line)}; allowed: a class name or number"
             )
         if len(codes) >= max_rows:
             raise ValueError(
@@ -442,13 +287,13 @@ def _interpret_labels(
     """Decide the task from the distinct label strings; return ``(task, y (n,), class_names)``."""
     for label in labels:  # in order of first appearance
         if _lookalike(label):
-            raise _lookalike_error("label", label, _where(path, first_lines[label]))
+            raise _lookalike_error("label", label, where(path, first_lines[label]))
     ints = [_int_or_none(label) for label in labels]
     floats = [_number(label) for label in labels]
     for label, value in zip(labels, floats, strict=True):
         if value is not None and not (math.isfinite(value) and abs(value) <= _FLOAT32_MAX):
             raise ValueError(
-                f"label: {label!r} on {_where(path, first_lines[label])} is not finite; "
+                f"label: {label!r} on {where(path, first_lines[label])} is not finite; "
                 "allowed: a finite number or a class name"
             )
 
@@ -468,7 +313,7 @@ def _interpret_labels(
             words = [lab for lab, _, f in pairs if f is None]
             bad = min(words, key=first_lines.__getitem__)
             raise ValueError(
-                f"label: {bad!r} on {_where(path, first_lines[bad])} is not a number, but "
+                f"label: {bad!r} on {where(path, first_lines[bad])} is not a number, but "
                 f"other labels are decimal numbers such as {decimal[0]!r} (regression); "
                 "allowed: numbers only, or class names/integers only"
             )

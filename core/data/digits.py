@@ -212,12 +212,7 @@ def preprocess_digit(
     com_col = float(small.sum(axis=0, dtype=np.float64) @ np.arange(small.shape[1])) / mass
     row0, clamp_r = _place(com_row, small.shape[0])
     col0, clamp_c = _place(com_col, small.shape[1])
-
-    field = np.zeros((FIELD, FIELD), dtype=np.float32)
-    field[row0 : row0 + small.shape[0], col0 : col0 + small.shape[1]] = small
-    if normalize:
-        field /= np.float32(peak)
-    field.flags.writeable = False
+    field = _framed(small, row0, col0, peak if normalize else 1.0)
     return Preprocessed(
         image=field,
         empty=False,
@@ -264,17 +259,12 @@ def preprocess_fashion(
     height, width = ink.shape
     longest = max(height, width)
     small = _axis_weights(height, longest, FIELD) @ ink @ _axis_weights(width, longest, FIELD).T
-    mass = float(small.sum(dtype=np.float64))
     peak = float(small.max())
-    if not (mass > 0.0 and peak > 0.0):
+    if not (float(small.sum(dtype=np.float64)) > 0.0 and peak > 0.0):
         return Preprocessed(image=None, empty=True, inverted=inverted)
     # An odd margin's extra pixel goes before the item, as in 99.6% of Fashion-MNIST's items.
     row0, col0 = (FIELD - small.shape[0] + 1) // 2, (FIELD - small.shape[1] + 1) // 2
-    field = np.zeros((FIELD, FIELD), dtype=np.float32)
-    field[row0 : row0 + small.shape[0], col0 : col0 + small.shape[1]] = small
-    if normalize:
-        field /= np.float32(peak)
-    field.flags.writeable = False
+    field = _framed(small, row0, col0, peak if normalize else 1.0)
     index = np.arange(FIELD)
     total = float(field.sum(dtype=np.float64))
     com = (
@@ -291,6 +281,17 @@ def preprocess_fashion(
         inverted=inverted,
         peak=peak,
     )
+
+
+def _framed(small: np.ndarray, row0: int, col0: int, peak: float) -> np.ndarray:
+    """A read-only ``(28, 28)`` float32 image: ``small`` divided by ``peak``, its top left corner
+    at ``(row0, col0)``, zeros around it."""
+    field = np.zeros((FIELD, FIELD), dtype=np.float32)
+    field[row0 : row0 + small.shape[0], col0 : col0 + small.shape[1]] = small
+    if peak != 1.0:
+        field /= np.float32(peak)
+    field.flags.writeable = False
+    return field
 
 
 #: How each image data set's items were made from a picture: the drawing goes the same way.

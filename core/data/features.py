@@ -136,14 +136,8 @@ def grid_axes(resolution: int = 100, domain: float = 6.0) -> np.ndarray:
 
 
 def grid_points(resolution: int = 100, domain: float = 6.0) -> np.ndarray:
-    """Points of a ``resolution x resolution`` grid over ``[-domain, domain]^2``.
-
-    Parameters
-    ----------
-    resolution : int
-        Number of cells per axis, in ``[2, 1000]``.
-    domain : float
-        Half-width of the square, ``> 0``.
+    """Points of a ``resolution x resolution`` grid over ``[-domain, domain]^2`` (``resolution``
+    and ``domain`` as for :func:`grid_axes`).
 
     Returns
     -------

@@ -24,10 +24,10 @@ from typing import BinaryIO, Union
 import numpy as np
 
 from core import files
+from core.archive import check_zip_directory, read_npy_header
 from core.data.gunzip import GZIP_MAGIC, GunzipFile
 from core.data.image_dataset import ImageDataset
 from core.data.registry import DIGITS, IMAGE_SIDE, N_CLASSES, ROLES
-from core.io import check_zip_directory, read_npy_header
 
 IMAGES_MAGIC = 0x00000803
 """IDX magic number of an image file: unsigned bytes, 3 dimensions ``(n, rows, cols)``."""

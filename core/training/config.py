@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from core.optimizers import MAX_LR, OPTIMIZERS, make_optimizer
+from core.optimizer import MAX_LR
+from core.optimizers import OPTIMIZERS, make_optimizer
 from core.schedules import make_schedule
 from core.validation import check_choice, check_number
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from core.optimizers import MAX_LR
+from core.optimizer import MAX_LR
 from core.training.config import MAX_REGULARIZATION
 from core.training.trainer import Trainer
 from core.validation import check_number

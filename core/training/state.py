@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from core.model import Sequential
-from core.optimizers import MAX_LR, OPTIMIZERS, Optimizer
+from core.optimizer import MAX_LR, Optimizer
+from core.optimizers import OPTIMIZERS
 from core.trace import LossTrace
 from core.training.batches import check_step_count
 from core.training.config import MAX_REGULARIZATION

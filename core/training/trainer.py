@@ -20,7 +20,8 @@ import numpy as np
 
 from core import health, metrics
 from core.model import Sequential
-from core.optimizers import MAX_LR, clip_grad_norm, make_optimizer
+from core.optimizer import MAX_LR
+from core.optimizers import clip_grad_norm, make_optimizer
 from core.schedules import make_schedule
 from core.trace import LossTrace
 from core.training.batches import check_sets, epoch_sizes, min_batch

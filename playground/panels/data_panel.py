@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.data import toy2d
+from core.data.dataset import MAX_TEST_RATIO, MIN_SAMPLES
 from core.data.features import FEATURES
 from core.data.toy2d import DATASETS
 from playground import file_dialogs
@@ -61,7 +62,7 @@ class DataPanel(QWidget):
             "Number of classes (spiral arms). More classes need a wider network.",
         )
         self.samples = spin(
-            toy2d.MIN_SAMPLES,
+            MIN_SAMPLES,
             toy2d.MAX_SAMPLES,
             "How many points. More points describe the shape better but make each epoch longer.",
             step=50,
@@ -74,7 +75,7 @@ class DataPanel(QWidget):
             "hard. Noise tempts a large network to overfit.",
         )
         self.test_ratio = dspin(
-            Limits(0.0, toy2d.MAX_TEST_RATIO),
+            Limits(0.0, MAX_TEST_RATIO),
             0.1,
             2,
             "Fraction of points held out to measure "

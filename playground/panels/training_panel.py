@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.optimizers import MAX_LR, MAX_WEIGHT_DECAY
+from core.optimizer import MAX_LR, MAX_WEIGHT_DECAY
 from core.training.config import MAX_EPOCHS, MAX_REGULARIZATION, TrainConfig
 from playground.panels.widgets import LEARNING_RATES, REG_RATES, Limits, RateBox, dspin, spin
 
-#: The engine's ranges (core.optimizers, core.schedules, core.training.TrainConfig.validate).
+#: The engine's ranges (core.optimizer, core.schedules, core.training.TrainConfig.validate).
 LR = Limits(0.0, MAX_LR, low_open=True)
 UNIT = Limits(0.0, 1.0, high_open=True)  # momentum, β₂
 WEIGHT_DECAY = Limits(0.0, MAX_WEIGHT_DECAY)

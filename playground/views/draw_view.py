@@ -450,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from core.io import ModelFileError, load_model
+    from core.archive import ModelFileError
+    from core.io import load_model
     from playground.theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0]])

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.data.toy2d import DOMAIN, Dataset
+from core.data.dataset import Dataset
+from core.data.toy2d import DOMAIN
 from core.training.snapshot import Snapshot
 from playground.layout import SquareBox
 from playground.views.colors import class_color, diverging, output_image

@@ -1,5 +1,5 @@
 """Architectures covering every layer type, shared by the round-trip tests of the file formats
-and exports (model files, experiments, ONNX, Python export)."""
+and exports (model files, experiments, ONNX, Python export) and the memory tests."""
 
 ACTIVATIONS = [
     "identity",
@@ -52,3 +52,28 @@ def cnn_case(n_out=3, loss="softmax_ce"):
     """Every image layer on a (2, 9, 9) input, then dense(n_out)."""
     layers = [*CNN_LAYERS, {"type": "dense", "units": n_out}]
     return {"input_shape": [2, 9, 9], "layers": layers, "loss": loss}
+
+
+def small_cnn(size, filters, kernel, n_out, dropout):
+    """conv (``kernel // 2`` zeros of padding) -> batchnorm -> relu -> maxpool 2 -> flatten ->
+    dropout -> dense(n_out) on a (1, size, size) image, softmax cross-entropy."""
+    layers = [
+        {"type": "conv", "filters": filters, "kernel_size": kernel, "padding": kernel // 2},
+        {"type": "batchnorm"},
+        {"type": "relu"},
+        {"type": "maxpool", "pool_size": 2},
+        {"type": "flatten"},
+        {"type": "dropout", "rate": dropout},
+        {"type": "dense", "units": n_out},
+    ]
+    return {"input_shape": [1, size, size], "layers": layers, "loss": "softmax_ce"}
+
+
+def export_cases():
+    """What every export covers: one MLP per activation, the CNN with 3 classes and with a
+    sigmoid output."""
+    return {
+        **activation_cases(n_inputs=3, units=8),
+        "cnn": cnn_case(),
+        "cnn_sigmoid": cnn_case(1, "sigmoid_bce"),
+    }

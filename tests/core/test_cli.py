@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from dev_data import DEV_MNIST
 
-from core import cli, cli_outputs, memory
+from core import cli, cli_options, cli_outputs, memory
 from core.data.loading import load
 from core.data.prepare import prepare
 from core.io import load_model
@@ -18,7 +18,7 @@ from core.io import load_model
 
 def run_cli(*args):
     out = io.StringIO()
-    parsed = cli.build_parser().parse_args(list(args))
+    parsed = cli_options.build_parser().parse_args(list(args))
     return cli.run(parsed, out), out.getvalue()
 
 

@@ -10,9 +10,11 @@ from floats import assert_close
 from standalone import built
 
 import core.conv
-from core.conv import AvgPool2D, Conv2D, MaxPool2D
+import core.im2col
+from core.conv import Conv2D
 from core.gradcheck import check_layer, numerical_gradient, relative_error
 from core.model import Sequential
+from core.pooling import AvgPool2D, MaxPool2D
 from core.spec import layer_from_config, normalize, parse_arch
 from core.training.config import TrainConfig
 from core.training.trainer import build_trainer
@@ -238,13 +240,13 @@ def test_large_inference_batches_are_chunked_with_the_same_result(monkeypatch):
 
 
 def test_blocked_matrix_products_match_plain_ones(monkeypatch):
-    monkeypatch.setattr(core.conv, "BLOCK", 7)  # many blocks and a remainder
+    monkeypatch.setattr(core.im2col, "BLOCK", 7)  # many blocks and a remainder
     layer, shape = make_conv("3ch k3 stride2 pad1", height=12, width=11)
     x = inputs(shape)
     y = layer.forward(x, True)
     dy = inputs(y.shape, seed=2)
     dx = layer.backward(dy)
-    monkeypatch.setattr(core.conv, "BLOCK", 10**9)
+    monkeypatch.setattr(core.im2col, "BLOCK", 10**9)
     assert_close(layer.forward(x, True), y, rtol=1e-12)
     grads = {k: g.copy() for k, g in layer.grads.items()}
     assert_close(layer.backward(dy), dx, rtol=1e-12)

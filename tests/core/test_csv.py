@@ -318,7 +318,7 @@ def test_large_floods_are_read_in_bounded_memory_and_time(
 
 
 def test_long_lines(tmp_path: Path) -> None:
-    from core.data.csv import MAX_LINE_CHARS
+    from core.data.csv_lines import MAX_LINE_CHARS
 
     ok = "1," + "0" * (MAX_LINE_CHARS - 4) + ",1\n"  # exactly the limit, newline aside
     long_comment = "#" + "x" * 3 * MAX_LINE_CHARS + "\n"

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.data import csv as csv_module
+from core.data import csv_lines
 from core.data.csv import read_points_csv
-from core.data.toy2d import Dataset
+from core.data.dataset import Dataset
 
 SETTINGS = settings(
     max_examples=300,
@@ -106,11 +106,11 @@ def test_any_bytes_give_a_data_set_or_a_value_error_naming_a_line(
     # The same outcome when the text arrives a few characters at a time (chunk seams), also
     # with lines limited to a few characters (long lines, blank or comment, across seams).
     with monkeypatch.context() as m:
-        m.setattr(csv_module, "_CHUNK_CHARS", 3)
+        m.setattr(csv_lines, "_CHUNK_CHARS", 3)
         assert same(outcome(path), result)
-        m.setattr(csv_module, "MAX_LINE_CHARS", 6)
+        m.setattr(csv_lines, "MAX_LINE_CHARS", 6)
         short = outcome(path)
-        m.setattr(csv_module, "_CHUNK_CHARS", 2**16)
+        m.setattr(csv_lines, "_CHUNK_CHARS", 2**16)
         assert same(outcome(path), short)
 
 
@@ -141,7 +141,7 @@ def test_well_formed_rows_come_back_as_written(
     text, rows = case
     path = tmp_path / "ok.csv"
     path.write_bytes(text.encode())
-    monkeypatch.setattr(csv_module, "_CHUNK_CHARS", chunk)
+    monkeypatch.setattr(csv_lines, "_CHUNK_CHARS", chunk)
     d = outcome(path)
     assert not isinstance(d, ValueError), d
     got = sorted(

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from core.archive import ModelFileError
 from core.experiment import load_experiment, save_experiment
-from core.io import ModelFileError
 from core.spec import mlp_spec
 from core.training.config import TrainConfig
 from core.training.trainer import Trainer, build_trainer

@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 from layer_cases import activation_cases
 
-from core import cli
+from core import cli, cli_options
+from core.archive import ModelFileError
 from core.data.toy2d import make_dataset
 from core.experiment import file_sha256, load_experiment, save_experiment
-from core.io import ModelFileError
 from core.spec import mlp_spec
 from core.training.config import TrainConfig
 from core.training.loop import train_iter
 from core.training.trainer import build_trainer
+from tests.core.archives import rewrite
 
 CNN = {
     "input_shape": [2, 7, 7],
@@ -228,7 +229,7 @@ def test_diverged_run_is_not_saved(tmp_path):
 # -- command line --------------------------------------------------------------------------------
 def run_cli(*args):
     out = io.StringIO()
-    parsed = cli.build_parser().parse_args([str(a) for a in args])
+    parsed = cli_options.build_parser().parse_args([str(a) for a in args])
     return cli.run(parsed, out), out.getvalue()
 
 
@@ -323,16 +324,6 @@ def _saved_run(path, optimizer, steps=5, **params):
     return trainer
 
 
-def _rewrite(path, change):
-    """Rewrite an archive's arrays through ``change(arrays, meta)``."""
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = dict(archive)
-    meta = json.loads(str(arrays["meta.json"]))
-    change(arrays, meta)
-    arrays["meta.json"] = np.array(json.dumps(meta))
-    np.savez(path, **arrays)
-
-
 def _negative(key):
     def change(arrays, meta):
         arrays[key] = arrays[key].copy()
@@ -389,7 +380,7 @@ def test_finite_but_invalid_values_are_refused_naming_the_field(
 ):
     path = tmp_path / "e.npz"
     _saved_run(path, optimizer)
-    _rewrite(path, change)
+    rewrite(path, change)
     with pytest.raises(ModelFileError, match=message):
         load_experiment(path)
 
@@ -404,7 +395,7 @@ def test_model_files_refuse_negative_variances_and_values_beyond_their_dtype(tmp
         (_set([], "version", 1.0), "format version 1.0"),
     ]:
         save_model(_saved_run(tmp_path / "e.npz", "adam").model, path)
-        _rewrite(path, change)
+        rewrite(path, change)
         with pytest.raises(ModelFileError, match=message):
             load_model(path)
 
@@ -423,12 +414,12 @@ def test_hyperparameter_ranges_are_the_same_for_the_app_the_cli_and_files(name, 
     TrainConfig.validate and the optimizer's own checks."""
     with pytest.raises(ValueError, match=message):
         TrainConfig(optimizer=name, optimizer_params=hyper).validate()
-    args = cli.build_parser().parse_args(
+    args = cli_options.build_parser().parse_args(
         ["--optimizer", name, *[f"--opt={k}={v}" for k, v in hyper.items()]]
     )
-    cli.apply_defaults(args, images=False)
+    cli_options.apply_defaults(args, images=False)
     with pytest.raises(ValueError, match=message):
-        cli.build_config(args).validate()
+        cli_options.build_config(args).validate()
 
 
 def test_counters_that_no_run_gives_are_refused(tmp_path):
@@ -438,7 +429,7 @@ def test_counters_that_no_run_gives_are_refused(tmp_path):
     def both(arrays, meta):
         meta["trainer"]["steps"] = meta["optimizer"]["step"] = 9
 
-    _rewrite(path, both)
+    rewrite(path, both)
     with pytest.raises(ModelFileError, match=r"9 training steps do not fit 1 epochs .* expected 7"):
         load_experiment(path)
 
@@ -461,7 +452,7 @@ def test_a_batch_norm_run_whose_last_batch_joins_the_one_before_reopens_exactly(
     def lone_sample_left(arrays, meta):  # a position no run stops at: one sample left
         meta["trainer"]["position"] = 40
 
-    _rewrite(path, lone_sample_left)
+    rewrite(path, lone_sample_left)
     with pytest.raises(ModelFileError, match="position"):
         load_experiment(path)
 
@@ -514,7 +505,7 @@ def test_version_1_files_without_a_trace_still_open(tmp_path):
         del arrays["trace/steps"], arrays["trace/loss"], meta["trace"]
         meta["version"] = 1
 
-    _rewrite(path, as_version_1)
+    rewrite(path, as_version_1)
     resumed = load_experiment(path).build_trainer(*data_for(BN_MLP))
     assert resumed.steps == trainer.steps and resumed.loss_trace.size == 0  # a new trace
     resumed.step()
@@ -534,6 +525,6 @@ def test_version_1_files_without_a_trace_still_open(tmp_path):
 def test_bad_traces_are_refused_naming_them(tmp_path, change, message):
     path = tmp_path / "e.npz"
     _saved_run(path, "adam", steps=7)
-    _rewrite(path, change)
+    rewrite(path, change)
     with pytest.raises(ModelFileError, match=message):
         load_experiment(path)

@@ -14,37 +14,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.archive import ModelFileError, peek_format
 from core.atomic import STALE_TEMP_SECONDS
 from core.experiment import load_experiment, save_experiment
-from core.io import ModelFileError, load_model, peek_format, save_model
+from core.io import load_model, save_model
 from core.model import Sequential
 from core.spec import mlp_spec
 from core.training.config import TrainConfig
 from core.training.trainer import build_trainer
-from tests.core.test_experiment import _rewrite as rewrite
+from tests.core.archives import (
+    MB,
+    add_zero_member,
+    counting_decompression,
+    load_cost,
+    npy_header,
+    rewrite,
+)
+from tests.probe import child_env
 
-ROOT = Path(__file__).resolve().parents[2]
 SPEC = mlp_spec(2, [8], 3, batchnorm=True)
-MB = 1024**2
-
-
-def npy_header(shape, descr="<f4") -> bytes:
-    head = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape!r}, }}".encode()
-    head += b" " * (-(len(head) + 11) % 64) + b"\n"
-    return b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head
-
-
-def add_zero_member(path, name, n_bytes, shape=None):
-    """Append a deflated member of ``n_bytes`` zeros (an .npy of that many float32 zeros)."""
-    shape = (n_bytes // 4,) if shape is None else shape
-    zeros = bytes(4 * MB)
-    with (
-        zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
-        zf.open(name, "w", force_zip64=True) as f,
-    ):
-        f.write(npy_header(shape))
-        for _ in range(n_bytes // len(zeros)):
-            f.write(zeros)
 
 
 def experiment(path, steps=7, optimizer="adam"):
@@ -59,18 +47,10 @@ def experiment(path, steps=7, optimizer="adam"):
 
 
 @pytest.fixture
-def decompressed(monkeypatch):
+def decompressed():
     """Bytes decompressed from zip members, counted where zipfile inflates them."""
-    count = [0]
-    inflate = zipfile.ZipExtFile._read1
-
-    def counting(self, n):
-        data = inflate(self, n)
-        count[0] += len(data)
-        return data
-
-    monkeypatch.setattr(zipfile.ZipExtFile, "_read1", counting)
-    return count
+    with counting_decompression() as count:
+        yield count
 
 
 @pytest.fixture(scope="module")
@@ -157,33 +137,11 @@ def test_a_huge_member_the_meta_asks_for_is_refused_by_its_ratio(tmp_path, decom
     assert decompressed[0] < MB
 
 
-MEASURE = """
-import resource, sys, time
-from core.io import ModelFileError, load_model
-t0 = time.perf_counter()
-try:
-    load_model(sys.argv[1])
-except ModelFileError:
-    pass
-print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
-def peak_rss_and_time(path):
-    """Peak RSS (bytes) and seconds of a fresh process loading ``path``."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(path)], env=env, capture_output=True, check=True
-    )
-    seconds, kib = out.stdout.split()
-    return int(kib) * 1024, float(seconds)
-
-
 def bomb_costs(model_file, tmp_path, n_bytes):
     path = copy_of(model_file, tmp_path)
     add_zero_member(path, "extra.npy", n_bytes)
-    baseline, _ = peak_rss_and_time(model_file)
-    peak, seconds = peak_rss_and_time(path)
+    _, _, baseline = load_cost(model_file)
+    _, seconds, peak = load_cost(path)
     return peak - baseline, seconds
 
 
@@ -260,7 +218,7 @@ def test_concurrent_savers_never_break_each_other(tmp_path):
     the two models, and no temporary file remains."""
     path = tmp_path / "m.npz"
     spec = mlp_spec(64, [256], 3)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", SAVER.format(spec=spec), str(path), str(seed), "40"],

@@ -11,28 +11,19 @@ import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 from layer_cases import activation_cases, cnn_case
 
+from core.archive import Archive, Expected, ModelFileError
 from core.atomic import atomic_write
-from core.io import (
-    MAX_ACTIVATION,
-    Archive,
-    Expected,
-    ModelFileError,
-    load_model,
-    save_model,
-)
+from core.io import MAX_ACTIVATION, load_model, save_model
 from core.model import Sequential
 from core.spec import mlp_spec
 from core.training.config import TrainConfig
 from core.training.trainer import build_trainer
-
-ROOT = Path(__file__).resolve().parents[2]
-
+from tests.probe import child_env
 
 CNN = cnn_case()
 CASES = {
@@ -170,7 +161,7 @@ def test_killed_writer_leaves_a_complete_previous_file(tmp_path):
     path = tmp_path / "m.npz"
     expected = [Sequential(BIG, seed=s).theta for s in (1, 2)]
     rng = random.Random(0)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     leftovers = 0
     for i in range(5):
         proc = subprocess.Popen(

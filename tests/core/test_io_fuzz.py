@@ -21,19 +21,21 @@ import pickle
 import struct
 import warnings
 import zipfile
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from layer_cases import small_cnn
 
+from core.archive import META, ModelFileError
 from core.experiment import load_experiment, save_experiment
-from core.io import META, ModelFileError, load_model, save_model
+from core.io import load_model, save_model
 from core.spec import mlp_spec
 from core.training.config import TrainConfig
 from core.training.trainer import Trainer, build_trainer
+from tests.core.archives import counting_decompression
 
 SETTINGS = settings(
     max_examples=300,
@@ -41,19 +43,7 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-TINY_CNN = {
-    "input_shape": [1, 5, 5],
-    "layers": [
-        {"type": "conv", "filters": 2, "kernel_size": 3, "padding": 1},
-        {"type": "batchnorm"},
-        {"type": "relu"},
-        {"type": "maxpool", "pool_size": 2},
-        {"type": "flatten"},
-        {"type": "dropout", "rate": 0.2},
-        {"type": "dense", "units": 3},
-    ],
-    "loss": "softmax_ce",
-}
+TINY_CNN = small_cnn(5, filters=2, kernel=3, n_out=3, dropout=0.2)
 MLP = mlp_spec(2, [4], 3, batchnorm=True, dropout=0.1)
 
 JSON = st.recursive(
@@ -365,20 +355,16 @@ def out_of_range(data, arrays: dict, meta: dict) -> bool:
     return scale < 0 and target.endswith(squares) and bool(np.any(arrays[target] < 0))
 
 
-@contextmanager
-def counting_decompression():
-    """Bytes zipfile inflates while the block runs, in ``count[0]``."""
-    count = [0]
-    inflate = zipfile.ZipExtFile._read1
-
-    def counting(self, n):
-        out = inflate(self, n)
-        count[0] += len(out)
-        return out
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(zipfile.ZipExtFile, "_read1", counting)
-        yield count
+def corrupted_file(data, bases, kind, tmp_path_factory):
+    """A corrupted copy of one of the valid ``kind`` files (``"model"``, ``"experiment"``), alone
+    in a folder of its own: ``(base name, valid bytes, bad bytes, must_fail, path)``."""
+    name, blob = bases[kind][data.draw(st.integers(0, 1), label="base")]
+    bad, must_fail = corrupt(data, blob, experiment=kind == "experiment")
+    folder = tmp_path_factory.getbasetemp() / f"fuzz_{kind}"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{kind}.npz"
+    path.write_bytes(bad)
+    return name, blob, bad, must_fail, path
 
 
 def allowed_inflation(valid: bytes, bad: bytes) -> int:
@@ -396,12 +382,8 @@ def allowed_inflation(valid: bytes, bad: bytes) -> int:
 @SETTINGS
 @given(data=st.data())
 def test_corrupt_model_files_raise_model_file_error_only(bases, current, tmp_path_factory, data):
-    name, blob = bases["model"][data.draw(st.integers(0, 1), label="base")]
-    bad, must_fail = corrupt(data, blob, experiment=False)
-    folder = tmp_path_factory.getbasetemp() / "fuzz_model"
-    folder.mkdir(exist_ok=True)
-    path = folder / "model.npz"
-    path.write_bytes(bad)
+    _, blob, bad, must_fail, path = corrupted_file(data, bases, "model", tmp_path_factory)
+    folder = path.parent
     before = current.get_state()
     try:
         with counting_decompression() as inflated:
@@ -421,12 +403,8 @@ def test_corrupt_model_files_raise_model_file_error_only(bases, current, tmp_pat
 @SETTINGS
 @given(data=st.data())
 def test_corrupt_experiment_files_raise_model_file_error_only(bases, tmp_path_factory, data):
-    name, blob = bases["experiment"][data.draw(st.integers(0, 1), label="base")]
-    bad, must_fail = corrupt(data, blob, experiment=True)
-    folder = tmp_path_factory.getbasetemp() / "fuzz_experiment"
-    folder.mkdir(exist_ok=True)
-    path = folder / "experiment.npz"
-    path.write_bytes(bad)
+    name, blob, bad, must_fail, path = corrupted_file(data, bases, "experiment", tmp_path_factory)
+    folder = path.parent
     try:
         with counting_decompression() as inflated:
             exp = load_experiment(path)

@@ -5,6 +5,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from layer_cases import small_cnn
 
 from core.memory import estimate_memory
 from core.model import Sequential
@@ -13,19 +14,7 @@ from core.spec import mlp_spec, parse_json
 from core.training.config import TrainConfig
 from core.training.trainer import build_trainer
 
-CNN = {
-    "input_shape": [1, 28, 28],
-    "layers": [
-        {"type": "conv", "filters": 8, "kernel_size": 5, "padding": 2},
-        {"type": "batchnorm"},
-        {"type": "relu"},
-        {"type": "maxpool"},
-        {"type": "flatten"},
-        {"type": "dropout", "rate": 0.1},
-        {"type": "dense", "units": 10},
-    ],
-    "loss": "softmax_ce",
-}
+CNN = small_cnn(28, filters=8, kernel=5, n_out=10, dropout=0.1)
 
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from floats import assert_close
-from layer_cases import activation_cases, cnn_case
+from layer_cases import export_cases
 
-from core import cli
+from core import cli, cli_options
 from core.model import Sequential
 from core.spec import mlp_spec
 from core.training.config import TrainConfig
@@ -22,9 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 CASES = {
-    **activation_cases(n_inputs=3, units=8),
-    "cnn": cnn_case(),
-    "cnn_sigmoid": cnn_case(1, "sigmoid_bce"),
+    **export_cases(),
     "conv_regression_no_bias": {
         "input_shape": [1, 6, 6],
         "layers": [
@@ -110,7 +108,7 @@ def test_float64_model_and_metadata(ort, tmp_path):
 
 def test_cli_exports_onnx(ort, tmp_path):
     path = tmp_path / "m.onnx"
-    parsed = cli.build_parser().parse_args(
+    parsed = cli_options.build_parser().parse_args(
         ["--dataset", "xor", "--epochs", "3", "--progress", "none", "--export-onnx", str(path)]
     )
     import io

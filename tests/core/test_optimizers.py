@@ -1,4 +1,4 @@
-"""Tests for core.optimizers: hand-computed steps, PyTorch parity, resume, validation."""
+"""Tests for core.optimizer and core.optimizers: hand-computed steps, PyTorch parity, resume."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from core.optimizer import Optimizer
 from core.optimizers import (
     OPTIMIZERS,
     SGD,
@@ -17,7 +18,6 @@ from core.optimizers import (
     AdamW,
     Momentum,
     Nesterov,
-    Optimizer,
     RMSprop,
     clip_grad_norm,
     make_optimizer,

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 from floats import assert_close, assert_same_classes
-from layer_cases import activation_cases, cnn_case
+from layer_cases import export_cases
 
 from core.model import Sequential
 from core.pyexport import export_python, python_source
@@ -18,9 +18,7 @@ from core.training.config import TrainConfig
 from core.training.trainer import build_trainer
 
 CASES = {
-    **activation_cases(n_inputs=3, units=8),
-    "cnn": cnn_case(),
-    "cnn_sigmoid": cnn_case(1, "sigmoid_bce"),
+    **export_cases(),
     "cnn_bn_flatten_regression": {
         "input_shape": [1, 6, 6],
         "layers": [

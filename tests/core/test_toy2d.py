@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 
 from core.data import toy2d
-from core.data.toy2d import (
-    DATASETS,
-    DOMAIN,
-    Dataset,
-    dataset_names,
-    make_dataset,
-    split_dataset,
-)
+from core.data.dataset import Dataset, split_dataset
+from core.data.toy2d import DATASETS, DOMAIN, dataset_names, make_dataset
 
 CLASSIFICATION = dataset_names("classification")
 REGRESSION = dataset_names("regression")

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLineEdit
 
 from core.data.toy2d import MAX_SAMPLES
 from core.layers import MAX_DROPOUT
-from core.optimizers import MAX_LR, MAX_WEIGHT_DECAY
+from core.optimizer import MAX_LR, MAX_WEIGHT_DECAY
 from core.training.config import MAX_REGULARIZATION
 from playground.panels.data_panel import DataPanel
 from playground.panels.network_panel import NetworkPanel
