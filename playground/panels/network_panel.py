@@ -25,8 +25,7 @@ from PySide6.QtWidgets import (
 from core.activations import ACTIVATIONS
 from core.init import INITIALIZERS
 from core.layers import MAX_DROPOUT
-from playground.panels.widgets import Limits, choice_box, dspin, spin
-from playground.session import (
+from playground.network_settings import (
     MAX_FILTERS,
     MAX_KERNEL,
     MAX_LAYERS,
@@ -39,6 +38,7 @@ from playground.session import (
     NetworkSettings,
     network_shapes,
 )
+from playground.panels.widgets import Limits, choice_box, dspin, spin
 
 HIDDEN_ACTIVATIONS = [a for a in ACTIVATIONS if a != "softmax"]
 ACTIVATION_TIPS = {

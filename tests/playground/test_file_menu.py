@@ -25,7 +25,8 @@ from core.training import TrainConfig
 from playground.engine_process import Engine, RunSetup
 from playground.file_actions import RECENT_KEY
 from playground.main_window import GRID_RESOLUTION
-from playground.session import DataSettings, Session, network_from_spec
+from playground.network_settings import network_from_spec
+from playground.session import DataSettings, Session
 from playground.worker import DONE, IDLE, PAUSED
 
 

@@ -13,8 +13,8 @@ from core import metrics
 from core.training import build_trainer, take_snapshot
 from playground.image_data import layout_for, load_image_data
 from playground.image_workspace import ImageWorkspace
+from playground.network_settings import LayerSettings
 from playground.presets import image_presets
-from playground.session import LayerSettings
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 pytestmark = pytest.mark.skipif(
