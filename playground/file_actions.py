@@ -51,7 +51,7 @@ from playground.image_session import MODE as IMAGES
 from playground.network_settings import network_from_spec
 from playground.point_edits import apply_edits
 from playground.session import DataSettings, Session
-from playground.views.draw_view import check_model
+from playground.views.draw_classifier import check_model
 
 MAX_RECENT = 8
 RECENT_KEY = "recentFiles"

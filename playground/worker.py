@@ -16,7 +16,9 @@ from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 from core.experiment import Experiment
 from core.pace import MAX, Speed
 from core.training import Snapshot, TrainConfig
-from playground.engine_process import DONE, IDLE, PAUSED, RUNNING, RunSetup, engine_main
+from playground.engine import DONE, IDLE, PAUSED, RUNNING
+from playground.engine_process import engine_main
+from playground.run_setup import RunSetup
 
 BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 

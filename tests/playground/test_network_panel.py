@@ -6,7 +6,8 @@ from PySide6.QtCore import Qt
 
 from core.model import Sequential
 from playground.network_settings import LayerSettings, NetworkSettings, network_spec
-from playground.panels.network_panel import DENSE_COLUMNS, NetworkPanel
+from playground.panels.layer_row import DENSE_COLUMNS
+from playground.panels.network_panel import NetworkPanel
 
 IMAGE = [1, 28, 28]
 

@@ -14,8 +14,9 @@ from core.experiment import load_experiment
 from core.spec import mlp_spec
 from core.training import TrainConfig
 from playground import point_edits
-from playground.engine_process import Engine, RunSetup
+from playground.engine import Engine
 from playground.point_edits import apply_edits, edit_split, removal_split
+from playground.run_setup import RunSetup
 from playground.session import DataSettings, Session, reset_reason
 from playground.worker import DONE, PAUSED
 
