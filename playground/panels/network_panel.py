@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,7 +25,7 @@ from playground.network_settings import (
     network_shapes,
 )
 from playground.panels.layer_row import DENSE_COLUMNS, ERROR_STYLE, IMAGE_COLUMNS, LayerRow
-from playground.panels.widgets import choice_box
+from playground.panels.widgets import choice_box, push_button
 
 LOSSES = {
     "auto": "Automatic: cross-entropy for classes, mean squared error for values.",
@@ -48,24 +47,24 @@ class NetworkPanel(QWidget):
         self._heads: list[QLabel] = []
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(6)
-        self.add = QPushButton("+ Add layer")
-        self.add.setToolTip(
+        self.add = push_button(
+            "+ Add layer",
             "Add a hidden layer (deeper networks compose simpler shapes into "
-            f"complex ones). Up to {MAX_LAYERS}."
+            f"complex ones). Up to {MAX_LAYERS}.",
+            lambda: self.add_layer("dense"),
         )
-        self.add.clicked.connect(lambda: self.add_layer("dense"))
-        self.add_conv = QPushButton("+ Conv")
-        self.add_conv.setToolTip(
+        self.add_conv = push_button(
+            "+ Conv",
             "Add a convolution after the last convolution or pooling layer: it learns local "
-            "patterns that later layers combine into digits and objects."
+            "patterns that later layers combine into digits and objects.",
+            lambda: self.add_layer("conv"),
         )
-        self.add_conv.clicked.connect(lambda: self.add_layer("conv"))
-        self.add_pool = QPushButton("+ Pool")
-        self.add_pool.setToolTip(
+        self.add_pool = push_button(
+            "+ Pool",
             "Add a 2×2 max pooling after the last convolution or pooling layer: it halves the "
-            "image, so later layers see more of it with fewer weights."
+            "image, so later layers see more of it with fewer weights.",
+            lambda: self.add_layer("maxpool"),
         )
-        self.add_pool.clicked.connect(lambda: self.add_layer("maxpool"))
         self.init = QComboBox()
         self.init.addItem("auto (He for ReLU-like, else Glorot)", "auto")
         for name in INITIALIZERS:
