@@ -1,4 +1,4 @@
-"""The training engine's side of the app: a child process that runs the :class:`Engine`.
+"""The engine process: a child process that reads the GUI's commands and runs the Engine.
 
 Why a process and not a thread: training is CPU-bound Python, and a training thread holding the
 GIL starves the GUI thread (measured: 31% of headless speed, 12 view refreshes/s and a 10 ms
@@ -15,11 +15,10 @@ Protocol over a duplex ``multiprocessing`` pipe (both sides pickle plain data):
                  ("failed", run_id, message) ("saved", run_id, path, error or "")
                  ("kept", run_id, token, Experiment or None)
 Messages are sent by a thread of their own (:class:`playground.outbox.Outbox`), snapshots
-flow-controlled by the GUI's acks. Commands are read by another thread: urgent ones (pause,
-rates) reach the running loop at once; all are then handled in order between two pieces of
-training (see :mod:`playground.engine`).
-Rate changes ("lr", "reg") reach the running loop at once, unless a run asked for earlier is
-still to be built: then they wait their turn behind it, so they reach that run.
+flow-controlled by the GUI's acks. Commands are read by another thread and handled in order
+between two pieces of training (see :mod:`playground.engine`); urgent ones act on the running
+loop at once. Rate changes ("lr", "reg") do too, unless a run asked for earlier is still to be
+built: then they wait their turn behind it, so they reach that run.
 A command that fails in an unforeseen way is reported ("failed"), never the end of the engine.
 
 This module imports no Qt: it is what the child process runs.
