@@ -75,7 +75,8 @@ class DataSettings:
         check_number("n_samples", self.n_samples, integer=True, low=MIN_SAMPLES, high=MAX_SAMPLES)
         check_number("noise", self.noise, low=0.0, high=MAX_NOISE)
         check_number("test_ratio", self.test_ratio, low=0.0, high=MAX_TEST_RATIO)
-        check_number("seed", self.seed, integer=True, low=0, high=MAX_SEED)
+        # A whole float (0.0) is taken as the integer the data generators need.
+        self.seed = check_number("seed", self.seed, integer=True, low=0, high=MAX_SEED)
         check_number("n_classes", self.n_classes, integer=True, low=MIN_CLASSES, high=MAX_CLASSES)
         try:
             check_features(self.features)
