@@ -65,3 +65,9 @@ def _describe(
     if high is not None:
         return f"{kind} {'<' if high_open else '<='} {high:g}"
     return kind
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters (ending in "...") for a message naming it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

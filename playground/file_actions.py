@@ -50,8 +50,10 @@ from playground import file_dialogs
 from playground.image_data import DATASET_NAMES, ImageDataSettings, layout_for, load_image_data
 from playground.image_session import FLAT_SHAPE, ImageSession, session_from_dict
 from playground.image_session import MODE as IMAGES
-from playground.session import DataSettings, Session, apply_edits, network_from_spec
-from playground.views.draw_view import check_model
+from playground.network_settings import network_from_spec
+from playground.point_edits import apply_edits
+from playground.session import DataSettings, Session
+from playground.views.draw_classifier import check_model
 
 MAX_RECENT = 8
 RECENT_KEY = "recentFiles"

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.training.config import TrainConfig
 from playground.image_data import ImageDataSettings
-from playground.session import LayerSettings, NetworkSettings, Session, network_spec
+from playground.network_settings import LayerSettings, NetworkSettings, network_spec
+from playground.session import Session, settings_dict, settings_from_dict
 
 MODE = "images"
 IMAGE_SHAPE = [1, 28, 28]
@@ -46,12 +47,7 @@ class ImageSession:
 
     # -- persistence ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "mode": MODE,
-            "data": self.data.to_dict(),
-            "network": asdict(self.network),
-            "training": self.training.to_dict(),
-        }
+        return {"mode": MODE, **settings_dict(self, self.data.to_dict())}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
@@ -59,14 +55,7 @@ class ImageSession:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ImageSession:
         """Rebuild from :meth:`to_dict`; raises ValueError (naming the field) for bad content."""
-        try:
-            return cls(
-                ImageDataSettings.from_dict(data["data"]),
-                NetworkSettings.from_dict(data["network"]),
-                TrainConfig.from_dict(data["training"]),
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"session: incomplete or unknown settings ({exc})") from None
+        return settings_from_dict(cls, ImageDataSettings.from_dict, data)
 
     def copy(self) -> ImageSession:
         return copy.deepcopy(self)

@@ -31,9 +31,10 @@ from playground.panels.training_panel import TrainingPanel
 from playground.throttle import Throttled
 from playground.views.confusion_view import ConfusionView
 from playground.views.curves_view import CurvesView
-from playground.views.draw_view import SAMPLE_STROKES, DrawView, draw_sample
+from playground.views.draw_view import DrawView
 from playground.views.filters_view import FiltersView
 from playground.views.image_grid_view import ImageGridView
+from playground.views.sample_drawings import SAMPLE_STROKES, draw_sample
 from playground.views.stats_view import StatsView
 
 N_CLASSES = 10

@@ -32,7 +32,7 @@ from core.data.toy2d import DOMAIN
 from core.model import Sequential
 from core.training.batches import min_batch
 from core.training.snapshot import Grid, Snapshot
-from playground import session as session_module
+from playground import point_edits
 from playground.data_folders import DataFolders
 from playground.file_actions import FileActions
 from playground.image_session import ImageSession, session_from_json
@@ -43,9 +43,10 @@ from playground.panels.data_panel import DataPanel
 from playground.panels.network_panel import NetworkPanel
 from playground.panels.speed_control import SpeedControl
 from playground.panels.training_panel import TrainingPanel
+from playground.point_edits import apply_edits, edit_split, removal_split
 from playground.presets import DEFAULT, all_presets, image_presets, preset_speed, presets
 from playground.run_status import stop_message
-from playground.session import Session, apply_edits, edit_split, removal_split, reset_reason
+from playground.session import Session, reset_reason
 from playground.theme import THEMES, apply_theme, current_theme, tinted
 from playground.throttle import Throttled
 from playground.views.curves_view import CurvesView
@@ -608,10 +609,10 @@ class MainWindow(QMainWindow):
 
     def _edits_full(self) -> bool:
         """Whether the data panel holds as many point edits as a saved file may (say so)."""
-        if len(self.data_panel.settings().edits) < session_module.MAX_EDITS:
+        if len(self.data_panel.settings().edits) < point_edits.MAX_EDITS:
             return False
         self.statusBar().showMessage(
-            f"No more points: {session_module.MAX_EDITS:,} clicks are the most a data set "
+            f"No more points: {point_edits.MAX_EDITS:,} clicks are the most a data set "
             "keeps (Remove my points starts over)",
             8000,
         )
@@ -619,7 +620,7 @@ class MainWindow(QMainWindow):
 
     def _point_added(self, x1: float, x2: float, label: float) -> None:
         """A click on the output view: the point joins the training or the test set (drawn
-        with the test ratio, see :func:`playground.session.edit_split`) and the run goes on."""
+        with the test ratio, see :func:`playground.point_edits.edit_split`) and the run goes on."""
         if self._edits_full():
             return
         if self.dataset is not None and self.dataset.task == "classification":

@@ -7,7 +7,8 @@ from core.pace import MAX, Speed
 from core.training.config import TrainConfig
 from playground.image_data import ImageDataSettings
 from playground.image_session import ImageSession
-from playground.session import DataSettings, LayerSettings, NetworkSettings, Session
+from playground.network_settings import LayerSettings, NetworkSettings
+from playground.session import DataSettings, Session
 
 
 def _session(data: DataSettings, hidden: list[tuple[int, str]], **training) -> Session:
@@ -45,68 +46,28 @@ def image_presets() -> dict[str, ImageSession]:
     }
 
 
+#: Three hidden rows for the harder toy sets.
+DEEP = [(32, "relu"), (32, "relu"), (16, "relu")]
+#: The toy presets: name -> (data settings, hidden rows (neurons, activation), optimizer,
+#: learning rate, batch size).
+TOY_PRESETS = {
+    "xor": ({"dataset": "xor", "noise": 0.05}, [(8, "tanh"), (4, "tanh")], "adam", 0.03, 10),
+    "circle": ({"dataset": "circle", "noise": 0.05}, [(8, "tanh"), (4, "tanh")], "adam", 0.03, 10),
+    "gauss": ({"dataset": "gauss", "noise": 0.1}, [(4, "tanh")], "sgd", 0.03, 10),
+    "moons": ({"dataset": "moons", "noise": 0.1}, [(16, "relu")] * 2, "adam", 0.01, 16),
+    "spiral": ({"dataset": "spiral"}, [(16, "relu")] * 2, "adam", 0.01, 16),
+    "spiral-3": ({"dataset": "spiral", "n_samples": 600, "n_classes": 3}, DEEP, "adam", 0.01, 16),
+    "checkerboard": ({"dataset": "checkerboard", "n_samples": 800}, DEEP, "adam", 0.01, 16),
+    "bumps": ({"dataset": "bumps", "n_samples": 600}, [(16, "tanh")] * 2, "adam", 0.01, 16),
+    "plane": ({"dataset": "plane", "noise": 0.1}, [(4, "tanh")], "adam", 0.01, 10),
+}
+
+
 def presets() -> dict[str, Session]:
     """name -> a fresh Session (mutable, so each call builds new ones)."""
     return {
-        "xor": _session(
-            DataSettings("xor", noise=0.05),
-            [(8, "tanh"), (4, "tanh")],
-            optimizer="adam",
-            lr=0.03,
-            batch_size=10,
-        ),
-        "circle": _session(
-            DataSettings("circle", noise=0.05),
-            [(8, "tanh"), (4, "tanh")],
-            optimizer="adam",
-            lr=0.03,
-            batch_size=10,
-        ),
-        "gauss": _session(
-            DataSettings("gauss", noise=0.1), [(4, "tanh")], optimizer="sgd", lr=0.03, batch_size=10
-        ),
-        "moons": _session(
-            DataSettings("moons", noise=0.1),
-            [(16, "relu"), (16, "relu")],
-            optimizer="adam",
-            lr=0.01,
-            batch_size=16,
-        ),
-        "spiral": _session(
-            DataSettings("spiral"),
-            [(16, "relu"), (16, "relu")],
-            optimizer="adam",
-            lr=0.01,
-            batch_size=16,
-        ),
-        "spiral-3": _session(
-            DataSettings("spiral", n_samples=600, n_classes=3),
-            [(32, "relu"), (32, "relu"), (16, "relu")],
-            optimizer="adam",
-            lr=0.01,
-            batch_size=16,
-        ),
-        "checkerboard": _session(
-            DataSettings("checkerboard", n_samples=800),
-            [(32, "relu"), (32, "relu"), (16, "relu")],
-            optimizer="adam",
-            lr=0.01,
-            batch_size=16,
-        ),
-        "bumps": _session(
-            DataSettings("bumps", n_samples=600),
-            [(16, "tanh"), (16, "tanh")],
-            optimizer="adam",
-            lr=0.01,
-            batch_size=16,
-        ),
-        "plane": _session(
-            DataSettings("plane", noise=0.1),
-            [(4, "tanh")],
-            optimizer="adam",
-            lr=0.01,
-            batch_size=10,
-        ),
+        name: _session(DataSettings(**data), hidden, optimizer=optimizer, lr=lr, batch_size=batch)
+        for name, (data, hidden, optimizer, lr, batch) in TOY_PRESETS.items()
     }
 
 

@@ -17,7 +17,9 @@ from core.experiment import Experiment
 from core.pace import MAX, Speed
 from core.training.config import TrainConfig
 from core.training.snapshot import Snapshot
-from playground.engine_process import DONE, IDLE, PAUSED, RUNNING, RunSetup, engine_main
+from playground.engine import DONE, IDLE, PAUSED, RUNNING
+from playground.engine_process import engine_main
+from playground.run_setup import RunSetup
 
 BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 

@@ -20,7 +20,7 @@ from core.data.dataset import MAX_TEST_RATIO, MIN_SAMPLES
 from core.data.features import FEATURES
 from core.data.toy2d import DATASETS
 from playground import file_dialogs
-from playground.panels.widgets import Limits, dspin, spin
+from playground.panels.widgets import Limits, add_pairs, dspin, pair_grid, spin
 from playground.session import DataSettings
 
 FEATURE_TIPS = {
@@ -84,25 +84,11 @@ class DataPanel(QWidget):
         self.seed = spin(
             0, 2**31 - 1, "Seed of the data's randomness: the same seed gives the same points."
         )
-        form = QGridLayout()  # two label/field pairs a row, like the training panel
-        form.setHorizontalSpacing(6)
-        form.setColumnStretch(1, 1)
-        form.setColumnStretch(3, 1)
+        form = pair_grid()  # like the training panel
         form.addWidget(QLabel("Data set"), 0, 0)
         form.addWidget(self.dataset, 0, 1, 1, 3)
-        for i, (text, widget) in enumerate(
-            (
-                ("Points", self.samples),
-                ("Classes", self.classes),
-                ("Noise", self.noise),
-                ("Test ratio", self.test_ratio),
-                ("Data seed", self.seed),
-            )
-        ):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            form.addWidget(label, 1 + i // 2, 2 * (i % 2))
-            form.addWidget(widget, 1 + i // 2, 2 * (i % 2) + 1)
+        pairs = [("Points", self.samples), ("Classes", self.classes), ("Noise", self.noise)]
+        add_pairs(form, 1, [*pairs, ("Test ratio", self.test_ratio), ("Data seed", self.seed)])
 
         self.features: dict[str, QCheckBox] = {}
         grid = QGridLayout()

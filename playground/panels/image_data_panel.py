@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -37,7 +36,7 @@ from playground.image_data import (
     ImageDataSettings,
 )
 from playground.panels.download_dialog import DownloadDialog, short_path
-from playground.panels.widgets import spin
+from playground.panels.widgets import add_pairs, pair_grid, spin
 
 DATASET_TIPS = {
     "mnist": "Handwritten digits 0–9. The easy one: a small MLP reaches about 97% test accuracy.",
@@ -53,8 +52,18 @@ AUGMENT_TIP = (
 )
 
 
-def _count(n: int | None, everything: str) -> str:
-    return everything if n is None else f"{n:,}"
+def _add_subset(box: QComboBox, n: int | None, everything: str) -> None:
+    """Offer a subset of ``n`` images (None: all of them, named ``everything``); its data is
+    ``n`` (0: all)."""
+    box.addItem(everything if n is None else f"{n:,}", 0 if n is None else n)
+
+
+def _subset_box(sizes: Sequence[int | None], everything: str, tip: str) -> QComboBox:
+    box = QComboBox()
+    for n in sizes:
+        _add_subset(box, n, everything)
+    box.setToolTip(tip)
+    return box
 
 
 class _ElidedLabel(QLabel):
@@ -142,30 +151,25 @@ class ImageDataPanel(QWidget):
         self.named_button.setToolTip("Forget the folder and use the named data set again.")
         self.named_button.clicked.connect(self.use_named)
 
-        self.train_subset = QComboBox()
-        for n in TRAIN_SUBSETS:
-            self.train_subset.addItem(_count(n, "all 60,000"), 0 if n is None else n)
-        self.train_subset.setToolTip(
+        self.train_subset = _subset_box(
+            TRAIN_SUBSETS,
+            "all 60,000",
             "Training images, the same number of each class (drawn with the seed). Fewer make "
             "epochs faster and the views livelier, but the network sees less variety and "
-            "overfits sooner."
+            "overfits sooner.",
         )
-        self.test_subset = QComboBox()
-        for n in TEST_SUBSETS:
-            self.test_subset.addItem(_count(n, "all 10,000"), 0 if n is None else n)
-        self.test_subset.setToolTip(
+        self.test_subset = _subset_box(
+            TEST_SUBSETS,
+            "all 10,000",
             "Test images that measure how well the network generalizes (never trained on; "
             "equal numbers per class). Fewer are quicker to evaluate; more give a steadier "
-            "test accuracy."
+            "test accuracy.",
         )
         self.augment = QCheckBox("Augment (shift, rotate)")
         self.augment.setToolTip(AUGMENT_TIP)
         self.seed = spin(0, MAX_SEED, "Seed of the subsets: the same seed picks the same images.")
 
-        form = QGridLayout()  # two label/field pairs a row, like the other panels
-        form.setHorizontalSpacing(6)
-        form.setColumnStretch(1, 1)
-        form.setColumnStretch(3, 1)
+        form = pair_grid()  # like the other panels
         form.addWidget(QLabel("Data set"), 0, 0)
         form.addWidget(self.dataset, 0, 1, 1, 3)
         status_row = QHBoxLayout()
@@ -177,13 +181,8 @@ class ImageDataPanel(QWidget):
         folder_row.addWidget(self.named_button)
         folder_row.addStretch(1)
         form.addLayout(folder_row, 2, 0, 1, 4)
-        for i, (text, widget) in enumerate(
-            (("Train", self.train_subset), ("Test", self.test_subset), ("Seed", self.seed))
-        ):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            form.addWidget(label, 3 + i // 2, 2 * (i % 2))
-            form.addWidget(widget, 3 + i // 2, 2 * (i % 2) + 1)
+        pairs = [("Train", self.train_subset), ("Test", self.test_subset), ("Seed", self.seed)]
+        add_pairs(form, 3, pairs)
         form.addWidget(self.augment, 4, 2, 1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -222,7 +221,7 @@ class ImageDataPanel(QWidget):
             ):
                 value = 0 if n is None else n
                 if box.findData(value) < 0:
-                    box.addItem(_count(n, everything), value)
+                    _add_subset(box, n, everything)
                 box.setCurrentIndex(box.findData(value))
             self.seed.setValue(s.seed)
             self.augment.setChecked(s.augment)

@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QVBoxLayout,
@@ -20,7 +19,16 @@ from PySide6.QtWidgets import (
 
 from core.optimizer import MAX_LR, MAX_WEIGHT_DECAY
 from core.training.config import MAX_EPOCHS, MAX_REGULARIZATION, TrainConfig
-from playground.panels.widgets import LEARNING_RATES, REG_RATES, Limits, RateBox, dspin, spin
+from playground.panels.widgets import (
+    LEARNING_RATES,
+    REG_RATES,
+    Limits,
+    RateBox,
+    add_pair,
+    dspin,
+    pair_grid,
+    spin,
+)
 
 #: The engine's ranges (core.optimizer, core.schedules, core.training.TrainConfig.validate).
 LR = Limits(0.0, MAX_LR, low_open=True)
@@ -128,18 +136,11 @@ class TrainingPanel(QWidget):
         self.epochs = spin(0, MAX_EPOCHS, "Stop after this many epochs (0: train until you pause).")
 
         # Two label/field pairs a row keeps the whole panel visible beside the data panel.
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(6)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
+        grid = pair_grid()
         self._labels: dict[QWidget, QLabel] = {}
 
         def put(row: int, col: int, text: str, widget: QWidget, span: int = 1) -> None:
-            label = QLabel(text)
-            label.setBuddy(widget)
-            self._labels[widget] = label
-            grid.addWidget(label, row, col)
-            grid.addWidget(widget, row, col + 1, 1, span)
+            self._labels[widget] = add_pair(grid, row, col, text, widget, span)
 
         put(0, 0, "Optimizer", self.optimizer)
         put(0, 2, "Rate", self.lr)

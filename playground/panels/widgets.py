@@ -11,11 +11,21 @@ maximum is 11 stays "15" until it is committed and refused (a plain QSpinBox wou
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QPainter, QPaintEvent, QPen, QValidator
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox, QToolTip, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QToolTip,
+    QWidget,
+)
 
 LEARNING_RATES = (1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REG_RATES = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -235,6 +245,14 @@ class RateBox(_Refusable, QComboBox):
             self.valueChanged.emit(value)
 
 
+def push_button(text: str, tip: str, clicked: Callable[[], None]) -> QPushButton:
+    """A push button ``text`` with the tooltip ``tip`` that calls ``clicked()``."""
+    w = QPushButton(text)
+    w.setToolTip(tip)
+    w.clicked.connect(lambda: clicked())
+    return w
+
+
 def choice_box(items: list[tuple[str, str, str]], tip: str) -> QComboBox:
     """A combo box of ``(value, text, tooltip)`` items; ``currentData()`` is the value."""
     w = QComboBox()
@@ -243,3 +261,31 @@ def choice_box(items: list[tuple[str, str, str]], tip: str) -> QComboBox:
         w.setItemData(w.count() - 1, item_tip, Qt.ItemDataRole.ToolTipRole)
     w.setToolTip(tip)
     return w
+
+
+def pair_grid() -> QGridLayout:
+    """A form of two label/field pairs a row, both fields stretching: it keeps a panel short
+    enough to stand beside the others."""
+    grid = QGridLayout()
+    grid.setHorizontalSpacing(6)
+    grid.setColumnStretch(1, 1)
+    grid.setColumnStretch(3, 1)
+    return grid
+
+
+def add_pair(
+    grid: QGridLayout, row: int, col: int, text: str, widget: QWidget, span: int = 1
+) -> QLabel:
+    """Put a label ``text`` at (``row``, ``col``) and ``widget`` after it (over ``span``
+    columns); the label is the widget's buddy, so its shortcut focuses the widget."""
+    label = QLabel(text)
+    label.setBuddy(widget)
+    grid.addWidget(label, row, col)
+    grid.addWidget(widget, row, col + 1, 1, span)
+    return label
+
+
+def add_pairs(grid: QGridLayout, first_row: int, pairs: list[tuple[str, QWidget]]) -> None:
+    """Lay ``(label text, widget)`` pairs two a row from ``first_row`` (see :func:`add_pair`)."""
+    for i, (text, widget) in enumerate(pairs):
+        add_pair(grid, first_row + i // 2, 2 * (i % 2), text, widget)

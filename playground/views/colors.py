@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Class colours: the first two match the diverging map's ends (orange = class 0, blue = 1).
+#: Class colours (hex RGB): the first two match the diverging map's ends (orange = class 0,
+#: blue = 1).
 CLASS_COLORS = np.array(
     [
-        (245, 147, 34),
-        (8, 119, 189),
-        (46, 160, 67),
-        (214, 39, 40),
-        (148, 103, 189),
-        (140, 86, 75),
-        (227, 119, 194),
-        (127, 127, 127),
-        (188, 189, 34),
-        (23, 190, 207),
+        list(bytes.fromhex(code))
+        for code in "f59322 0877bd 2ea043 d62728 9467bd 8c564b e377c2 7f7f7f bcbd22 17becf".split()
     ],
     dtype=np.float32,
 )

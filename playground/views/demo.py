@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import sys
 
 import numpy as np
@@ -130,14 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--theme", default="light", choices=("light", "dark"))
     p.add_argument("--screenshot", metavar="PNG")
     args = p.parse_args(argv)
-    if args.screenshot and not os.environ.get("DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+    from playground.views.standalone import show_alone, start_app
 
-    from playground.theme import apply_theme
-
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    apply_theme(app, args.theme)
+    app = start_app(args.theme, args.screenshot)
     if args.view in IMAGE_VIEWS:
         try:
             run = trained_image_model(args.dataset, args.arch, args.epochs or 2)
@@ -149,11 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         view = make_view(args.view, *trained_snapshot(args.preset, args.epochs or 60))
     view.resize(640, 480)
     view.setWindowTitle(f"NN Playground: {args.view}")
-    view.show()
-    if args.screenshot:
-        app.processEvents()
-        return 0 if view.grab().save(args.screenshot, "PNG") else 1
-    return app.exec()
+    return show_alone(app, view, args.screenshot)
 
 
 if __name__ == "__main__":

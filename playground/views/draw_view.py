@@ -15,25 +15,14 @@ Run it alone::
 from __future__ import annotations
 
 import argparse
-import math
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QFont,
-    QFontMetrics,
-    QImage,
-    QKeyEvent,
-    QPainter,
-    QPaintEvent,
-    QPalette,
-    QPen,
-)
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -45,64 +34,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.data.digits import FIELD, PREPROCESSORS
-from core.data.registry import DIGITS, FASHION_CLASSES
+from core.data.registry import DIGITS
 from core.model import Sequential
 from core.spec import normalize
 from playground.views.canvas import BRUSH_RANGE, DEFAULT_BRUSH, DigitCanvas
+from playground.views.draw_classifier import check_model, classify, preprocessing_for
+from playground.views.input_preview import PREVIEW_TIPS, InputPreview
+from playground.views.sample_drawings import SAMPLE_STROKES, draw_sample
+from playground.views.standalone import show_alone, start_app
 
 NO_MODEL = "No trained model yet — train one or open a model file"
 DRAW_DIGIT = "Draw a digit"
 DRAW_ITEM = "Draw an item"
-#: What the network sees, per preprocessing (the preview's tooltip).
-PREVIEW_TIPS = {
-    "digits": "What the network sees: your drawing cropped, scaled to 20 px and centred by its "
-    "centre of mass in 28×28 pixels, as MNIST digits were made.",
-    "fashion": "What the network sees: your drawing trimmed, its longest side scaled to 28 px "
-    "and centred, as Fashion-MNIST items were made.",
-}
 #: Bar colours: the top class and the others.
 TOP_BAR = (61, 127, 217)
 OTHER_BAR = (150, 156, 166)
-
-#: Shapes for ``--draw`` (demos and screenshots): strokes of ``(x, y)`` in canvas fractions.
-SAMPLE_STROKES: dict[str, list[list[tuple[float, float]]]] = {
-    "0": [
-        [
-            (0.5 + 0.2 * math.sin(t) + 0.03 * math.cos(t), 0.5 - 0.31 * math.cos(t))
-            for t in np.linspace(-0.25, 2 * math.pi + 0.15, 40)
-        ]
-    ],
-    "1": [[(0.48, 0.2), (0.5, 0.4), (0.515, 0.6), (0.53, 0.82)]],
-    "7": [[(0.3, 0.2), (0.5, 0.19), (0.72, 0.2), (0.6, 0.4), (0.5, 0.6), (0.43, 0.83)]],
-}
-
-
-class InputPreview(QWidget):
-    """The network's 28x28 input, enlarged with square (nearest-neighbour) pixels."""
-
-    def __init__(self, zoom: int = 4, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._pixels = np.zeros((FIELD, FIELD), np.uint8)
-        self._image = QImage(self._pixels.data, FIELD, FIELD, FIELD, QImage.Format_Grayscale8)
-        self.setFixedSize(FIELD * zoom, FIELD * zoom)
-        self.setToolTip(PREVIEW_TIPS["digits"])
-
-    def set_image(self, image: np.ndarray | None) -> None:
-        """Show ``image`` (28, 28) in [0, 1], or an empty field for None."""
-        if image is None:
-            self._pixels.fill(0)
-        else:
-            self._pixels[...] = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        painter.drawImage(QRectF(self.rect()), self._image)
-        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
-        painter.drawRect(QRectF(0.5, 0.5, self.width() - 1, self.height() - 1))
-        painter.end()
 
 
 class DrawView(QWidget):
@@ -284,9 +230,8 @@ class DrawView(QWidget):
 
     @property
     def preprocessing(self) -> str:
-        """How a drawing becomes the network's input (a key of PREPROCESSORS): the way the
-        model's data set made its images from pictures."""
-        return "fashion" if self._class_names == FASHION_CLASSES else "digits"
+        """How a drawing becomes the network's input (see :func:`preprocessing_for`)."""
+        return preprocessing_for(self._class_names)
 
     def _set_class_names(self, names: tuple[str, ...]) -> None:
         self._class_names = names
@@ -333,14 +278,8 @@ class DrawView(QWidget):
     def refresh(self) -> None:
         """Preprocess the drawing and classify it now (strokes call this through the timer)."""
         self._timer.stop()
-        pre = PREPROCESSORS[self.preprocessing](self.canvas.array(), background="dark")
-        self._image = pre.image
-        self.preview.set_image(pre.image)
-        probs = None
-        if self._model is not None and pre.image is not None:
-            x = pre.image.reshape((1, *self._model.input_shape))
-            probs = np.asarray(self._model.predict_proba(x)[0], dtype=np.float64)
-            probs.flags.writeable = False
+        self._image, probs = classify(self._model, self.canvas.array(), self.preprocessing)
+        self.preview.set_image(self._image)
         self._probs = probs
         self._show(probs)
         self.predictionUpdated.emit()
@@ -398,42 +337,8 @@ class DrawView(QWidget):
             super().keyPressEvent(event)
 
 
-def check_model(model: Sequential, class_names: Sequence[str] | None = None) -> tuple[str, ...]:
-    """The class names to show for ``model`` if the draw panel can use it; raises
-    ValueError/TypeError (naming the field) otherwise (see :meth:`DrawView.set_model`)."""
-    if not isinstance(model, Sequential):
-        raise TypeError(f"model: {type(model).__name__}; allowed: a core.model.Sequential")
-    if math.prod(model.input_shape) != FIELD * FIELD:
-        raise ValueError(
-            f"model: input shape {model.input_shape} does not take a 28×28 image; "
-            "allowed: (784,) or (1, 28, 28)"
-        )
-    if model.loss.task != "classification" or model.loss.name != "softmax_ce":
-        raise ValueError(
-            f"model: loss {model.loss.name!r}; allowed: a softmax classifier (softmax_ce)"
-        )
-    n = model.n_outputs
-    if class_names is None:
-        names = DIGITS if n == len(DIGITS) else tuple(str(i) for i in range(n))
-    else:
-        names = tuple(str(c) for c in class_names)
-        if len(names) != n:
-            raise ValueError(
-                f"class_names: {len(names)} names for a model with {n} outputs; "
-                "allowed: one name per output"
-            )
-    return names
-
-
 def _percent(p: float) -> str:
     return f"{100 * p:.1f} %" if p < 0.9995 else "100 %"
-
-
-def draw_sample(canvas: DigitCanvas, name: str) -> None:
-    """Draw one of :data:`SAMPLE_STROKES` on ``canvas`` (programmatically)."""
-    side = canvas.side
-    for stroke in SAMPLE_STROKES[name]:
-        canvas.add_stroke([(x * side, y * side) for x, y in stroke])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -446,16 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--theme", choices=("light", "dark"), default="light")
     p.add_argument("--screenshot", metavar="PNG", help="save a picture of the panel and exit")
     args = p.parse_args(argv)
-    if args.screenshot and not os.environ.get("DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
+    app = start_app(args.theme, args.screenshot)
     from core.archive import ModelFileError
     from core.io import load_model
-    from playground.theme import apply_theme
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    apply_theme(app, args.theme)
     view = DrawView()
     if args.model:
         try:
@@ -469,11 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         view.refresh()
     view.setWindowTitle("NN Playground: draw to classify")
     view.resize(view.minimumSizeHint().expandedTo(QSize(640, 380)))
-    view.show()
-    if args.screenshot:
-        app.processEvents()
-        return 0 if view.grab().save(args.screenshot, "PNG") else 1
-    return app.exec()
+    return show_alone(app, view, args.screenshot)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ import numpy as np
 from test_engine_process import Pipe, small_setup, spec_for, step, tiny_run
 
 from core.training.config import TrainConfig
-from playground.engine_process import KEPT_RUN_LOST, Engine, RunSetup
+from playground.engine import KEPT_RUN_LOST, Engine
 from playground.image_data import ImageDataSettings
+from playground.run_setup import RunSetup
 
 
 def kept_reply(engine, pipe, token, data=None):

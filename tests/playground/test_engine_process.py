@@ -12,18 +12,11 @@ import pytest
 from core.pace import Speed
 from core.spec import mlp_spec, normalize, parse_arch
 from core.training.config import TrainConfig
-from playground.engine_process import (
-    DONE,
-    IDLE,
-    PAUSED,
-    RUNNING,
-    Engine,
-    Outbox,
-    RunSetup,
-    engine_main,
-    serve,
-)
+from playground.engine import DONE, IDLE, PAUSED, RUNNING, Engine
+from playground.engine_process import engine_main, serve
 from playground.image_data import ImageDataSettings
+from playground.outbox import Outbox
+from playground.run_setup import RunSetup
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -172,7 +165,7 @@ def test_any_failure_to_build_a_run_is_reported(monkeypatch):
     def broken(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr("playground.engine_process.build_trainer", broken)
+    monkeypatch.setattr("playground.engine.build_trainer", broken)
     engine.setup(tiny_run())
     assert engine.outbox.drain()
     assert pipe.sent[0][:2] == ("failed", 1) and "MemoryError" in pipe.sent[0][2]

@@ -8,8 +8,10 @@ import numpy as np
 
 from core.spec import mlp_spec
 from core.training.config import TrainConfig
-from playground import engine_process
-from playground.engine_process import PAUSED, RunSetup, engine_main
+from playground import engine as engine_module
+from playground.engine import PAUSED
+from playground.engine_process import engine_main
+from playground.run_setup import RunSetup
 
 
 class Conn:
@@ -48,7 +50,7 @@ def run(run_id: int, optimizer: str) -> RunSetup:
 
 def test_a_rate_sent_while_an_earlier_run_is_built_reaches_the_next_run(monkeypatch):
     built, release = [], threading.Event()
-    build = engine_process.build_trainer
+    build = engine_module.build_trainer
 
     def slow_build(*args, **kwargs):  # the first run takes long to build (e.g. loading images)
         if not built:
@@ -58,7 +60,7 @@ def test_a_rate_sent_while_an_earlier_run_is_built_reaches_the_next_run(monkeypa
         built.append(trainer)
         return trainer
 
-    monkeypatch.setattr(engine_process, "build_trainer", slow_build)
+    monkeypatch.setattr(engine_module, "build_trainer", slow_build)
     conn = Conn()
     errors = np.geterr()
     engine = threading.Thread(target=engine_main, args=(conn,), daemon=True)

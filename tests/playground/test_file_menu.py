@@ -22,10 +22,12 @@ from core.io import load_model, save_model
 from core.model import Sequential
 from core.spec import mlp_spec, normalize, parse_arch
 from core.training.config import TrainConfig
-from playground.engine_process import Engine, RunSetup
+from playground.engine import Engine
 from playground.file_actions import RECENT_KEY
 from playground.main_window import GRID_RESOLUTION
-from playground.session import DataSettings, Session, network_from_spec
+from playground.network_settings import network_from_spec
+from playground.run_setup import RunSetup
+from playground.session import DataSettings, Session
 from playground.worker import DONE, IDLE, PAUSED
 
 

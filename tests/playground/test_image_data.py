@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -228,17 +229,23 @@ def test_panel_settings_round_trip_and_changes(qtbot: Any, empty_root: Path) -> 
     assert "±2 px" in panel.augment.toolTip() and "±10°" in panel.augment.toolTip()
 
 
+@pytest.fixture
+def panel(qtbot: Any, empty_root: Path) -> ImageDataPanel:
+    """A panel over an empty data set cache."""
+    panel = ImageDataPanel()
+    qtbot.addWidget(panel)
+    return panel
+
+
 def test_load_from_folder_accepts_valid_images(
     qtbot: Any,
-    empty_root: Path,
+    panel: ImageDataPanel,
     tmp_path: Path,
     tiny: dict[str, bytes],
     warnings: list[tuple[str, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     folder = write_folder(tmp_path / "my digits", tiny, compress=False)
-    panel = ImageDataPanel()
-    qtbot.addWidget(panel)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
     with qtbot.waitSignal(panel.changed, timeout=1000):
         assert panel.choose_folder()  # through the (stubbed) folder dialog
@@ -274,8 +281,7 @@ def test_load_from_folder_accepts_valid_images(
     ],
 )
 def test_load_from_folder_refuses_bad_images(
-    qtbot: Any,
-    empty_root: Path,
+    panel: ImageDataPanel,
     tmp_path: Path,
     tiny: dict[str, bytes],
     warnings: list[tuple[str, str]],
@@ -303,8 +309,6 @@ def test_load_from_folder_refuses_bad_images(
         os.mkfifo(bad / f"{NAMES[0]}.gz")
     else:
         bad = tmp_path / "nowhere"
-    panel = ImageDataPanel()
-    qtbot.addWidget(panel)
     assert panel.choose_folder(str(good))
     before, status = panel.settings(), panel.status_text()
     emitted: list[bool] = []
@@ -397,17 +401,27 @@ def test_download_dialog_close_after_failure_rejects(
     assert dialog.result() == QDialog.DialogCode.Rejected and not dialog.isVisible()
 
 
-def test_download_dialog_cancel_midway(
+@pytest.fixture
+def slow_dialog(
     qtbot: Any,
     server: IdxServer,
     tmp_path: Path,
     tiny: dict[str, bytes],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(connection, "CHUNK_SIZE", 1024)  # cancellation is checked between reads
-    server.serve("m1", tiny, mode="throttle")  # 1 KiB every 50 ms: ~0.8 s for the first file
+) -> DownloadDialog:
+    """A dialog (not started) downloading into ``tmp_path`` from a slow link: 1 KiB every 50 ms,
+    ~0.8 s for the first file, cancellation checked between reads of 1 KiB."""
+    monkeypatch.setattr(connection, "CHUNK_SIZE", 1024)
+    server.serve("m1", tiny, mode="throttle")
     dialog = DownloadDialog(tiny_spec(tiny, (server.url("m1"),)), cache_dir=tmp_path)
     qtbot.addWidget(dialog)
+    return dialog
+
+
+def test_download_dialog_cancel_midway(
+    qtbot: Any, server: IdxServer, tmp_path: Path, slow_dialog: DownloadDialog
+) -> None:
+    dialog = slow_dialog
     dialog.show()
     dialog.start()
     qtbot.waitUntil(lambda: dialog.done_bytes > 0, timeout=5000)
@@ -446,19 +460,28 @@ def test_download_dialog_cancel_on_a_crawling_link(
     assert listing(tmp_path) == []
 
 
-def test_panel_download_makes_the_set_available(
-    qtbot: Any,
-    server: IdxServer,
-    empty_root: Path,
-    tiny: dict[str, bytes],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def mnist_panel(
+    qtbot: Any, empty_root: Path, tiny: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], ImageDataPanel]:
+    """A shown panel, MNIST being the tiny set and downloaded from the mirror given."""
     tiny_mnist = dataclasses.replace(tiny_spec(tiny), name="mnist", title="MNIST")
     monkeypatch.setitem(DATASETS, "mnist", tiny_mnist)
+
+    def make(mirror: str) -> ImageDataPanel:
+        panel = ImageDataPanel(mirrors=[mirror])
+        qtbot.addWidget(panel)
+        panel.show()
+        return panel
+
+    return make
+
+
+def test_panel_download_makes_the_set_available(
+    qtbot: Any, server: IdxServer, empty_root: Path, tiny: dict[str, bytes], mnist_panel: Any
+) -> None:
     server.serve("m1", tiny)
-    panel = ImageDataPanel(mirrors=[server.url("m1")])
-    qtbot.addWidget(panel)
-    panel.show()
+    panel = mnist_panel(server.url("m1"))
     assert visible(panel.download_button) and not panel.available()
     with qtbot.waitSignal(panel.changed, timeout=10_000):
         panel.download_button.click()
@@ -471,16 +494,9 @@ def test_panel_download_makes_the_set_available(
 
 
 def test_stopping_a_download_on_quit_leaves_nothing_behind(
-    qtbot: Any,
-    server: IdxServer,
-    tmp_path: Path,
-    tiny: dict[str, bytes],
-    monkeypatch: pytest.MonkeyPatch,
+    qtbot: Any, tmp_path: Path, slow_dialog: DownloadDialog
 ) -> None:
-    monkeypatch.setattr(connection, "CHUNK_SIZE", 1024)
-    server.serve("m1", tiny, mode="throttle")
-    dialog = DownloadDialog(tiny_spec(tiny, (server.url("m1"),)), cache_dir=tmp_path)
-    qtbot.addWidget(dialog)
+    dialog = slow_dialog
     dialog.start()
     qtbot.waitUntil(lambda: dialog.done_bytes > 0, timeout=5000)
     assert dialog.stop(timeout=5.0)  # returns once the download thread has ended
@@ -488,21 +504,13 @@ def test_stopping_a_download_on_quit_leaves_nothing_behind(
 
 
 def test_failed_download_offers_load_from_folder(
-    qtbot: Any,
-    server: IdxServer,
-    empty_root: Path,
-    tiny: dict[str, bytes],
-    monkeypatch: pytest.MonkeyPatch,
+    qtbot: Any, server: IdxServer, mnist_panel: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tiny_mnist = dataclasses.replace(tiny_spec(tiny), name="mnist", title="MNIST")
-    monkeypatch.setitem(DATASETS, "mnist", tiny_mnist)
     asked: list[str] = []
     monkeypatch.setattr(
         QFileDialog, "getExistingDirectory", lambda *a, **k: asked.append(a[1]) or ""
     )
-    panel = ImageDataPanel(mirrors=[server.url("none")])
-    qtbot.addWidget(panel)
-    panel.show()
+    panel = mnist_panel(server.url("none"))
     panel.download_button.click()
     dialog = panel.download_dialog
     qtbot.waitUntil(lambda: visible(dialog.retry_button), timeout=10_000)

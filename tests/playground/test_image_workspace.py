@@ -14,8 +14,8 @@ from core.training.snapshot import take_snapshot
 from core.training.trainer import build_trainer
 from playground.image_data import layout_for, load_image_data
 from playground.image_workspace import ImageWorkspace
+from playground.network_settings import LayerSettings
 from playground.presets import image_presets
-from playground.session import LayerSettings
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 pytestmark = pytest.mark.skipif(

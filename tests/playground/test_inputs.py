@@ -11,11 +11,11 @@ from core.data.toy2d import MAX_SAMPLES
 from core.layers import MAX_DROPOUT
 from core.optimizer import MAX_LR, MAX_WEIGHT_DECAY
 from core.training.config import MAX_REGULARIZATION
+from playground.network_settings import MAX_KERNEL, LayerSettings, NetworkSettings
 from playground.panels.data_panel import DataPanel
 from playground.panels.network_panel import NetworkPanel
 from playground.panels.training_panel import TrainingPanel
 from playground.panels.widgets import REFUSED_COLOR, FloatBox, IntBox, RateBox
-from playground.session import MAX_KERNEL, LayerSettings, NetworkSettings
 
 
 def type_in(qtbot, box, text: str) -> None:

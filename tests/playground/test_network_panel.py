@@ -5,8 +5,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from core.model import Sequential
-from playground.panels.network_panel import DENSE_COLUMNS, NetworkPanel
-from playground.session import LayerSettings, NetworkSettings, network_spec
+from playground.network_settings import LayerSettings, NetworkSettings, network_spec
+from playground.panels.layer_row import DENSE_COLUMNS
+from playground.panels.network_panel import NetworkPanel
 
 IMAGE = [1, 28, 28]
 

@@ -13,16 +13,11 @@ from core.data.toy2d import make_dataset
 from core.experiment import load_experiment
 from core.spec import mlp_spec
 from core.training.config import TrainConfig
-from playground import session as session_module
-from playground.engine_process import Engine, RunSetup
-from playground.session import (
-    DataSettings,
-    Session,
-    apply_edits,
-    edit_split,
-    removal_split,
-    reset_reason,
-)
+from playground import point_edits
+from playground.engine import Engine
+from playground.point_edits import apply_edits, edit_split, removal_split
+from playground.run_setup import RunSetup
+from playground.session import DataSettings, Session, reset_reason
 from playground.worker import DONE, PAUSED
 
 # -- the edits themselves (no Qt) ----------------------------------------------------------------
@@ -311,7 +306,7 @@ def test_experiment_saved_after_edits_continues_bit_for_bit(resets, qtbot, tmp_p
 
 def test_clicks_stop_at_the_most_edits_a_file_keeps(resets, qtbot, monkeypatch):
     window, count = resets
-    monkeypatch.setattr(session_module, "MAX_EDITS", 2)  # as at 50,000, sooner
+    monkeypatch.setattr(point_edits, "MAX_EDITS", 2)  # as at 50,000, sooner
     click(qtbot, window, 4.5, 4.5)
     click(qtbot, window, -4.5, 4.5)
     assert len(window.data_panel.settings().edits) == 2

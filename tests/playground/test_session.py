@@ -10,16 +10,16 @@ from core.model import Sequential
 from core.spec import normalize, parse_arch
 from playground.image_data import layout_for
 from playground.image_session import ImageSession, session_from_json
-from playground.presets import image_presets, presets
-from playground.session import (
+from playground.network_settings import (
     LayerSettings,
     NetworkError,
     NetworkSettings,
-    Session,
     network_from_spec,
     network_shapes,
     network_spec,
 )
+from playground.presets import image_presets, presets
+from playground.session import Session
 
 IMAGE = [1, 28, 28]
 

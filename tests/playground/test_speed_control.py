@@ -12,9 +12,10 @@ from PySide6.QtCore import QSettings, Qt
 from core.pace import MAX, Pace, Speed
 from core.spec import mlp_spec
 from core.training.config import TrainConfig
-from playground.engine_process import Engine, RunSetup
+from playground.engine import Engine
 from playground.panels.speed_control import SPEEDS, SpeedControl
 from playground.presets import presets
+from playground.run_setup import RunSetup
 from playground.run_status import stop_message
 from playground.worker import DONE, IDLE, PAUSED, RUNNING
 
