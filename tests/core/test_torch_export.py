@@ -1,12 +1,10 @@
 """Export as PyTorch: one readable file whose nn.Sequential computes what the engine's model
 does, trains on with the engine's optimizer settings, and whose weights come back unchanged."""
 
-import ast
-
 import numpy as np
 import pytest
 from floats import assert_close, assert_same_classes
-from test_pyexport import CASES, import_file, trained_model
+from test_pyexport import CASES, import_file, imported_modules, trained_model
 
 from core.io import ModelFileError
 from core.model import Sequential
@@ -143,10 +141,4 @@ def test_a_state_dict_that_does_not_fit_says_where(tmp_path):
 def test_the_file_needs_only_torch_numpy_and_the_standard_library():
     model = trained_model(CASES["cnn"])
     source = torch_source(model, metadata={"note": 'a """ quote \\ '}, config=TrainConfig())
-    imported = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            imported.add(node.module.split(".")[0])
-    assert imported == {"base64", "json", "numpy", "torch"}
+    assert imported_modules(source) == {"base64", "json", "numpy", "torch"}
