@@ -29,12 +29,17 @@ from core.model import Sequential
 
 LINE = 96  # characters of base64 per source line
 
-_RUNTIME = '''
+#: ``_array(shape, *chunks)`` in an exported file: the weights written by :func:`array_source`.
+ARRAY_FUNCTION = '''
 def _array(shape, *chunks):
     """An array of DTYPE from base64 chunks of little-endian bytes."""
     data = base64.b64decode("".join(chunks))
     return np.frombuffer(data, dtype=DTYPE.newbyteorder("<")).astype(DTYPE).reshape(shape)
+'''
 
+_RUNTIME = (
+    ARRAY_FUNCTION
+    + '''
 
 def _window(start, stride, count):
     return slice(start, start + stride * (count - 1) + 1, stride)
@@ -197,6 +202,7 @@ def predict(x):
     return out[:, 0] if out.shape[1] == 1 else out
 
 '''
+)
 
 _MAIN = """
 
@@ -219,7 +225,8 @@ def _settings(layer: Any) -> dict[str, Any]:
     return {}
 
 
-def _array_source(a: np.ndarray, dtype: np.dtype) -> str:
+def array_source(a: np.ndarray, dtype: np.dtype) -> str:
+    """``_array(shape, "base64...", ...)``: source text that rebuilds ``a`` in ``dtype``."""
     data = base64.b64encode(np.ascontiguousarray(a, dtype.newbyteorder("<")).tobytes()).decode()
     lines = [data[i : i + LINE] for i in range(0, len(data), LINE)] or [""]
     body = "".join(f'            "{line}",\n' for line in lines)
@@ -251,7 +258,7 @@ def python_source(model: Sequential, *, metadata: dict[str, Any] | None = None) 
         arrays = dict(layer.params)
         arrays.update(layer.buffers)
         params = "".join(
-            f"        {name!r}: {_array_source(a, dtype)},\n" for name, a in arrays.items()
+            f"        {name!r}: {array_source(a, dtype)},\n" for name, a in arrays.items()
         )
         params = "{\n" + params + "    }" if params else "{}"
         entries.append(f"    ({layer.kind!r}, {_settings(layer)!r}, {params}),  # {i}")

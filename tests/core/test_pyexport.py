@@ -111,15 +111,20 @@ def test_sigmoid_output_keeps_its_precision_in_both_tails(dtype, tmp_path):
     assert p1[2] == pytest.approx(4.248354255291589e-18, rel=1e-5)
 
 
-def test_file_uses_only_numpy_and_the_standard_library(tmp_path):
-    source = python_source(trained_model(CASES["cnn"]), metadata={"note": 'a """ quote \\ '})
+def imported_modules(source: str) -> set[str]:
+    """The top-level modules that the Python ``source`` imports."""
     imported = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             imported |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module.split(".")[0])
-    assert imported == {"base64", "json", "math", "numpy"}
+    return imported
+
+
+def test_file_uses_only_numpy_and_the_standard_library(tmp_path):
+    source = python_source(trained_model(CASES["cnn"]), metadata={"note": 'a """ quote \\ '})
+    assert imported_modules(source) == {"base64", "json", "math", "numpy"}
 
 
 def test_runs_as_a_script_in_isolation(tmp_path):

@@ -1,0 +1,144 @@
+"""Export as PyTorch: one readable file whose nn.Sequential computes what the engine's model
+does, trains on with the engine's optimizer settings, and whose weights come back unchanged."""
+
+import numpy as np
+import pytest
+from floats import assert_close, assert_same_classes
+from test_pyexport import CASES, import_file, imported_modules, trained_model
+
+from core.io import ModelFileError
+from core.model import Sequential
+from core.spec import mlp_spec
+from core.torch_export import export_torch, torch_source, torch_state
+from core.torch_import import engine_state, load_safetensors
+from core.training import TrainConfig
+
+
+def exported(model, tmp_path, name, **kw):
+    path = tmp_path / f"{name}.py"
+    export_torch(model, path, **kw)
+    return import_file(path, name)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_exported_module_matches_the_engine(torch, case, tmp_path):
+    model = trained_model(CASES[case])
+    module = exported(model, tmp_path, f"torch_{case}", metadata={"class_names": ["a", "b"]})
+    x = np.random.default_rng(1).normal(0, 2.0, (37, *model.input_shape)).astype(np.float32)
+    net = module.load()
+    assert not net.training  # eval mode: batch norm's running statistics, no dropout
+    with torch.no_grad():
+        raw = net(torch.from_numpy(x)).numpy().reshape(len(x), -1)
+    assert_close(raw, model.predict_raw(x))
+    proba = model.predict_proba(x)
+    logits = max(1.0, float(np.abs(raw).max()))
+    assert_close(module.predict_proba(x), proba, scale=logits)
+    if model.loss.task == "classification":
+        assert_same_classes(module.predict(x), model.predict(x), proba)
+    assert module.predict_proba(x[0]).shape == (1, proba.shape[1])
+    assert module.METADATA == {"class_names": ["a", "b"]}
+
+
+def test_training_mode_carries_over(torch, tmp_path):
+    """In train mode batch norm normalizes with the batch and updates its running statistics
+    as the engine does (same momentum, unbiased variance)."""
+    spec = {
+        "input_shape": [3],
+        "layers": [
+            {"type": "dense", "units": 5},
+            {"type": "batchnorm", "momentum": 0.3},
+            {"type": "dense", "units": 1},
+        ],
+        "loss": "mse",
+    }
+    model = trained_model(spec)
+    net = exported(model, tmp_path, "torch_bn_train").load().train()
+    x = np.random.default_rng(2).normal(1.0, 3.0, (16, 3)).astype(np.float32)
+    out = net(torch.from_numpy(x)).detach().numpy()
+    assert_close(out, model.forward(x, training=True))
+    bn = model.layers[1].buffers
+    assert_close(net[1].running_mean.numpy(), bn["running_mean"])
+    assert_close(net[1].running_var.numpy(), bn["running_var"])
+
+
+@pytest.mark.parametrize(
+    "optimizer", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+)
+def test_training_on_in_pytorch_lowers_the_loss(torch, optimizer, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 2)).astype(np.float32)
+    y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    model = Sequential(mlp_spec(2, [16, 16], 2, activation="tanh"), seed=0)
+    config = TrainConfig(
+        optimizer=optimizer,
+        lr=0.05 if optimizer in ("sgd", "momentum", "nesterov", "adagrad") else 0.01,
+    )
+    module = exported(model, tmp_path, f"torch_opt_{optimizer}", config=config)
+    net = module.load().train()
+    opt, loss_fn = module.optimizer(net), module.loss_fn()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    with torch.no_grad():
+        before = float(loss_fn(net(xt), yt))
+    assert before == pytest.approx(model.loss_and_grad(x, y), rel=1e-5)
+    for _ in range(20):
+        opt.zero_grad()
+        loss_fn(net(xt), yt).backward()
+        opt.step()
+    with torch.no_grad():
+        assert float(loss_fn(net(xt), yt)) < 0.95 * before
+    assert type(opt).__name__.lower() == {"momentum": "sgd", "nesterov": "sgd"}.get(
+        optimizer, optimizer
+    )
+
+
+def test_round_trip_engine_torch_engine_gives_identical_weights(torch, tmp_path):
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    model = trained_model(CASES["cnn"])
+    net = exported(model, tmp_path, "torch_round_trip").load()
+    path = tmp_path / "weights.safetensors"
+    safetensors_torch.save_file(net.state_dict(), str(path))
+    again = Sequential(model.spec, seed=99)
+    again.set_state(load_safetensors(path, again))
+    for name, value in model.get_state().items():
+        np.testing.assert_array_equal(again.get_state()[name], value, err_msg=name)
+
+
+def test_a_state_dict_with_its_own_names_is_matched_by_order(tmp_path):
+    """A hand-written PyTorch model names its modules (fc1, bn, fc10...): matched in the order
+    of the names, numbers counted as numbers."""
+    model = trained_model(mlp_spec(3, [4, 5], 2, activation="relu"))
+    ours = torch_state(model)
+    names = {"0": "fc2", "2": "fc9", "4": "fc10"}  # 10 after 9, not after 1
+    theirs = {f"{names[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in ours.items()}
+    state = engine_state(Sequential(model.spec), theirs, "model.safetensors")
+    for name, value in model.get_state().items():
+        np.testing.assert_array_equal(state[name], value)
+
+
+def test_a_state_dict_that_does_not_fit_says_where(tmp_path):
+    model = Sequential(mlp_spec(2, [8], 3))
+    state = torch_state(model)
+    with pytest.raises(
+        ModelFileError, match=r"holds 1 layers with weights \(0\); the network in the editor has 2"
+    ):
+        engine_state(model, {k: v for k, v in state.items() if k.startswith("0.")}, "m.safetensors")
+    wrong = dict(state, **{"2.weight": np.zeros((4, 8), np.float32)})
+    with pytest.raises(
+        ModelFileError,
+        match=r"layer 3 \(dense, 3 units\) needs weight of shape 3×8; the file's '2.weight' is 4×8",
+    ):
+        engine_state(model, wrong, "m.safetensors")
+    renamed = {k.replace("2.bias", "2.offset"): v for k, v in state.items()}
+    with pytest.raises(
+        ModelFileError, match="needs weight, bias; the file's '2' has weight, offset"
+    ):
+        engine_state(model, renamed, "m.safetensors")
+    bad = dict(state, **{"0.bias": np.full(8, np.nan, np.float32)})
+    with pytest.raises(ModelFileError, match="NaN"):
+        engine_state(model, bad, "m.safetensors")
+
+
+def test_the_file_needs_only_torch_numpy_and_the_standard_library():
+    model = trained_model(CASES["cnn"])
+    source = torch_source(model, metadata={"note": 'a """ quote \\ '}, config=TrainConfig())
+    assert imported_modules(source) == {"base64", "json", "numpy", "torch"}
