@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from core.io import ModelFileError, open_regular
+from core.archive import ModelFileError, open_regular
 
 #: the largest header read (a state dict of thousands of tensors needs a few hundred KiB)
 MAX_HEADER_BYTES = 16 * 1024**2

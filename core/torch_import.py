@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from core.io import ModelFileError, check_values
+from core.archive import ModelFileError
+from core.io import check_values
 from core.model import Sequential
 from core.safetensors import read_safetensors
 from core.torch_export import TORCH_NAMES, torch_state

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from core.io import ModelFileError
+from core.archive import ModelFileError
 from core.safetensors import MAX_HEADER_BYTES, read_safetensors
 
 

@@ -6,12 +6,12 @@ import pytest
 from floats import assert_close, assert_same_classes
 from test_pyexport import CASES, import_file, imported_modules, trained_model
 
-from core.io import ModelFileError
+from core.archive import ModelFileError
 from core.model import Sequential
 from core.spec import mlp_spec
 from core.torch_export import export_torch, torch_source, torch_state
 from core.torch_import import engine_state, load_safetensors
-from core.training import TrainConfig
+from core.training.config import TrainConfig
 
 
 def exported(model, tmp_path, name, **kw):
