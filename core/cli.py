@@ -5,6 +5,7 @@ Example::
     nn-playground-train --dataset spiral --layers 16,16 --activation relu --optimizer adam \\
         --lr 0.01 --epochs 300 --seed 0 --out model.npz --save-experiment run.npz
     nn-playground-train --resume run.npz --epochs 500 --export-onnx model.onnx
+    nn-playground-train --resume run.npz --export-torch model_torch.py   # go on in PyTorch
 
 Progress is a bar on a terminal and plain lines otherwise (logs, pipes). Exit status: 0 when
 training finished, 1 when it diverged, 2 for invalid arguments or input files (found before
@@ -40,6 +41,7 @@ from core.io import save_model
 from core.memory import check_fits
 from core.onnx_export import export_onnx
 from core.progress import Progress, fmt
+from core.torch_export import export_torch
 from core.training.config import TrainConfig
 from core.training.loop import train_iter
 from core.training.trainer import Trainer, build_trainer
@@ -111,6 +113,9 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
                 path, trainer, data.params, data.metadata
             ),
             "export_onnx": lambda path: export_onnx(trainer.model, path, metadata=model_meta),
+            "export_torch": lambda path: export_torch(
+                trainer.model, path, metadata=model_meta, config=config
+            ),
         }
         failures = write_outputs(args, writers, result, written)
         if failures:

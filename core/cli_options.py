@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.onnx",
         help="also export the trained model as ONNX (needs the 'onnx' package)",
     )
+    add(
+        "--export-torch",
+        metavar="FILE.py",
+        help="also export the trained model as one PyTorch file (nn.Sequential, weights, "
+        "predict, the optimizer settings); it needs torch and NumPy, not this project",
+    )
     add("--progress", choices=("auto", "bar", "lines", "none"), default="auto")
     add("--json", action="store_true", help="print the final metrics as JSON")
     return p
@@ -141,6 +147,7 @@ RESUME_OPTIONS = {
     "download",
     "out",
     "export_onnx",
+    "export_torch",
     "save_experiment",
     "progress",
     "json",

@@ -17,6 +17,7 @@ OUTPUTS = (
     ("out", "--out", "model", "out"),
     ("save_experiment", "--save-experiment", "experiment", "experiment"),
     ("export_onnx", "--export-onnx", "ONNX model", "onnx"),
+    ("export_torch", "--export-torch", "PyTorch model", "torch"),
 )
 
 

@@ -6,7 +6,9 @@ import pytest
 from floats import assert_close, assert_same_classes
 from test_pyexport import CASES, import_file, imported_modules, trained_model
 
+from core import cli
 from core.archive import ModelFileError
+from core.io import load_model
 from core.model import Sequential
 from core.spec import mlp_spec
 from core.torch_export import export_torch, torch_source, torch_state
@@ -142,3 +144,22 @@ def test_the_file_needs_only_torch_numpy_and_the_standard_library():
     model = trained_model(CASES["cnn"])
     source = torch_source(model, metadata={"note": 'a """ quote \\ '}, config=TrainConfig())
     assert imported_modules(source) == {"base64", "json", "numpy", "torch"}
+
+
+def test_command_line_exports_the_trained_model(torch, tmp_path):
+    model_path, torch_path = tmp_path / "m.npz", tmp_path / "spiral_torch.py"
+    argv = "--dataset spiral --layers 8 --epochs 3 --optimizer rmsprop --lr 0.02 --progress none"
+    code = cli.main([*argv.split(), "--out", str(model_path), "--export-torch", str(torch_path)])
+    assert code == 0
+    model, meta = load_model(model_path)
+    module = import_file(torch_path, "cli_spiral_torch")
+    x = np.random.default_rng(3).uniform(-6, 6, (50, 2)).astype(np.float32)
+    assert_close(module.predict_proba(x), model.predict_proba(x))
+    assert module.METADATA["dataset"] == "spiral" == meta["dataset"]
+    optimizer = module.optimizer(module.load())
+    assert type(optimizer).__name__ == "RMSprop" and optimizer.defaults["lr"] == 0.02
+
+
+def test_command_line_checks_the_export_path_first(tmp_path):
+    code = cli.main(["--epochs", "1", "--progress", "none", "--export-torch", str(tmp_path)])
+    assert code == 2
