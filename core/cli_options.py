@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from core import __version__
 from core.cli_data import TrainingData
 from core.data.features import FEATURES
 from core.data.registry import DATASETS as IMAGE_DATASETS
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a neural network headless with the NN Playground engine.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add = p.add_argument_group("data").add_argument
     add(
         "--dataset",

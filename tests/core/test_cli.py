@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from dev_data import DEV_MNIST
 
+import core
 from core import cli, cli_options, cli_outputs, memory
 from core.data.loading import load
 from core.data.prepare import prepare
@@ -371,3 +372,10 @@ def test_memory_check_uses_the_estimate(capsys, monkeypatch, no_training):
     monkeypatch.setattr(memory, "available_memory", lambda: need)  # the data copy does not fit
     assert cli.main(["--layers", "64,64", "--progress", "none"]) == 2
     assert "of memory" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"nn-playground-train {core.__version__}\n"
