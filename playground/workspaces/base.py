@@ -17,6 +17,10 @@ File and Edit menus work with any of them:
 A workspace tells the window things through signals only: ``statusMessage``, ``banner`` (a
 problem, "" hides it), ``resetNeeded`` (a panel change needs a new run: the window parks or
 keeps the old one first), ``runSetUp`` and ``settingsChanged`` (the run goes on with them).
+
+The window makes each workspace as ``kind(controller, settings)`` (the engine's controller and
+the app's QSettings) and knows it by its class attributes (``mode``, ``title``...). A mode that
+trains one network on one data set builds on :class:`TrainingWorkspace`.
 """
 
 from __future__ import annotations
@@ -65,8 +69,8 @@ class Workspace(QWidget):
 
     training_panel: TrainingPanel
 
-    def __init__(self, controller: TrainingController, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, controller: TrainingController) -> None:
+        super().__init__()
         self.controller = controller
         self.run_session: Any = None  # what the current run came from (None: no run here)
         self.spec: dict[str, Any] | None = None
