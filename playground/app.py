@@ -16,30 +16,31 @@ from playground.presets import all_presets
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="nn-playground", description="NN Playground desktop app")
-    p.add_argument("--preset", choices=sorted(all_presets()), help="start from a preset")
-    p.add_argument(
-        "--train-seconds",
-        type=float,
-        default=0.0,
-        help="start training at once and pause after this many seconds",
-    )
-    p.add_argument("--screenshot", metavar="PNG", help="save the window to PNG and exit")
-    p.add_argument(
-        "--draw",
-        metavar="SAMPLE",
-        help="image mode: show the Draw tab with a sample drawn (e.g. 7) before the screenshot",
-    )
-    p.add_argument(
-        "--theme",
-        choices=("system", "light", "dark"),
-        help="colours (default: as last chosen in View ▸ Theme, at first the system's)",
-    )
-    p.add_argument("--size", default="1440x900", help="window size WxH")
-    p.add_argument(
-        "--fresh",
-        action="store_true",
-        help="ignore and don't overwrite saved settings (for scripted screenshots)",
-    )
+    flags: dict[str, dict] = {  # flag -> how argparse reads it
+        "--preset": {"choices": sorted(all_presets()), "help": "start from a preset"},
+        "--train-seconds": {
+            "type": float,
+            "default": 0.0,
+            "help": "start training at once and pause after this many seconds",
+        },
+        "--screenshot": {"metavar": "PNG", "help": "save the window to PNG and exit"},
+        "--draw": {
+            "metavar": "SAMPLE",
+            "help": "image mode: show the Draw tab with a sample drawn (e.g. 7) before the "
+            "screenshot",
+        },
+        "--theme": {
+            "choices": ("system", "light", "dark"),
+            "help": "colours (default: as last chosen in View ▸ Theme, at first the system's)",
+        },
+        "--size": {"default": "1440x900", "help": "window size WxH"},
+        "--fresh": {
+            "action": "store_true",
+            "help": "ignore and don't overwrite saved settings (for scripted screenshots)",
+        },
+    }
+    for flag, how in flags.items():
+        p.add_argument(flag, **how)
     args = p.parse_args(argv)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))

@@ -13,32 +13,34 @@ experiment does.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QEventLoop, QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox, QStatusBar
 
 from core.experiment import Experiment
 from core.pace import Speed
-from playground.image_session import MODE as IMAGES
+from playground.file_actions import FileActions
 from playground.image_session import ImageSession
 from playground.session import Session
+from playground.toolbar import RunToolbar
+from playground.worker import TrainingController
+from playground.workspaces.base import Workspace
 
-PLANE = "plane"
-MODE_NAMES = {PLANE: "Plane", IMAGES: "Images"}
 #: Seconds Quit waits for the engine to write the experiment chosen in the quit question.
 SAVE_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
 class KeptRun:
-    """A run held in memory: its settings (with the rates it had and the point edits its state
-    was trained with: the edits still waiting for their epoch are in the experiment's
+    """A run held in memory: its mode, its settings (with the rates it had and the point edits
+    its state was trained with: the edits still waiting for their epoch are in the experiment's
     ``queued_edits``), its state, what discarded it (``label``, e.g. "Reset"), its step count
     when it last matched a file (``clean_step``: 0 if never saved), and the preset it came
     from (``preset``, and its settings as loaded: ``preset_shown``) and speed it ran at."""
 
+    mode: str
     session: Session | ImageSession
     experiment: Experiment
     label: str = ""
@@ -48,22 +50,40 @@ class KeptRun:
     speed: Speed | None = None
 
     @property
-    def mode(self) -> str:
-        return IMAGES if isinstance(self.session, ImageSession) else PLANE
-
-    @property
     def steps(self) -> int:
         return self.experiment.steps
 
 
-class KeptRuns(QObject):
-    """The window's kept runs and its Edit ▸ Undo action (``undo_action``)."""
+class Host(Protocol):
+    """What the kept runs need of the window (the main window is one): its workspaces and
+    modes, the engine, the speed, and a status bar to report in. Dialogs open over it."""
 
-    def __init__(self, window: QMainWindow) -> None:
-        # The main window (playground.main_window.MainWindow), not imported: it imports this
-        # module, and the modules stay a tree.
+    controller: TrainingController
+    toolbar: RunToolbar  # its speed control
+
+    @property
+    def mode(self) -> str: ...  # the mode on screen
+
+    @property
+    def run_workspace(self) -> Workspace | None: ...  # the one whose run the engine has
+
+    def workspace_for(self, mode: str) -> Workspace: ...
+
+    def set_mode(self, mode: str) -> None: ...
+
+    def apply_session(self, session: Any, label: str | None = None, **start: Any) -> None: ...
+
+    def statusBar(self) -> QStatusBar: ...  # noqa: N802 (Qt name)
+
+
+class KeptRuns(QObject):
+    """The window's kept runs and its Edit ▸ Undo action (``undo_action``); ``files`` saves
+    a run before quitting."""
+
+    def __init__(self, window: Host, files: FileActions) -> None:
         super().__init__(window)
         self.window = window
+        self.files = files
         #: mode -> the run parked when that mode was left
         self.parked: dict[str, KeptRun] = {}
         #: the last trained run an action discarded (Edit ▸ Undo)
@@ -81,7 +101,7 @@ class KeptRuns(QObject):
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.undo_action.triggered.connect(lambda _=False: self.undo())
         self._update_action()
-        window.files.experimentSaved.connect(self._saved)
+        files.experimentSaved.connect(self._saved)
 
     def populate(self, menu: QMenu) -> None:
         """Add the Edit menu's actions."""
@@ -91,7 +111,7 @@ class KeptRuns(QObject):
     def steps(self) -> int:
         """Steps of the current run as last shown (0 without a run)."""
         last = self.window.controller.last
-        return 0 if last is None or self.window.run_session is None else last.step
+        return 0 if last is None or self.window.run_workspace is None else last.step
 
     def unsaved(self) -> bool:
         """Whether the current run has trained since it was last saved (or ever, if never)."""
@@ -99,9 +119,10 @@ class KeptRuns(QObject):
 
     def take(self, label: str = "") -> KeptRun | None:
         """The current run, kept (None if it never trained or the engine can't give it)."""
-        session = self.window.run_session
-        if session is None or self.steps() == 0:
+        workspace = self.window.run_workspace
+        if workspace is None or self.steps() == 0:
             return None
+        session = workspace.run_session
         experiment = self.window.controller.keep(session.to_dict())
         if experiment is None or experiment.steps == 0:
             return None
@@ -112,7 +133,13 @@ class KeptRuns(QObject):
             trained = experiment.data["data"]["edits"]
             session = replace(session, data=replace(session.data, edits=[*map(list, trained)]))
         return KeptRun(
-            session, experiment, label, self.clean_step, *self.run_preset, self.run_speed
+            workspace.mode,
+            session,
+            experiment,
+            label,
+            self.clean_step,
+            *self.run_preset,
+            self.run_speed,
         )
 
     def run_set_up(self) -> None:
@@ -120,11 +147,11 @@ class KeptRuns(QObject):
         already changed by the time the run is taken)."""
         window = self.window
         if not self._watching_speed:
-            window.speed_control.speedChanged.connect(self._speed_changed)
+            window.toolbar.speed_control.speedChanged.connect(self._speed_changed)
             self._watching_speed = True
-        mode = window.run_mode
-        self.run_preset = (window._presets[mode], window._preset_shown[mode])
-        self.run_speed = window.speed_control.speed()
+        workspace = window.run_workspace
+        self.run_preset = (workspace.preset, workspace.preset_shown)
+        self.run_speed = window.toolbar.speed_control.speed()
 
     def _speed_changed(self, speed: Speed) -> None:
         if self.next_label is None:  # the user's, not a preset's on its way to a new run
@@ -135,16 +162,16 @@ class KeptRuns(QObject):
         self.clean_step = self.steps()
 
     # -- set-ups -------------------------------------------------------------------------------
-    def before_reset(self, sender: QObject | None, start: dict[str, Any]) -> None:
+    def before_reset(self, label: str, start: dict[str, Any]) -> None:
         """A new run is about to replace the current one: park it if it belongs to the mode
-        being left, else keep it for Undo, named after the action that discards it."""
-        label = self.next_label or ("Reset" if sender is self.window.reset_action else "Edit")
+        being left, else keep it for Undo, named after the action that discards it (the one
+        set in ``next_label``, else ``label``)."""
+        label = self.next_label or label
         self.next_label = None
-        run_mode, mode = self.window.run_mode, self.window.mode
-        kept = self.take(label) if run_mode is not None else None
+        kept = self.take(label) if self.window.run_workspace is not None else None
         if kept is not None:
-            if run_mode != mode:
-                self.parked[run_mode] = kept
+            if kept.mode != self.window.mode:
+                self.parked[kept.mode] = kept
             else:
                 self._discard(kept)
         resume = start.get("resume")
@@ -160,18 +187,8 @@ class KeptRuns(QObject):
             return {}
         self._next_clean = kept.clean_step
         if kept.experiment.data.get("data", {}).get("queued_edits"):
-            self._show_trained_edits(kept.session)
+            self.window.workspace_for(mode).show_trained_edits(kept.session)
         return {"resume": kept.experiment}
-
-    def _show_trained_edits(self, session: Session) -> None:
-        """Show the point edits a parked run's state was trained with: the run is set up on
-        them, and the waiting edits join again once it is (``MainWindow._run_was_set_up``)."""
-        window = self.window
-        window._applying = True  # no run for the panel's change: the parked run is set up next
-        try:
-            window.data_panel.set_settings(session.data)
-        finally:
-            window._applying = False
 
     def drop_parked(self, mode: str) -> None:
         """New settings replace ``mode``'s panels: its parked run no longer fits them, and is
@@ -196,9 +213,10 @@ class KeptRuns(QObject):
         self.next_label = "Undo"
         self._next_clean = kept.clean_step
         window = self.window
-        window._presets[kept.mode], window._preset_shown[kept.mode] = kept.preset, kept.preset_shown
+        workspace = window.workspace_for(kept.mode)
+        workspace.preset, workspace.preset_shown = kept.preset, kept.preset_shown
         if kept.speed is not None:
-            window.speed_control.set_speed(kept.speed)
+            window.toolbar.speed_control.set_speed(kept.speed)
         window.apply_session(kept.session, resume=kept.experiment)
         self.window.statusBar().showMessage(
             f"Undone: back at epoch {kept.experiment.epoch:,}, step {kept.steps:,}.", 8000
@@ -225,7 +243,7 @@ class KeptRuns(QObject):
         the file), Discard or Cancel. True: go on quitting."""
         if self.unsaved():
             last = self.window.controller.last
-            if not self._ask_to_save(self.window.run_mode, last.epoch, last.step):
+            if not self._ask_to_save(self.window.run_workspace.mode, last.epoch, last.step):
                 return False
         for mode, kept in list(self.parked.items()):
             if kept.steps > kept.clean_step:
@@ -239,8 +257,8 @@ class KeptRuns(QObject):
         answer = QMessageBox.question(
             self.window,
             "Save the run?",
-            f"The {MODE_NAMES[mode]} run has trained to epoch {epoch:,}, step {step:,} and is not "
-            "saved. Save it as an experiment before quitting?",
+            f"The {self.window.workspace_for(mode).title} run has trained to epoch {epoch:,}, "
+            f"step {step:,} and is not saved. Save it as an experiment before quitting?",
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
@@ -250,7 +268,8 @@ class KeptRuns(QObject):
             return True
         if answer != QMessageBox.StandardButton.Save:
             return False
-        if self.window.run_mode != mode:
+        run = self.window.run_workspace
+        if run is None or run.mode != mode:
             self.window.set_mode(mode)  # resumes the parked run, which is then saved
         return self._save_and_wait()
 
@@ -267,7 +286,7 @@ class KeptRuns(QObject):
 
         controller.saved.connect(saved)
         try:
-            if not self.window.files.save_experiment_as():
+            if not self.files.save_experiment_as():
                 return False
             QTimer.singleShot(int(SAVE_TIMEOUT * 1000), loop.quit)
             if not result:

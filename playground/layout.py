@@ -119,7 +119,7 @@ class EditorAndView(QWidget):
 
 
 @dataclass(frozen=True)
-class Workspace:
+class Splits:
     """A mode's resizable layout: three columns above, views side by side below."""
 
     top: QSplitter
@@ -127,12 +127,12 @@ class Workspace:
     main: QSplitter
 
 
-def workspace(
+def mode_splits(
     columns: Sequence[QWidget],
     widths: Sequence[int],
     stretch: Sequence[int],
     below: Sequence[QWidget],
-) -> Workspace:
+) -> Splits:
     """The splitters of a mode: ``columns`` left to right with initial ``widths`` (the first
     column at least as wide as it needs) and ``stretch`` factors, ``below`` under them taking
     a quarter of the height."""
@@ -150,4 +150,4 @@ def workspace(
     main.setStretchFactor(0, 3)
     main.setStretchFactor(1, 1)
     main.setSizes([560, 240])
-    return Workspace(top, bottom, main)
+    return Splits(top, bottom, main)

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from core.data.toy2d import Dataset
+from core.data.dataset import Dataset
 from core.validation import check_number, short_repr
 
 #: Radius (in data units) within which a right-click removes the nearest point.

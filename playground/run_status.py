@@ -1,9 +1,11 @@
-"""Why a run stopped, in plain words for the status bar (the engine's reasons are
-:func:`core.training.train_iter`'s, plus "engine stopped" from the training controller)."""
+"""What the toolbar and the status bar say of a run: its counters, metrics and speed, and why
+it stopped, in plain words (the engine's reasons are :func:`core.training.train_iter`'s, plus
+"engine stopped" from the training controller)."""
 
 from __future__ import annotations
 
 from core.training.config import TrainConfig
+from core.training.snapshot import Snapshot
 
 START_AGAIN = "press R to start again"
 
@@ -35,3 +37,34 @@ def stop_message(
     if reason == "stopped":
         return f"Stopped — {START_AGAIN}"
     return f"Stopped: {reason.replace('_', ' ')} — {START_AGAIN}"
+
+
+def count(n: int) -> str:
+    """A counter as the toolbar shows it: ``123,456``, and ``1.23M`` from a million on, so it
+    never needs more room than the window's widest counter."""
+    return f"{n:,}" if n < 1_000_000 else f"{n / 1e6:.2f}M"
+
+
+def metrics_message(snap: Snapshot) -> str:
+    """The losses and accuracies of a snapshot, for the status bar."""
+    parts = []
+    for label, loss, acc in (
+        ("Train", snap.train_loss, snap.train_acc),
+        ("Test", snap.test_loss, snap.test_acc),
+    ):
+        if loss is not None:
+            text = f"{label} loss {loss:.4f}"
+            if acc is not None:
+                text += f", accuracy {acc:.1%}"
+            parts.append(text)
+    return "    ".join(parts) or "Not trained yet: press Play (Space)"
+
+
+def speed_message(snap: Snapshot) -> str:
+    """How fast the run trains and its learning rate ("" before it has trained)."""
+    if snap.elapsed <= 0:
+        return ""
+    return (
+        f"{snap.step / snap.elapsed:,.0f} steps/s ({snap.samples_per_second:,.0f} "
+        f"samples/s)   lr {snap.lr:.3g}"
+    )

@@ -26,7 +26,7 @@ def make_window(qtbot, qapp, settings):
         window.show()
         windows.append(window)
         # the first (untrained) snapshot arrives from the worker thread
-        qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=5000)
+        qtbot.waitUntil(lambda: window.workspace.last_snapshot is not None, timeout=5000)
         return window
 
     yield make

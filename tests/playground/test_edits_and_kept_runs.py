@@ -12,9 +12,10 @@ from test_point_edits import click, pause_mid_epoch, saved, step_epoch, until_st
 from core.experiment import load_experiment
 from core.pace import Speed
 from playground import kept_runs
-from playground.main_window import IMAGES, PLANE
+from playground.image_session import MODE as IMAGES
 from playground.presets import preset_speed
 from playground.worker import DONE
+from playground.workspaces.plane import PLANE
 
 HISTORY = ("step", "train_loss", "test_loss", "train_acc", "test_acc")
 
@@ -23,7 +24,7 @@ def paused_with_a_waiting_edit(qtbot, window, tmp_path=None):
     """Train xor to mid-epoch, click a point (it waits for the epoch to end), set an epoch limit
     two epochs on, and save that state in ``tmp_path`` if given (the file continues bit for bit:
     the reference run)."""
-    panel = window.training_panel
+    panel = window.plane.training_panel
     panel.epochs.setValue(0)  # no limit: pausing mid-epoch can't miss the end of the run
     step_epoch(qtbot, window)
     paused = pause_mid_epoch(qtbot, window, 30)
@@ -31,13 +32,13 @@ def paused_with_a_waiting_edit(qtbot, window, tmp_path=None):
     panel.epochs.setValue(paused.epoch + 2)
     if tmp_path is not None:
         experiment = saved(qtbot, window, tmp_path / "reference.npz")
-        assert experiment.data["data"]["queued_edits"] == window.data_panel.settings().edits
-    return paused, window.data_panel.settings().edits
+        assert experiment.data["data"]["queued_edits"] == window.plane.data_panel.settings().edits
+    return paused, window.plane.data_panel.settings().edits
 
 
 def train_to_the_end(qtbot, window):
-    until_state(qtbot, window, DONE, window.play_action.trigger)
-    return window.last_snapshot
+    until_state(qtbot, window, DONE, window.toolbar.play_action.trigger)
+    return window.workspace.last_snapshot
 
 
 def assert_same_run(continued, reference):
@@ -57,13 +58,13 @@ def reference_run(qtbot, window, tmp_path):
 def test_undo_reset_brings_back_a_run_with_a_waiting_edit(make_window, qtbot, tmp_path):
     window = make_window("xor")
     paused, edits = paused_with_a_waiting_edit(qtbot, window, tmp_path)
-    n_train = len(window.dataset.x_train) + len(window.dataset.x_test)
-    reset_by(qtbot, window, window.reset_action.trigger)
+    n_train = len(window.plane.dataset.x_train) + len(window.plane.dataset.x_test)
+    reset_by(qtbot, window, window.toolbar.reset_action.trigger)
     reset_by(qtbot, window, window.kept.undo_action.trigger)
     assert not window.banner.isVisibleTo(window), window.banner.text()
-    assert window.last_snapshot.step == paused.step
-    assert window.data_panel.settings().edits == edits  # the edit shows, and waits again
-    assert len(window.dataset.x_train) + len(window.dataset.x_test) == n_train
+    assert window.workspace.last_snapshot.step == paused.step
+    assert window.plane.data_panel.settings().edits == edits  # the edit shows, and waits again
+    assert len(window.plane.dataset.x_train) + len(window.plane.dataset.x_test) == n_train
     continued = train_to_the_end(qtbot, window)
     assert_same_run(continued, reference_run(qtbot, window, tmp_path))
 
@@ -79,8 +80,8 @@ def test_a_run_with_a_waiting_edit_is_parked_and_resumed(
     choose_mode(qtbot, window, IMAGES)
     choose_mode(qtbot, window, PLANE)
     assert not window.banner.isVisibleTo(window), window.banner.text()
-    assert window.last_snapshot.step == paused.step
-    assert window.data_panel.settings().edits == edits
+    assert window.workspace.last_snapshot.step == paused.step
+    assert window.plane.data_panel.settings().edits == edits
     continued = train_to_the_end(qtbot, window)
     assert_same_run(continued, reference_run(qtbot, window, tmp_path))
 
@@ -89,14 +90,14 @@ def test_clicks_and_another_optimizer_mark_the_preset_changed(make_window, qtbot
     window = make_window("xor")
     resets = []
     window.runReset.connect(lambda: resets.append(1))
-    assert window.preset_box.currentText() == "xor"
+    assert window.toolbar.preset_box.currentText() == "xor"
     click(qtbot, window, 4.5, -4.5)
-    assert window.preset_box.currentText() == "xor (changed)" and resets == []
+    assert window.toolbar.preset_box.currentText() == "xor (changed)" and resets == []
 
     other = make_window("xor")
-    panel = other.training_panel
+    panel = other.plane.training_panel
     panel.optimizer.setCurrentIndex(panel.optimizer.findData("rmsprop"))
-    assert other.preset_box.currentText() == "xor (changed)"
+    assert other.toolbar.preset_box.currentText() == "xor (changed)"
 
 
 def test_undo_brings_back_the_preset_and_speed_the_run_had(make_window, qtbot):
@@ -104,34 +105,34 @@ def test_undo_brings_back_the_preset_and_speed_the_run_had(make_window, qtbot):
     step_epoch(qtbot, window)
     chosen = Speed(2)
     assert chosen not in (preset_speed("xor"), preset_speed("spiral"))
-    window.speed_control.set_speed(chosen)
+    window.toolbar.speed_control.set_speed(chosen)
     choose_preset(qtbot, window, "spiral")
-    assert window.preset_box.currentText() == "spiral"
-    assert window.speed_control.speed() == preset_speed("spiral")
+    assert window.toolbar.preset_box.currentText() == "spiral"
+    assert window.toolbar.speed_control.speed() == preset_speed("spiral")
     reset_by(qtbot, window, window.kept.undo_action.trigger)
-    assert window.preset_box.currentText() == "xor"
-    assert window.speed_control.speed() == chosen
+    assert window.toolbar.preset_box.currentText() == "xor"
+    assert window.toolbar.speed_control.speed() == chosen
 
 
 def test_an_edit_the_run_cannot_train_on_changes_nothing(make_window, qtbot, monkeypatch):
     # Removals keep 2 training points, which batch norm trains on: the rule is made stricter
     # here (as if the network needed batches of 1,000) to reach the refusal with a click.
     window = make_window("xor")
-    reset_by(qtbot, window, lambda: window.network_panel.rows[0].batchnorm.setChecked(True))
-    monkeypatch.setattr("playground.main_window.min_batch", lambda layers: 1000)
+    reset_by(qtbot, window, lambda: window.plane.network_panel.rows[0].batchnorm.setChecked(True))
+    monkeypatch.setattr("playground.workspaces.plane.min_batch", lambda layers: 1000)
     failed = []
     window.controller.failed.connect(failed.append)
-    dataset, n = window.dataset, len(window.dataset.x_train)
+    dataset, n = window.plane.dataset, len(window.plane.dataset.x_train)
     x1, x2 = (float(v) for v in dataset.x_train[0])
     click(qtbot, window, x1, x2, button=Qt.MouseButton.RightButton)
     assert window.banner.text() == (
         "Can't change the points: batch norm in the network needs batches of at least 1000 "
         f"training points (see the Batch box); the training set would hold {n - 1}."
     )
-    assert window.dataset is dataset and window.data_panel.settings().edits == []
-    assert window.run_session.data.edits == []
+    assert window.plane.dataset is dataset and window.plane.data_panel.settings().edits == []
+    assert window.workspace.run_session.data.edits == []
     step_epoch(qtbot, window)  # the run trains on as before
-    assert failed == [] and window.last_snapshot.epoch == 1
+    assert failed == [] and window.workspace.last_snapshot.epoch == 1
 
 
 def test_quit_saves_a_parked_run_with_its_waiting_edit(

@@ -4,12 +4,9 @@ from which a run continues exactly; data set problems are said in the app's word
 import dataclasses
 
 import numpy as np
-from test_engine_process import Pipe, small_setup, spec_for, step, tiny_run
+from test_engine_process import Pipe, small_setup, step, stepped, tiny_run
 
-from core.training.config import TrainConfig
 from playground.engine import KEPT_RUN_LOST, Engine
-from playground.image_data import ImageDataSettings
-from playground.run_setup import RunSetup
 
 
 def kept_reply(engine, pipe, token, data=None):
@@ -20,11 +17,7 @@ def kept_reply(engine, pipe, token, data=None):
 
 
 def test_keep_sends_the_state_a_run_continues_from_exactly():
-    pipe = Pipe()
-    engine = Engine(pipe)
-    engine.setup(tiny_run())
-    engine.ack()
-    step(engine)
+    pipe, engine = stepped()
     engine.control.set_lr(0.05)  # as the command reader does for ("lr", 0.05)
     reply = kept_reply(engine, pipe, 7)
     assert reply[1] == 1  # the run it belongs to
@@ -47,20 +40,6 @@ def test_keep_without_a_run_answers_none():
     pipe = Pipe()
     engine = Engine(pipe)
     assert kept_reply(engine, pipe, 1)[3] is None
-
-
-def test_a_missing_data_set_is_reported_with_the_apps_buttons(tmp_path, monkeypatch):
-    monkeypatch.setenv("NN_PLAYGROUND_DATA", str(tmp_path))
-    pipe = Pipe()
-    engine = Engine(pipe)
-    spec = spec_for("dense:10", [784])
-    engine.setup(RunSetup(spec, TrainConfig(), images=ImageDataSettings("mnist"), run_id=4))
-    assert engine.outbox.drain()
-    assert pipe.sent[0][:3] == (
-        "failed",
-        4,
-        "MNIST is not on this computer yet: press Download in the Data panel, or Load from folder…",
-    )
 
 
 def test_a_kept_run_keeps_the_edits_waiting_for_their_epoch_apart_and_continues_exactly():

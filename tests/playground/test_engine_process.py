@@ -38,11 +38,17 @@ def kinds(pipe):
     return [m[0] if m[0] != "snapshot" else ("snapshot", m[2]) for m in pipe.sent]
 
 
-def test_snapshots_wait_for_the_ack_and_the_newest_wins():
+def sent_one_snapshot():
+    """An outbox (and its pipe) that has sent snapshot 1 and waits for its ack."""
     pipe = Pipe()
     box = Outbox(pipe)
     box.snapshot(0, 1)
     assert box.drain()
+    return pipe, box
+
+
+def test_snapshots_wait_for_the_ack_and_the_newest_wins():
+    pipe, box = sent_one_snapshot()
     box.snapshot(0, 2)
     box.snapshot(0, 3)
     assert box.drain()
@@ -53,10 +59,7 @@ def test_snapshots_wait_for_the_ack_and_the_newest_wins():
 
 
 def test_a_state_message_goes_after_the_waiting_snapshot_even_without_ack():
-    pipe = Pipe()
-    box = Outbox(pipe)
-    box.snapshot(0, 1)
-    assert box.drain()
+    pipe, box = sent_one_snapshot()
     box.snapshot(0, 2)
     box.message(("state", 0, PAUSED, ""))
     assert box.drain()
@@ -89,6 +92,16 @@ def step(engine):
         engine.advance()
 
 
+def stepped():
+    """An engine (and its pipe) that set up a tiny run and trained one Step of it."""
+    pipe = Pipe()
+    engine = Engine(pipe)
+    engine.setup(tiny_run())
+    engine.ack()
+    step(engine)
+    return pipe, engine
+
+
 def spec_for(arch: str, shape: list[int]) -> dict:
     return normalize({"input_shape": shape, "layers": parse_arch(arch), "loss": "softmax_ce"})
 
@@ -100,11 +113,7 @@ def tiny_run(**kw):
 
 
 def test_step_sends_the_snapshot_then_paused():
-    pipe = Pipe()
-    engine = Engine(pipe)
-    engine.setup(tiny_run())
-    engine.ack()
-    step(engine)
+    pipe, engine = stepped()
     assert engine.outbox.drain()
     assert [k if isinstance(k, str) else k[0] for k in kinds(pipe)] == [
         "snapshot",
@@ -137,7 +146,7 @@ def test_image_runs_load_their_images_from_the_recipe(arch):
     assert engine.trainer.x_train.shape[1:] == tuple(spec["input_shape"])
 
 
-def test_a_missing_data_set_is_reported_not_raised(tmp_path, monkeypatch):
+def test_a_missing_data_set_is_reported_with_the_apps_buttons_not_raised(tmp_path, monkeypatch):
     monkeypatch.setenv("NN_PLAYGROUND_DATA", str(tmp_path))
     pipe = Pipe()
     engine = Engine(pipe)
@@ -145,6 +154,11 @@ def test_a_missing_data_set_is_reported_not_raised(tmp_path, monkeypatch):
     engine.setup(RunSetup(spec, TrainConfig(), images=ImageDataSettings("mnist"), run_id=4))
     assert engine.outbox.drain()
     assert pipe.sent[0][0] == "failed" and "mnist" in pipe.sent[0][2].lower()
+    assert pipe.sent[0][:3] == (
+        "failed",
+        4,
+        "MNIST is not on this computer yet: press Download in the Data panel, or Load from folder…",
+    )
     assert engine.trainer is None
 
 

@@ -81,7 +81,7 @@ def test_each_kind_of_file_opens_where_that_kind_was_last_saved(
         assert Path(dialogs.ask(export_python, f"{exports}/m.py")).parent != Path(models)
     assert dialogs.ask(menu_action(window, "Open…")) == models  # Open reads model files
     assert Path(dialogs.ask(export_python)).parent == Path(exports)
-    view = window.files.views[0][1]
+    view = window.workspace.views()[0][1]
     assert not dialogs.ask(lambda: window.files.export_view(view, "view")).startswith(exports)
     dialogs.ask(lambda: window.files.export_view(view, "view"), f"{pictures}/v.png")
     assert Path(dialogs.ask(lambda: window.files.export_view(view, "view"))).parent == Path(
@@ -98,7 +98,7 @@ def test_csv_import_and_image_folders_remember_their_folders(
     window = make_window()
     points, idx = folders(tmp_path, "points", "idx")
     (Path(points) / "p.csv").write_text("x1,x2,label\n0,0,0\n1,1,1\n0,1,0\n1,0,1\n")
-    csv_button = window.data_panel.csv_button.click
+    csv_button = window.plane.data_panel.csv_button.click
     assert dialogs.ask(csv_button, f"{points}/p.csv") == ""
     assert dialogs.ask(csv_button) == points
     panel = window.images.data_panel

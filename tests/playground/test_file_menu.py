@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from test_main_window import import_points
 
 from core.data.features import feature_map, grid_points
 from core.data.toy2d import DOMAIN
@@ -23,12 +24,12 @@ from core.model import Sequential
 from core.spec import mlp_spec, normalize, parse_arch
 from core.training.config import TrainConfig
 from playground.engine import Engine
-from playground.file_actions import RECENT_KEY
-from playground.main_window import GRID_RESOLUTION
 from playground.network_settings import network_from_spec
+from playground.recent_files import RECENT_KEY
 from playground.run_setup import RunSetup
 from playground.session import DataSettings, Session
 from playground.worker import DONE, IDLE, PAUSED
+from playground.workspaces.plane import GRID_RESOLUTION
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def step_epoch(qtbot, window):
     with qtbot.waitSignal(
         window.controller.stateChanged, timeout=10000, check_params_cb=lambda s, r: s == PAUSED
     ):
-        window.step_action.trigger()
+        window.toolbar.step_action.trigger()
 
 
 def written(qtbot, window, action):
@@ -58,7 +59,7 @@ def written(qtbot, window, action):
 def open_file(qtbot, window, path):
     with qtbot.waitSignal(window.runReset, timeout=10000):
         assert window.files.open(str(path))
-    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=10000)
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot is not None, timeout=10000)
 
 
 def file_action(window, text):
@@ -78,33 +79,33 @@ def grid_inputs(features):
 
 
 def shown_predictions(window):
-    snap = window.last_snapshot
+    snap = window.workspace.last_snapshot
     return snap.grid_output.reshape(GRID_RESOLUTION**2, -1)
 
 
 def test_saved_experiment_continues_with_identical_losses(make_window, qtbot, tmp_path):
     window = make_window("xor")
-    window.training_panel.epochs.setValue(500)  # the run goes on with it
+    window.plane.training_panel.epochs.setValue(500)  # the run goes on with it
     path = str(tmp_path / "run.npz")
     done = {"timeout": 60000, "check_params_cb": lambda state, reason: state == DONE}
     with qtbot.waitSignal(window.controller.stateChanged, **done):
-        window.play_action.trigger()
-        qtbot.waitUntil(lambda: window.last_snapshot.step > 0, timeout=10000)
+        window.toolbar.play_action.trigger()
+        qtbot.waitUntil(lambda: window.workspace.last_snapshot.step > 0, timeout=10000)
         written(qtbot, window, lambda: window.files.save_experiment(path))  # while running
     saved = load_experiment(path)
     assert 0 < saved.steps and saved.epoch < 500  # saved mid-run, between two steps
-    uninterrupted = window.last_snapshot
+    uninterrupted = window.workspace.last_snapshot
     assert uninterrupted.epoch == 500
 
     open_file(qtbot, window, path)
-    assert window.last_snapshot.step == saved.steps and window.controller.state == IDLE
-    assert window.session().to_dict() == saved.data
+    assert window.workspace.last_snapshot.step == saved.steps and window.controller.state == IDLE
+    assert window.workspace.session().to_dict() == saved.data
     # The per-step loss before the save comes back with the file (and so on the curves).
-    assert np.array_equal(window.last_snapshot.trace_steps, saved.state["trace"]["steps"])
-    assert window.last_snapshot.trace_steps[-1] == saved.steps
+    assert np.array_equal(window.workspace.last_snapshot.trace_steps, saved.state["trace"]["steps"])
+    assert window.workspace.last_snapshot.trace_steps[-1] == saved.steps
     with qtbot.waitSignal(window.controller.stateChanged, **done):
-        window.play_action.trigger()
-    continued = window.last_snapshot
+        window.toolbar.play_action.trigger()
+    continued = window.workspace.last_snapshot
     assert np.array_equal(continued.trace_loss, uninterrupted.trace_loss)
     for column in ("step", "train_loss", "test_loss", "train_acc"):
         assert np.array_equal(continued.history[column], uninterrupted.history[column]), column
@@ -119,9 +120,9 @@ def test_save_before_training_then_ctrl_s_and_a_failed_save(
     written(qtbot, window, lambda: window.files.save_experiment_as(path))
     saved = load_experiment(path)
     assert saved.epoch == 0 and saved.steps == 0
-    assert saved.data == window.session().to_dict()
+    assert saved.data == window.workspace.session().to_dict()
     assert saved.metadata["features"] == ["x1", "x2"] and saved.metadata["task"] == "classification"
-    for name, value in window.last_snapshot.weights.items():
+    for name, value in window.workspace.last_snapshot.weights.items():
         assert np.array_equal(saved.state["model"][name], value), name
     assert window.windowTitle().startswith("fresh.npz")
 
@@ -201,7 +202,7 @@ def test_engine_reports_failed_saves_and_carries_on(monkeypatch, tmp_path):
 def test_views_export_as_svg_and_png_and_history_as_csv(window, qtbot, tmp_path):
     step_epoch(qtbot, window)
     drawable = {"path", "polyline", "polygon", "rect", "line", "image", "text", "circle"}
-    for name, widget in window.files.views:
+    for name, widget in window.workspace.views():
         stem = name.replace(" ", "-")
         assert window.files.export_view(widget, name, str(tmp_path / f"{stem}.svg"))
         tags = [e.tag.rpartition("}")[2] for e in ET.parse(tmp_path / f"{stem}.svg").iter()]
@@ -247,19 +248,19 @@ def test_dropping_a_model_file_shows_its_network_and_predictions(make_window, qt
     window.runReset.connect(lambda: resets.append(1))
     with qtbot.waitSignal(window.runReset, timeout=10000):
         QApplication.sendEvent(window, drop)
-    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=10000)
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot is not None, timeout=10000)
 
     assert len(resets) == 1  # the whole session applied with one reset
-    layers = window.network_panel.settings().hidden
+    layers = window.plane.network_panel.settings().hidden
     assert [(r.units, r.activation) for r in layers] == [(6, "tanh"), (5, "tanh")]
-    data = window.data_panel.settings()
+    data = window.plane.data_panel.settings()
     assert data.dataset == "spiral" and data.n_classes == 3
     assert data.features == ["x1", "x2", "x1x2"]
-    assert window.last_snapshot.step == 0 and window.controller.state == IDLE
-    assert window.output_view._snapshot is window.last_snapshot
+    assert window.workspace.last_snapshot.step == 0 and window.controller.state == IDLE
+    assert window.plane.output_view._snapshot is window.workspace.last_snapshot
     expected = model.predict_proba(grid_inputs(features))
     np.testing.assert_allclose(shown_predictions(window), expected, rtol=1e-5, atol=1e-5)
-    assert window.files.recent_files() == [str(path.resolve())]
+    assert window.files.recent.files() == [str(path.resolve())]
 
 
 def test_editor_settings_rebuild_a_model_network():
@@ -303,9 +304,9 @@ def test_bad_files_are_refused_and_change_nothing(window, qtbot, tmp_path, warni
     arrays["meta.json"] = np.array(meta)
     np.savez(other_data, **arrays)
 
-    session, spec = window.session().to_dict(), window.spec
-    snap, title = window.last_snapshot, window.windowTitle()
-    recent = window.files.recent_files()
+    session, spec = window.workspace.session().to_dict(), window.workspace.spec
+    snap, title = window.workspace.last_snapshot, window.windowTitle()
+    recent = window.files.recent.files()
     cases = {
         truncated: "not a readable model or experiment file",
         nan: "param/0.W contains NaN",
@@ -319,12 +320,12 @@ def test_bad_files_are_refused_and_change_nothing(window, qtbot, tmp_path, warni
     assert len(warnings) == len(cases)
     for (path, expected), message in zip(cases.items(), warnings, strict=True):
         assert message.startswith(f"{path}: ") and expected in message, message
-    assert window.session().to_dict() == session and window.spec is spec
-    assert window.last_snapshot is snap and window.windowTitle() == title
-    assert window.files.recent_files() == recent
+    assert window.workspace.session().to_dict() == session and window.workspace.spec is spec
+    assert window.workspace.last_snapshot is snap and window.windowTitle() == title
+    assert window.files.recent.files() == recent
     step_epoch(qtbot, window)  # the same run goes on
-    assert window.last_snapshot.epoch == 2
-    assert window.last_snapshot.history["train_loss"][0] == snap.history["train_loss"][0]
+    assert window.workspace.last_snapshot.epoch == 2
+    assert window.workspace.last_snapshot.history["train_loss"][0] == snap.history["train_loss"][0]
 
 
 def test_recent_files_are_kept_and_a_missing_one_is_dropped(
@@ -341,22 +342,22 @@ def test_recent_files_are_kept_and_a_missing_one_is_dropped(
         qtbot, window, lambda: window.files.export_model("weights", str(tmp_path / "w.npz"))
     )
     recent = [str(tmp_path.resolve() / "w.npz"), paths[1], paths[0]]
-    assert exported == str(tmp_path / "w.npz") and window.files.recent_files() == recent
+    assert exported == str(tmp_path / "w.npz") and window.files.recent.files() == recent
     stored = QSettings(settings.fileName(), QSettings.Format.IniFormat)
     assert stored.value(RECENT_KEY, [], type=list) == recent  # persisted for the next launch
-    menu = [a.data() for a in window.files.recent_menu.actions() if a.data()]
+    menu = [a.data() for a in window.files.recent.menu.actions() if a.data()]
     assert menu == recent
 
     (tmp_path / "model0.npz").unlink()
-    assert not window.files.open_recent(paths[0])
+    assert not window.files.recent.open(paths[0])
     assert len(warnings) == 1 and "no longer exists" in warnings[0]
-    assert window.files.recent_files() == recent[:2]
+    assert window.files.recent.files() == recent[:2]
     with qtbot.waitSignal(window.runReset, timeout=10000):
         file_action(window, f"2 {Path(paths[1]).name}").trigger()
-    assert window.files.recent_files() == [paths[1], recent[0]]
+    assert window.files.recent.files() == [paths[1], recent[0]]
     file_action(window, "Clear list").trigger()
-    assert window.files.recent_files() == []
-    assert [a.text() for a in window.files.recent_menu.actions() if a.text()] == ["Clear list"]
+    assert window.files.recent.files() == []
+    assert [a.text() for a in window.files.recent.menu.actions() if a.text()] == ["Clear list"]
 
 
 def rewrite_data(source, target, change):
@@ -373,12 +374,26 @@ def rewrite_data(source, target, change):
 def unchanged(window):
     """What must stay as it was when a file is refused."""
     return (
-        window.session().to_dict(),
-        window.spec,
-        window.last_snapshot,
+        window.workspace.session().to_dict(),
+        window.workspace.spec,
+        window.workspace.last_snapshot,
         window.windowTitle(),
-        window.files.recent_files(),
+        window.files.recent.files(),
     )
+
+
+def refusals(qtbot, window, good, cases, warnings):
+    """Open a copy of the experiment ``good`` per case (name -> (data values, _)), its data
+    section updated with the values: each is refused and changes nothing. The (case, warning)
+    pairs."""
+    before = unchanged(window)
+    with qtbot.assertNotEmitted(window.runReset):
+        for name, (values, _) in cases.items():
+            path = rewrite_data(good, good.parent / f"{name}.npz", lambda d, v=values: d.update(v))
+            assert window.files.open(str(path)) is False
+    assert len(warnings) == len(cases)
+    assert unchanged(window) == before
+    return zip(cases.items(), warnings, strict=True)
 
 
 def test_a_malformed_data_section_is_shown_in_a_dialog_and_changes_nothing(
@@ -396,26 +411,15 @@ def test_a_malformed_data_section_is_shown_in_a_dialog_and_changes_nothing(
         "csv_path=5": ({"csv_path": 5}, "csv_path: 5"),
         "n_classes=x": ({"n_classes": "x"}, "n_classes: 'x' is not a number"),
     }
-    before = unchanged(window)
-    with qtbot.assertNotEmitted(window.runReset):
-        for name, (values, _) in cases.items():
-            path = rewrite_data(good, tmp_path / f"{name}.npz", lambda d, v=values: d.update(v))
-            assert window.files.open(str(path)) is False
-    assert len(warnings) == len(cases)
-    for (name, (_, expected)), message in zip(cases.items(), warnings, strict=True):
+    for (name, (_, expected)), message in refusals(qtbot, window, good, cases, warnings):
         assert message.startswith(f"{tmp_path / name}.npz: ") and expected in message, message
-    assert unchanged(window) == before
 
 
 def test_an_experiments_data_file_is_checked_and_never_quoted(window, qtbot, tmp_path, warnings):
     """The CSV an experiment names is checked by its SHA-256 before it is read; a file that is
     not a points CSV (any file of the computer) is named with its problem, never its text."""
     points = tmp_path / "points.csv"
-    rng = np.random.default_rng(0)
-    pts = rng.uniform(-5, 5, (60, 2))
-    points.write_text("\n".join(f"{a:.3f},{b:.3f},{int(a * b > 0)}" for a, b in pts))
-    with qtbot.waitSignal(window.runReset):
-        window.data_panel.csvRequested.emit(str(points))
+    import_points(qtbot, window, points)
     step_epoch(qtbot, window)
     good = tmp_path / "csv-run.npz"
     written(qtbot, window, lambda: window.files.save_experiment_as(str(good)))
@@ -431,15 +435,8 @@ def test_an_experiments_data_file_is_checked_and_never_quoted(window, qtbot, tmp
         "pipe": ({"csv_path": str(pipe)}, "not a regular file"),
         "missing": ({"csv_path": str(tmp_path / "gone.csv")}, "no such file"),
     }
-    before = unchanged(window)
-    with qtbot.assertNotEmitted(window.runReset):
-        for name, (values, _) in cases.items():
-            path = rewrite_data(good, tmp_path / f"{name}.npz", lambda d, v=values: d.update(v))
-            assert window.files.open(str(path)) is False
-    assert len(warnings) == len(cases)
-    for (name, (values, expected)), message in zip(cases.items(), warnings, strict=True):
+    for (name, (values, expected)), message in refusals(qtbot, window, good, cases, warnings):
         assert message.startswith(f"{tmp_path / name}.npz: ") and expected in message, message
         assert values["csv_path"] in message and "hunter2" not in message, message
-    assert unchanged(window) == before
     open_file(qtbot, window, good)  # the untouched file continues its run
-    assert window.last_snapshot.epoch == 1
+    assert window.workspace.last_snapshot.epoch == 1

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest.mock import Mock
 
 import numpy as np
 import pytest
@@ -37,9 +38,10 @@ from core.data.locations import ENV_VAR, status
 from core.data.prepare import normalize
 from core.data.registry import DATASETS, DIGITS, FASHION_CLASSES
 from playground.image_data import ImageDataSettings, layout_for, load_image_data
-from playground.image_workspace import ImageWorkspace
 from playground.panels.download_dialog import DownloadDialog
 from playground.panels.image_data_panel import ImageDataPanel
+from playground.worker import TrainingController
+from playground.workspaces.images import ImageWorkspace
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 needs_fashion = pytest.mark.skipif(
@@ -328,7 +330,7 @@ def test_a_run_from_a_folder_that_cannot_be_read_is_refused_with_the_reason(
     refusal as a damaged one, not a stray error."""
     pipe = write_folder(tmp_path / "pipe", {n: tiny[n] for n in NAMES[1:]})
     os.mkfifo(pipe / f"{NAMES[0]}.gz")
-    workspace = ImageWorkspace()
+    workspace = ImageWorkspace(Mock(spec=TrainingController))  # runs are set up by hand
     qtbot.addWidget(workspace)
     session = workspace.session()
     for folder, reason in ((tmp_path / ("x" * 300), "File name too long"), (pipe, "not a regular")):

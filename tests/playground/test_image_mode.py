@@ -10,7 +10,9 @@ from PySide6.QtCore import QPoint, Qt
 from core.io import save_model
 from core.model import Sequential
 from core.spec import normalize, parse_arch
-from playground.main_window import IMAGES, PLANE, MainWindow
+from playground.image_session import MODE as IMAGES
+from playground.main_window import MainWindow
+from playground.workspaces.plane import PLANE
 
 pytestmark = pytest.mark.skipif(
     not Path("/usr/share/datasets/fashion-mnist").is_dir(),
@@ -29,20 +31,23 @@ def images(make_window, qtbot):
     panel = window.images.data_panel
     choose(qtbot, window, panel.train_subset, 1000)
     choose(qtbot, window, panel.test_subset, 1000)
-    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=10000)
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot is not None, timeout=10000)
     return window
 
 
 def test_trains_a_fashion_subset_to_75_percent_through_the_ui(images, qtbot):
     window = images
     assert window.mode == IMAGES and window.stack.currentWidget() is window.images
-    window.play_action.trigger()
+    window.toolbar.play_action.trigger()
     qtbot.waitUntil(
-        lambda: (window.last_snapshot.test_acc or 0) >= 0.75 and window.last_snapshot.epoch >= 2,
+        lambda: (
+            (window.workspace.last_snapshot.test_acc or 0) >= 0.75
+            and window.workspace.last_snapshot.epoch >= 2
+        ),
         timeout=60000,
     )
     with qtbot.waitSignal(window.controller.stateChanged, timeout=5000):
-        window.play_action.trigger()
+        window.toolbar.play_action.trigger()
     window.flush_views()
     ws = window.images
     matrix = ws.confusion_view.matrix
@@ -79,25 +84,25 @@ def test_an_impossible_network_shows_the_banner_and_keeps_the_panels(images, qtb
     assert "layer 5 (max pool 2)" in window.banner.text() and window.banner.isVisibleTo(window)
     assert panel.problem()
     # The old run was dropped: Play can't train a network other than the one shown.
-    assert window.last_snapshot is None and window.run_session is None
+    assert window.workspace.last_snapshot is None and window.workspace.run_session is None
     with qtbot.assertNotEmitted(window.controller.snapshotReady, wait=300):
-        window.play_action.trigger()
-    assert window.play_action.text() == "Play"
+        window.toolbar.play_action.trigger()
+    assert window.toolbar.play_action.text() == "Play"
 
 
 def test_mode_and_both_sessions_persist(make_window, qtbot, settings):
     window = make_window("fashion-mlp")
-    plane_before = window.plane_session().to_dict()
+    plane_before = window.plane.session().to_dict()
     with qtbot.waitSignal(window.runReset, timeout=10000):
-        window.mode_box.setCurrentIndex(window.mode_box.findData(PLANE))
-        window.mode_box.activated.emit(window.mode_box.currentIndex())
-    assert window.mode == PLANE and window.spec["input_shape"] == [2]
+        window.toolbar.mode_box.setCurrentIndex(window.toolbar.mode_box.findData(PLANE))
+        window.toolbar.mode_box.activated.emit(window.toolbar.mode_box.currentIndex())
+    assert window.mode == PLANE and window.workspace.spec["input_shape"] == [2]
     window.close()
     again = MainWindow(settings=settings)
     qtbot.addWidget(again)
     try:
         assert again.mode == PLANE
-        assert again.plane_session().to_dict() == plane_before
+        assert again.plane.session().to_dict() == plane_before
         assert again.images.session().data.dataset == "fashion-mnist"
     finally:
         again.close()
@@ -107,7 +112,7 @@ def step_epoch(qtbot, window):
     with qtbot.waitSignal(
         window.controller.stateChanged, timeout=20000, check_params_cb=lambda s, r: s == "paused"
     ):
-        window.step_action.trigger()
+        window.toolbar.step_action.trigger()
 
 
 def written(qtbot, window, action):
@@ -122,13 +127,13 @@ def test_image_experiment_reopens_and_continues_identically(images, qtbot, tmp_p
     step_epoch(qtbot, window)
     path = written(qtbot, window, lambda: window.files.save_experiment(str(tmp_path / "e.npz")))
     step_epoch(qtbot, window)
-    uninterrupted = window.last_snapshot
+    uninterrupted = window.workspace.last_snapshot
     with qtbot.waitSignal(window.runReset, timeout=20000):
         assert window.files.open(path)
-    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=20000)
-    assert window.mode == IMAGES and window.last_snapshot.epoch == 1
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot is not None, timeout=20000)
+    assert window.mode == IMAGES and window.workspace.last_snapshot.epoch == 1
     step_epoch(qtbot, window)
-    continued = window.last_snapshot
+    continued = window.workspace.last_snapshot
     for column in ("step", "train_loss", "test_loss", "test_acc"):
         assert np.array_equal(continued.history[column], uninterrupted.history[column]), column
 
@@ -137,7 +142,7 @@ def test_an_exported_image_model_opens_in_the_editor_and_draw_panel(
     images, make_window, qtbot, tmp_path
 ):
     step_epoch(qtbot, images)
-    saved = images.last_snapshot.weights
+    saved = images.workspace.last_snapshot.weights
     path = written(
         qtbot, images, lambda: images.files.export_model("weights", str(tmp_path / "m.npz"))
     )
@@ -145,12 +150,12 @@ def test_an_exported_image_model_opens_in_the_editor_and_draw_panel(
     assert plane.mode == PLANE
     with qtbot.waitSignal(plane.runReset, timeout=20000):
         assert plane.files.open(path)
-    qtbot.waitUntil(lambda: plane.last_snapshot is not None, timeout=20000)
+    qtbot.waitUntil(lambda: plane.workspace.last_snapshot is not None, timeout=20000)
     assert plane.mode == IMAGES and plane.images.session().data.dataset == "fashion-mnist"
     rows = plane.images.network_panel.settings().hidden
     assert [(r.kind, r.units) for r in rows] == [("dense", 100)]
     for name, value in saved.items():  # the run starts from the file's weights
-        assert np.array_equal(plane.last_snapshot.weights[name], value), name
+        assert np.array_equal(plane.workspace.last_snapshot.weights[name], value), name
     plane.flush_views()
     draw = plane.images.draw_view
     assert plane.images.tabs.currentWidget() is draw and draw.model() is not None
@@ -181,15 +186,15 @@ def test_a_plane_model_opened_in_image_mode_goes_to_the_plane(images, qtbot, tmp
     save_model(Sequential(spec), path, {"features": ["x1", "x2"], "class_names": 10})
     with qtbot.waitSignal(images.runReset, timeout=10000):
         assert images.files.open(str(path))  # the odd class_names are ignored, not fatal
-    assert images.mode == PLANE and images.spec["layers"][0]["units"] == 4
+    assert images.mode == PLANE and images.workspace.spec["layers"][0]["units"] == 4
 
 
 def test_choosing_the_mode_on_screen_again_keeps_the_run(images, qtbot):
     step_epoch(qtbot, images)
-    step = images.last_snapshot.step
+    step = images.workspace.last_snapshot.step
     with qtbot.assertNotEmitted(images.runReset, wait=100):
-        images.mode_box.activated.emit(images.mode_box.findData(IMAGES))
-    assert images.last_snapshot.step == step
+        images.toolbar.mode_box.activated.emit(images.toolbar.mode_box.findData(IMAGES))
+    assert images.workspace.last_snapshot.step == step
 
 
 def test_a_clamped_batch_size_is_the_one_the_run_uses(images, qtbot):
@@ -202,9 +207,9 @@ def test_a_clamped_batch_size_is_the_one_the_run_uses(images, qtbot):
     choose(qtbot, images, data.train_subset, 1000)  # the batch size is clamped to 1,000
     assert resets == [1]  # one run, not a second one for the clamp
     assert panel.batch.value() == 1000
-    assert images.run_session.training.batch_size == 1000
+    assert images.workspace.run_session.training.batch_size == 1000
 
 
 def test_export_plots_offers_the_views_on_screen(images):
-    names = [name for name, _ in images.files.views]
+    names = [name for name, _ in images.workspace.views()]
     assert "confusion matrix" in names and "output view" not in names

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from unittest.mock import Mock
 
 import numpy as np
 import pytest
@@ -13,9 +14,10 @@ from core import metrics
 from core.training.snapshot import take_snapshot
 from core.training.trainer import build_trainer
 from playground.image_data import layout_for, load_image_data
-from playground.image_workspace import ImageWorkspace
 from playground.network_settings import LayerSettings
 from playground.presets import image_presets
+from playground.worker import TrainingController
+from playground.workspaces.images import ImageWorkspace
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 pytestmark = pytest.mark.skipif(
@@ -32,7 +34,7 @@ def small(name: str):
 @pytest.fixture
 def workspace(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("NN_PLAYGROUND_DATA", str(tmp_path))  # no MNIST here
-    ws = ImageWorkspace()
+    ws = ImageWorkspace(Mock(spec=TrainingController))  # runs are set up by hand
     qtbot.addWidget(ws)
     return ws
 

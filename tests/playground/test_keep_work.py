@@ -21,9 +21,10 @@ from core.io import save_model
 from core.model import Sequential
 from playground import kept_runs
 from playground.image_data import ImageDataSettings, load_image_data
+from playground.image_session import MODE as IMAGES
 from playground.image_session import ImageSession
-from playground.main_window import IMAGES, PLANE
 from playground.presets import image_presets
+from playground.workspaces.plane import PLANE
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 needs_fashion = pytest.mark.skipif(
@@ -35,36 +36,33 @@ def step_epoch(qtbot, window):
     with qtbot.waitSignal(
         window.controller.stateChanged, timeout=20000, check_params_cb=lambda s, r: s == "paused"
     ):
-        window.step_action.trigger()
+        window.toolbar.step_action.trigger()
 
 
 def reset_by(qtbot, window, action):
     """Do ``action`` and wait for the run it sets up to show its first snapshot."""
     with qtbot.waitSignal(window.runReset, timeout=20000):
         action()
-    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=20000)
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot is not None, timeout=20000)
 
 
-def choose_mode(qtbot, window, mode):
-    """Pick ``mode`` in the toolbar's Mode box, as a user does."""
-    box = window.mode_box
+def choose(qtbot, window, box, value):
+    """Pick ``value`` in a toolbar box (Mode, Preset) as a user does; wait for its run."""
 
     def pick():
-        box.setCurrentIndex(box.findData(mode))
+        box.setCurrentIndex(box.findData(value))
         box.activated.emit(box.currentIndex())
 
     reset_by(qtbot, window, pick)
+
+
+def choose_mode(qtbot, window, mode):
+    choose(qtbot, window, window.toolbar.mode_box, mode)
     assert window.mode == mode
 
 
 def choose_preset(qtbot, window, name):
-    box = window.preset_box
-
-    def pick():
-        box.setCurrentIndex(box.findData(name))
-        box.activated.emit(box.currentIndex())
-
-    reset_by(qtbot, window, pick)
+    choose(qtbot, window, window.toolbar.preset_box, name)
 
 
 def same_weights(a, b):
@@ -95,23 +93,23 @@ def test_a_plane_run_is_resumed_exactly_after_a_visit_to_images(make_window, qtb
     window = make_window("spiral")
     for _ in range(2):
         step_epoch(qtbot, window)
-    before = window.last_snapshot
+    before = window.workspace.last_snapshot
     assert before.epoch == 2
     choose_mode(qtbot, window, IMAGES)
     assert window.images.isVisible()
     choose_mode(qtbot, window, PLANE)
-    back = window.last_snapshot
+    back = window.workspace.last_snapshot
     assert (back.epoch, back.step) == (before.epoch, before.step)
     same_weights(back.weights, before.weights)
     np.testing.assert_array_equal(back.history["train_loss"], before.history["train_loss"])
-    assert "Epoch 2" in window.epoch_label.text()
+    assert "Epoch 2" in window.toolbar.epoch_label.text()
     step_epoch(qtbot, window)
-    continued = window.last_snapshot
+    continued = window.workspace.last_snapshot
     # The same run without the visit: Reset (same seed) and train three epochs at once.
-    reset_by(qtbot, window, window.reset_action.trigger)
+    reset_by(qtbot, window, window.toolbar.reset_action.trigger)
     for _ in range(3):
         step_epoch(qtbot, window)
-    uninterrupted = window.last_snapshot
+    uninterrupted = window.workspace.last_snapshot
     assert continued.epoch == uninterrupted.epoch == 3
     for column in ("step", "train_loss", "test_loss", "train_acc"):
         np.testing.assert_array_equal(continued.history[column], uninterrupted.history[column])
@@ -126,12 +124,12 @@ def test_an_image_run_comes_back_trained_with_the_draw_tab_using_its_weights(
     assert window.mode == IMAGES
     step_epoch(qtbot, window)
     window.flush_views()
-    before = window.last_snapshot
+    before = window.workspace.last_snapshot
     assert before.epoch == 1
     choose_mode(qtbot, window, PLANE)
-    assert window.last_snapshot.epoch == 0  # the plane's own run, untrained
+    assert window.workspace.last_snapshot.epoch == 0  # the plane's own run, untrained
     choose_mode(qtbot, window, IMAGES)
-    back = window.last_snapshot
+    back = window.workspace.last_snapshot
     assert (back.epoch, back.step) == (1, before.step)
     same_weights(back.weights, before.weights)
     window.flush_views()
@@ -145,25 +143,25 @@ def test_an_image_run_comes_back_trained_with_the_draw_tab_using_its_weights(
 def test_a_preset_of_the_other_mode_parks_this_modes_run(make_window, qtbot, tiny_images):
     window = make_window("spiral")
     step_epoch(qtbot, window)
-    before = window.last_snapshot
+    before = window.workspace.last_snapshot
     choose_preset(qtbot, window, "mnist-mlp")
     assert window.images.session().data.folder == str(tiny_images)
     assert window.mode == IMAGES and not window.kept.undo_action.isEnabled()
     choose_mode(qtbot, window, PLANE)
-    assert window.last_snapshot.step == before.step
-    same_weights(window.last_snapshot.weights, before.weights)
+    assert window.workspace.last_snapshot.step == before.step
+    same_weights(window.workspace.last_snapshot.weights, before.weights)
 
 
 def test_undo_preset_brings_back_the_run_it_replaced(make_window, qtbot):
     window = make_window("spiral")
     step_epoch(qtbot, window)
-    before = window.last_snapshot
+    before = window.workspace.last_snapshot
     choose_preset(qtbot, window, "xor")  # same mode: the spiral run is discarded
     assert window.kept.undo_action.text() == "Undo Preset"
     assert window.kept.undo_action.isEnabled()
     reset_by(qtbot, window, window.kept.undo_action.trigger)
-    assert window.plane_session().data.dataset == "spiral"
-    back = window.last_snapshot
+    assert window.plane.session().data.dataset == "spiral"
+    back = window.workspace.last_snapshot
     assert (back.epoch, back.step) == (1, before.step)
     same_weights(back.weights, before.weights)
     assert not window.kept.undo_action.isEnabled()  # the xor run never trained
@@ -175,19 +173,19 @@ def test_undo_reset_brings_back_settings_weights_history_and_position(make_windo
     undo = window.kept.undo_action
     assert not undo.isEnabled() and undo.text() == "Undo"
     step_epoch(qtbot, window)
-    lr = window.training_panel.lr
+    lr = window.plane.training_panel.lr
     lr.lineEdit().setText("0.02")  # typed: a live change, kept with the run
     lr.lineEdit().editingFinished.emit()
     step_epoch(qtbot, window)
-    before = window.last_snapshot
-    reset_by(qtbot, window, window.reset_action.trigger)
-    assert window.last_snapshot.step == 0
+    before = window.workspace.last_snapshot
+    reset_by(qtbot, window, window.toolbar.reset_action.trigger)
+    assert window.workspace.last_snapshot.step == 0
     assert undo.isEnabled() and undo.text() == "Undo Reset"
     assert undo.shortcut().toString() == "Ctrl+Z"
     edit = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
     assert undo in edit.actions()
     reset_by(qtbot, window, undo.trigger)
-    back = window.last_snapshot
+    back = window.workspace.last_snapshot
     assert (back.epoch, back.step) == (2, before.step)
     assert back.lr == pytest.approx(0.02) and lr.value() == pytest.approx(0.02)
     same_weights(back.weights, before.weights)
@@ -198,19 +196,19 @@ def test_undo_reset_brings_back_settings_weights_history_and_position(make_windo
 def test_undo_a_structural_edit_restores_the_network_and_its_run(make_window, qtbot):
     window = make_window("spiral")
     step_epoch(qtbot, window)
-    before = window.last_snapshot
-    rows = len(window.network_panel.settings().hidden)
-    reset_by(qtbot, window, window.network_panel.add.click)
-    assert len(window.network_panel.settings().hidden) == rows + 1
+    before = window.workspace.last_snapshot
+    rows = len(window.plane.network_panel.settings().hidden)
+    reset_by(qtbot, window, window.plane.network_panel.add.click)
+    assert len(window.plane.network_panel.settings().hidden) == rows + 1
     assert window.kept.undo_action.text() == "Undo Edit"
     reset_by(qtbot, window, window.kept.undo_action.trigger)
-    assert len(window.network_panel.settings().hidden) == rows
-    same_weights(window.last_snapshot.weights, before.weights)
+    assert len(window.plane.network_panel.settings().hidden) == rows
+    same_weights(window.workspace.last_snapshot.weights, before.weights)
 
 
 def test_an_untrained_run_leaves_nothing_to_undo(make_window, qtbot):
     window = make_window("spiral")
-    reset_by(qtbot, window, window.reset_action.trigger)
+    reset_by(qtbot, window, window.toolbar.reset_action.trigger)
     assert not window.kept.undo_action.isEnabled()
 
 
@@ -220,13 +218,13 @@ def test_undo_open_brings_back_the_run_the_file_replaced(make_window, qtbot, tmp
     with qtbot.waitSignal(window.controller.saved, timeout=20000):
         window.files.export_model("weights", str(tmp_path / "m.npz"))
     step_epoch(qtbot, window)
-    before = window.last_snapshot
+    before = window.workspace.last_snapshot
     reset_by(qtbot, window, lambda: window.files.open(str(tmp_path / "m.npz")))
-    assert window.last_snapshot.step == 0
+    assert window.workspace.last_snapshot.step == 0
     assert window.kept.undo_action.text() == "Undo Open"
     reset_by(qtbot, window, window.kept.undo_action.trigger)
-    assert window.last_snapshot.step == before.step
-    same_weights(window.last_snapshot.weights, before.weights)
+    assert window.workspace.last_snapshot.step == before.step
+    same_weights(window.workspace.last_snapshot.weights, before.weights)
 
 
 # -- quitting ------------------------------------------------------------------------------
@@ -267,7 +265,7 @@ def test_quit_asks_about_the_parked_run_of_the_other_mode_too(
 ):
     window = make_window("spiral")
     step_epoch(qtbot, window)
-    before = window.last_snapshot
+    before = window.workspace.last_snapshot
     choose_mode(qtbot, window, IMAGES)  # untrained here: only the plane's run is asked about
     asked = answer_quit(monkeypatch, QMessageBox.StandardButton.Save)
     path = tmp_path / "plane.npz"
@@ -287,21 +285,24 @@ def test_quit_does_not_ask_after_a_save_or_without_training(make_window, qtbot, 
     assert asked == [] and not fresh.isVisible()
 
 
-def test_quit_does_not_ask_right_after_save_experiment(make_window, qtbot, monkeypatch, tmp_path):
+def saved_run(qtbot, make_window, path):
+    """A plane window whose run trained an epoch and was saved as the experiment ``path``."""
     window = make_window("spiral")
     step_epoch(qtbot, window)
     with qtbot.waitSignal(window.files.experimentSaved, timeout=20000):
-        window.files.save_experiment(str(tmp_path / "e.npz"))
+        window.files.save_experiment(str(path))
+    return window
+
+
+def test_quit_does_not_ask_right_after_save_experiment(make_window, qtbot, monkeypatch, tmp_path):
+    window = saved_run(qtbot, make_window, tmp_path / "e.npz")
     asked = answer_quit(monkeypatch, QMessageBox.StandardButton.Cancel)
     window.quit()
     assert asked == [] and not window.isVisible()
 
 
 def test_quit_asks_again_once_the_saved_run_trains_on(make_window, qtbot, monkeypatch, tmp_path):
-    window = make_window("spiral")
-    step_epoch(qtbot, window)
-    with qtbot.waitSignal(window.files.experimentSaved, timeout=20000):
-        window.files.save_experiment(str(tmp_path / "e.npz"))
+    window = saved_run(qtbot, make_window, tmp_path / "e.npz")
     step_epoch(qtbot, window)
     asked = answer_quit(monkeypatch, QMessageBox.StandardButton.Discard)
     window.quit()
@@ -317,7 +318,7 @@ def no_mnist(monkeypatch, tmp_path):
 
 def choose_dataset(qtbot, window, name):
     box = window.images.data_panel.dataset
-    with qtbot.waitSignal(window.images.changed, timeout=10000):
+    with qtbot.waitSignal(window.images.data_panel.changed, timeout=10000):
         box.setCurrentIndex(box.findData(name))
 
 
@@ -338,7 +339,7 @@ def test_a_folder_loaded_for_mnist_is_used_by_presets_restarts_and_open(
     assert panel.status_text() == f"Folder: {folder} (20 train, 10 test)"
     choose_preset(qtbot, window, "mnist-mlp")
     assert panel.settings().folder == str(folder) and panel.status_text().startswith("Folder:")
-    assert not window.banner.isVisibleTo(window) and window.run_session is not None
+    assert not window.banner.isVisibleTo(window) and window.workspace.run_session is not None
     step_epoch(qtbot, window)
     model = tmp_path / "mnist-model.npz"
     with qtbot.waitSignal(window.controller.saved, timeout=20000):
@@ -356,7 +357,7 @@ def test_a_folder_loaded_for_mnist_is_used_by_presets_restarts_and_open(
     message = again.statusBar().currentMessage()
     assert again.mode == IMAGES and "drawing only" not in message, message
     assert again.images.session().data.folder == str(folder)
-    assert again.run_session is not None
+    assert again.workspace.run_session is not None
 
 
 @needs_fashion
@@ -369,7 +370,7 @@ def test_a_folder_that_has_gone_falls_back_with_a_message(
     choose_dataset(qtbot, window, "mnist")
     reset_by(qtbot, window, lambda: panel.choose_folder(str(folder)))
     moved = folder.rename(tmp_path / "elsewhere")
-    box = window.preset_box
+    box = window.toolbar.preset_box
     box.setCurrentIndex(box.findData("mnist-mlp"))
     box.activated.emit(box.currentIndex())
     assert panel.settings().folder is None

@@ -70,7 +70,7 @@ def _step_epoch(qtbot, window):
     with qtbot.waitSignal(
         window.controller.stateChanged, timeout=10000, check_params_cb=lambda s, r: s == PAUSED
     ):
-        window.step_action.trigger()
+        window.toolbar.step_action.trigger()
 
 
 @pytest.fixture
@@ -142,11 +142,21 @@ def test_file_open_shows_every_bad_file_in_a_dialog(window, saved, qtbot, tmp_pa
     path = tmp_path / "bad.npz"
     path.write_bytes(bad_file(data, blob))
     shown = []
-    before = (window.session().to_dict(), window.spec, window.last_snapshot, window.windowTitle())
+    before = (
+        window.workspace.session().to_dict(),
+        window.workspace.spec,
+        window.workspace.last_snapshot,
+        window.windowTitle(),
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(QMessageBox, "warning", lambda *args: shown.append(args[2]))
         with qtbot.assertNotEmitted(window.runReset):
             assert window.files.open(str(path)) is False
     assert len(shown) == 1 and shown[0].startswith(f"{path}: "), shown
-    after = (window.session().to_dict(), window.spec, window.last_snapshot, window.windowTitle())
+    after = (
+        window.workspace.session().to_dict(),
+        window.workspace.spec,
+        window.workspace.last_snapshot,
+        window.windowTitle(),
+    )
     assert after == before

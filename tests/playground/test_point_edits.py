@@ -148,7 +148,7 @@ def test_an_ended_run_goes_on_after_an_edit_or_other_settings(tmp_path):
 
 
 def click(qtbot, window, x, y, button=Qt.MouseButton.LeftButton):
-    view = window.output_view
+    view = window.plane.output_view
     scene_pos = view.plot.getPlotItem().vb.mapViewToScene(QPointF(x, y))
     qtbot.mouseClick(view.plot.viewport(), button, pos=view.plot.mapFromScene(scene_pos))
 
@@ -163,7 +163,7 @@ def until_state(qtbot, window, state, action, timeout=20000):
 
 
 def step_epoch(qtbot, window):
-    until_state(qtbot, window, PAUSED, window.step_action.trigger)
+    until_state(qtbot, window, PAUSED, window.toolbar.step_action.trigger)
 
 
 def saved(qtbot, window, path):
@@ -188,67 +188,73 @@ def resets(make_window):
 def test_clicks_add_and_remove_points_and_training_goes_on(resets, qtbot, tmp_path):
     window, count = resets
     step_epoch(qtbot, window)
-    n_train, n_test = len(window.dataset.x_train), len(window.dataset.x_test)
-    split = edit_split(window.data_panel.settings(), 0)
-    window.output_view.add_class.setCurrentIndex(1)
+    n_train, n_test = len(window.plane.dataset.x_train), len(window.plane.dataset.x_test)
+    split = edit_split(window.plane.data_panel.settings(), 0)
+    window.plane.output_view.add_class.setCurrentIndex(1)
     click(qtbot, window, 5.5, -5.5)
-    [edit] = window.data_panel.settings().edits
+    [edit] = window.plane.data_panel.settings().edits
     assert edit[0] == "add" and edit[3:] == [1, split]
     np.testing.assert_allclose(edit[1:3], [5.5, -5.5], atol=0.1)
     grew = (n_train + 1, n_test) if split == "train" else (n_train, n_test + 1)
-    assert (len(window.dataset.x_train), len(window.dataset.x_test)) == grew
+    assert (len(window.plane.dataset.x_train), len(window.plane.dataset.x_test)) == grew
     where = "training" if split == "train" else "test"
     assert message(window).startswith(f"Point added to the {where} set: training goes on")
-    assert count == [] and window.last_snapshot.epoch == 1  # no new run
+    assert count == [] and window.workspace.last_snapshot.epoch == 1  # no new run
 
     # Drawn with the others: in its set's points, a training point with its ring too.
-    view = window.output_view
+    view = window.plane.output_view
     points = view.train_points if split == "train" else view.test_points
     assert len(points.data) == grew[split == "test"]
-    assert len(view.train_rings.data) == len(window.dataset.x_train)
+    assert len(view.train_rings.data) == len(window.plane.dataset.x_train)
     assert np.allclose([points.data["x"][-1], points.data["y"][-1]], edit[1:3])
 
     step_epoch(qtbot, window)  # trains on the new data (at the boundary: at once)
     experiment = saved(qtbot, window, tmp_path / "run.npz")
-    assert window.last_snapshot.epoch == experiment.epoch == 2 and count == []
-    assert experiment.state["n_train"] == len(window.dataset.x_train)
+    assert window.workspace.last_snapshot.epoch == experiment.epoch == 2 and count == []
+    assert experiment.state["n_train"] == len(window.plane.dataset.x_train)
     assert experiment.state["data_start"] == [1, 25]
     assert experiment.data["data"]["edits"] == [edit]
 
     click(qtbot, window, *edit[1:3], button=Qt.MouseButton.RightButton)
-    assert window.data_panel.settings().edits == [edit, ["remove", *edit[1:3], split]]
-    assert (len(window.dataset.x_train), len(window.dataset.x_test)) == (n_train, n_test)
+    assert window.plane.data_panel.settings().edits == [edit, ["remove", *edit[1:3], split]]
+    assert (len(window.plane.dataset.x_train), len(window.plane.dataset.x_test)) == (
+        n_train,
+        n_test,
+    )
     assert message(window).startswith(f"Point removed from the {where} set")
     click(qtbot, window, -5.9, 5.9, button=Qt.MouseButton.RightButton)
     assert message(window).startswith("No point to remove there")
-    assert len(window.data_panel.settings().edits) == 2 and count == []
+    assert len(window.plane.data_panel.settings().edits) == 2 and count == []
 
 
 def test_another_optimizer_goes_on_and_only_shape_or_data_reset(resets, qtbot):
     window, count = resets
-    panel = window.training_panel
+    panel = window.plane.training_panel
     step_epoch(qtbot, window)
-    weights = window.last_snapshot.weights
+    weights = window.workspace.last_snapshot.weights
     panel.optimizer.setCurrentIndex(panel.optimizer.findData("rmsprop"))
     assert message(window).startswith("Optimizer rmsprop: training goes on from the current")
     step_epoch(qtbot, window)
-    snap = window.last_snapshot
+    snap = window.workspace.last_snapshot
     assert count == [] and snap.epoch == 2 and len(snap.history["train_loss"]) == 2
     assert any(not np.array_equal(snap.weights[k], v) for k, v in weights.items())
 
     # A run that ended goes on when its epochs are raised.
     panel.epochs.setValue(2)
-    until_state(qtbot, window, DONE, window.play_action.trigger)
-    assert window.last_snapshot.reason == "epochs" and window.last_snapshot.epoch == 2
+    until_state(qtbot, window, DONE, window.toolbar.play_action.trigger)
+    assert (
+        window.workspace.last_snapshot.reason == "epochs"
+        and window.workspace.last_snapshot.epoch == 2
+    )
     until_state(qtbot, window, PAUSED, lambda: panel.epochs.setValue(3))
-    until_state(qtbot, window, DONE, window.play_action.trigger)
-    assert window.last_snapshot.epoch == 3 and count == []
+    until_state(qtbot, window, DONE, window.toolbar.play_action.trigger)
+    assert window.workspace.last_snapshot.epoch == 3 and count == []
 
     with qtbot.waitSignal(window.runReset, timeout=10000):
-        window.network_panel.rows[0].units.setValue(5)
+        window.plane.network_panel.rows[0].units.setValue(5)
     assert message(window) == "Reset: the network's shape changed"
     with qtbot.waitSignal(window.runReset, timeout=10000):
-        window.data_panel.noise.setValue(0.2)
+        window.plane.data_panel.noise.setValue(0.2)
     assert message(window) == "Reset: the data set changed"
     with qtbot.waitSignal(window.runReset, timeout=10000):
         panel.batch.setValue(20)
@@ -259,11 +265,11 @@ def test_another_optimizer_goes_on_and_only_shape_or_data_reset(resets, qtbot):
 def pause_mid_epoch(qtbot, window, after_step):
     """Play, then pause somewhere inside an epoch after ``after_step``."""
     while True:
-        start = max(after_step, window.last_snapshot.step)
-        window.play_action.trigger()
-        qtbot.waitUntil(lambda s=start: window.last_snapshot.step > s, timeout=10000)
-        until_state(qtbot, window, PAUSED, window.play_action.trigger)
-        snap = window.last_snapshot
+        start = max(after_step, window.workspace.last_snapshot.step)
+        window.toolbar.play_action.trigger()
+        qtbot.waitUntil(lambda s=start: window.workspace.last_snapshot.step > s, timeout=10000)
+        until_state(qtbot, window, PAUSED, window.toolbar.play_action.trigger)
+        snap = window.workspace.last_snapshot
         ended = snap.history["step"]  # where each epoch ended (epochs may differ in steps)
         if len(ended) == 0 or ended[-1] != snap.step:
             return snap
@@ -271,33 +277,33 @@ def pause_mid_epoch(qtbot, window, after_step):
 
 def test_experiment_saved_after_edits_continues_bit_for_bit(resets, qtbot, tmp_path):
     window, count = resets
-    panel = window.training_panel
+    panel = window.plane.training_panel
     panel.epochs.setValue(0)  # no limit: pausing mid-epoch can't miss the end of the run
     step_epoch(qtbot, window)
     click(qtbot, window, 4.5, 4.5)  # at an epoch boundary: in the data at once
     panel.optimizer.setCurrentIndex(panel.optimizer.findData("momentum"))
     step_epoch(qtbot, window)
     paused = pause_mid_epoch(qtbot, window, 50)
-    window.output_view.add_class.setCurrentIndex(1)
+    window.plane.output_view.add_class.setCurrentIndex(1)
     click(qtbot, window, -4.5, -4.5)  # mid-epoch: waits for the epoch to end
     panel.epochs.setValue(paused.epoch + 3)
-    first, waiting = window.data_panel.settings().edits
+    first, waiting = window.plane.data_panel.settings().edits
 
     experiment = saved(qtbot, window, tmp_path / "run.npz")
     assert experiment.data["data"]["edits"] == [first]
     assert experiment.data["data"]["queued_edits"] == [waiting]
     assert experiment.config.optimizer == "momentum" and experiment.steps == paused.step
-    until_state(qtbot, window, DONE, window.play_action.trigger)
-    uninterrupted = window.last_snapshot
+    until_state(qtbot, window, DONE, window.toolbar.play_action.trigger)
+    uninterrupted = window.workspace.last_snapshot
     assert uninterrupted.epoch == paused.epoch + 3 and count == []
 
     with qtbot.waitSignal(window.runReset, timeout=10000):
         assert window.files.open(str(tmp_path / "run.npz"))
-    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=10000)
-    assert window.last_snapshot.step == paused.step
-    assert window.data_panel.settings().edits == [first, waiting]
-    until_state(qtbot, window, DONE, window.play_action.trigger)
-    continued = window.last_snapshot
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot is not None, timeout=10000)
+    assert window.workspace.last_snapshot.step == paused.step
+    assert window.plane.data_panel.settings().edits == [first, waiting]
+    until_state(qtbot, window, DONE, window.toolbar.play_action.trigger)
+    continued = window.workspace.last_snapshot
     for column in ("step", "train_loss", "test_loss", "train_acc", "test_acc"):
         assert np.array_equal(continued.history[column], uninterrupted.history[column]), column
     for name, value in uninterrupted.weights.items():
@@ -309,8 +315,8 @@ def test_clicks_stop_at_the_most_edits_a_file_keeps(resets, qtbot, monkeypatch):
     monkeypatch.setattr(point_edits, "MAX_EDITS", 2)  # as at 50,000, sooner
     click(qtbot, window, 4.5, 4.5)
     click(qtbot, window, -4.5, 4.5)
-    assert len(window.data_panel.settings().edits) == 2
+    assert len(window.plane.data_panel.settings().edits) == 2
     click(qtbot, window, 4.5, -4.5)
     click(qtbot, window, 4.5, 4.5, Qt.MouseButton.RightButton)
-    assert len(window.data_panel.settings().edits) == 2 and count == []
+    assert len(window.plane.data_panel.settings().edits) == 2 and count == []
     assert message(window).startswith("No more points: 2 clicks")

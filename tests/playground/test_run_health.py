@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from playground.main_window import IMAGES
+from playground.image_session import MODE as IMAGES
 from playground.presets import image_presets
 from playground.worker import DONE, RUNNING
 
@@ -15,7 +15,7 @@ needs_fashion = pytest.mark.skipif(not FASHION, reason="dataset-fashion-mnist is
 
 
 def set_optimizer(qtbot, window, optimizer, lr):
-    panel = window.current_training_panel
+    panel = window.workspace.training_panel
     panel.optimizer.setCurrentIndex(panel.optimizer.findData(optimizer))  # the run goes on
     panel.lr.setEditText(lr)
     panel.lr.lineEdit().editingFinished.emit()
@@ -27,18 +27,18 @@ def play_until_done(qtbot, window, timeout=20000):
         timeout=timeout,
         check_params_cb=lambda state, reason: state == DONE,
     ) as blocker:
-        window.play_action.trigger()
+        window.toolbar.play_action.trigger()
     return blocker.args[1]
 
 
 def play_until_hint(qtbot, window, timeout=30000):
-    window.play_action.trigger()
+    window.toolbar.play_action.trigger()
     qtbot.waitUntil(window.hint.isVisible, timeout=timeout)
 
 
 def pause(qtbot, window):
     with qtbot.waitSignal(window.controller.stateChanged, timeout=5000):
-        window.play_action.trigger()
+        window.toolbar.play_action.trigger()
 
 
 def test_sgd_at_lr_10_on_the_spiral_stops_with_the_banner(make_window, qtbot):
@@ -46,7 +46,10 @@ def test_sgd_at_lr_10_on_the_spiral_stops_with_the_banner(make_window, qtbot):
     set_optimizer(qtbot, window, "sgd", "10")
     reason = play_until_done(qtbot, window)
     assert reason.startswith("diverged: a weight or output reached")
-    assert window.last_snapshot.epoch == 1 and window.last_snapshot.reason == reason
+    assert (
+        window.workspace.last_snapshot.epoch == 1
+        and window.workspace.last_snapshot.reason == reason
+    )
     text = window.banner.text()
     assert window.banner.isVisible() and "diverged: a weight or output reached" in text
     assert "Lower the learning rate" in text and "press Reset" in text
@@ -57,19 +60,19 @@ def test_adam_at_lr_10_on_the_spiral_trains_on_with_a_dismissible_hint(make_wind
     window = make_window("spiral")
     set_optimizer(qtbot, window, "adam", "10")
     play_until_hint(qtbot, window)
-    snap = window.last_snapshot
+    snap = window.workspace.last_snapshot
     assert window.controller.state == RUNNING and not window.banner.isVisible()
     assert snap.hint and snap.epoch >= 10 and window.hint.label.text() == snap.hint
     assert "try a lower one" in window.hint.label.text()
     # Dismissed: it stays hidden while the run goes on with its hint.
     window.hint.close_button.click()
-    epoch = window.last_snapshot.epoch
-    qtbot.waitUntil(lambda: window.last_snapshot.epoch >= epoch + 3, timeout=10000)
-    assert window.last_snapshot.hint and not window.hint.isVisible()
+    epoch = window.workspace.last_snapshot.epoch
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot.epoch >= epoch + 3, timeout=10000)
+    assert window.workspace.last_snapshot.hint and not window.hint.isVisible()
     pause(qtbot, window)
     # Reset starts a new run: no hint until that run earns one, then it shows again.
     with qtbot.waitSignal(window.runReset):
-        window.reset_action.trigger()
+        window.toolbar.reset_action.trigger()
     assert not window.hint.isVisible() and not window.hint.dismissed
     play_until_hint(qtbot, window)
     pause(qtbot, window)
@@ -77,9 +80,9 @@ def test_adam_at_lr_10_on_the_spiral_trains_on_with_a_dismissible_hint(make_wind
 
 def test_a_healthy_spiral_run_shows_no_hint(make_window, qtbot):
     window = make_window("spiral")
-    window.play_action.trigger()
-    qtbot.waitUntil(lambda: window.last_snapshot.epoch >= 30, timeout=30000)
-    assert not window.hint.isVisible() and window.last_snapshot.hint is None
+    window.toolbar.play_action.trigger()
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot.epoch >= 30, timeout=30000)
+    assert not window.hint.isVisible() and window.workspace.last_snapshot.hint is None
     pause(qtbot, window)
 
 
@@ -90,7 +93,7 @@ def image_window(make_window, qtbot, preset):
     session.data = replace(session.data, train_subset=1000, test_subset=1000)
     with qtbot.waitSignal(window.runReset, timeout=10000):
         window.apply_session(session)
-    qtbot.waitUntil(lambda: window.last_snapshot is not None, timeout=10000)
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot is not None, timeout=10000)
     assert window.mode == IMAGES
     return window
 
@@ -103,7 +106,7 @@ def test_image_run_that_does_not_learn_shows_the_hint(make_window, qtbot):
     assert window.controller.state == RUNNING and "try a lower one" in window.hint.label.text()
     pause(qtbot, window)
     with qtbot.waitSignal(window.runReset):
-        window.reset_action.trigger()
+        window.toolbar.reset_action.trigger()
     assert not window.hint.isVisible()
 
 

@@ -69,22 +69,22 @@ def test_the_speed_is_remembered(qtbot, fresh_settings):
 
 
 def choose_preset(window, name):
-    index = window.preset_box.findData(name)
-    window.preset_box.setCurrentIndex(index)
-    window.preset_box.activated.emit(index)
+    index = window.toolbar.preset_box.findData(name)
+    window.toolbar.preset_box.setCurrentIndex(index)
+    window.toolbar.preset_box.activated.emit(index)
 
 
 def test_presets_bring_their_speed(window, qtbot):
     choose_preset(window, "spiral")
-    assert window.speed_control.speed() == Speed(20)
+    assert window.toolbar.speed_control.speed() == Speed(20)
     assert window.controller.speed == Speed(20)
     choose_preset(window, "xor")
-    assert window.speed_control.value_label.text() == "1 epoch/s"
+    assert window.toolbar.speed_control.value_label.text() == "1 epoch/s"
 
 
 def test_a_fresh_start_uses_the_presets_speed(make_window, fresh_settings):
     window = make_window("spiral", settings=fresh_settings)
-    assert window.speed_control.speed() == Speed(20)
+    assert window.toolbar.speed_control.speed() == Speed(20)
     assert window.controller.speed == Speed(20)
 
 
@@ -172,24 +172,25 @@ def snapshots_while(qtbot, window, condition, timeout=10000):
 
 
 def test_slow_steps_each_send_a_snapshot_and_pause_acts_at_once(window, qtbot):
-    window.speed_control.set_speed(Speed(10, "step"))
-    window.play_action.trigger()
+    window.toolbar.speed_control.set_speed(Speed(10, "step"))
+    window.toolbar.play_action.trigger()
     seen = snapshots_while(qtbot, window, lambda s: len({x.step for x in s}) >= 4)
     steps = sorted({x.step for x in seen})
     assert steps[-1] - steps[0] < 2 * len(steps)  # a step or two a snapshot, not epochs
-    qtbot.waitUntil(lambda: window.last_snapshot.step > steps[-1], timeout=5000)
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot.step > steps[-1], timeout=5000)
     window.controller.set_speed(SLOW)  # slower than the slider goes
     start = time.perf_counter()
     with qtbot.waitSignal(window.controller.stateChanged, timeout=5000) as signal:
-        window.play_action.trigger()  # pause while the engine waits for the next step (20 s)
+        # pause while the engine waits for the next step (20 s)
+        window.toolbar.play_action.trigger()
     assert signal.args[0] == PAUSED
     assert time.perf_counter() - start < 3  # not after the wait (loose: a wait is 20 s)
 
 
 def test_reset_and_quit_act_at_once_during_a_slow_wait(window, qtbot):
-    window.speed_control.set_speed(Speed(10, "step"))
-    window.play_action.trigger()
-    qtbot.waitUntil(lambda: window.last_snapshot.step >= 1, timeout=5000)
+    window.toolbar.speed_control.set_speed(Speed(10, "step"))
+    window.toolbar.play_action.trigger()
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot.step >= 1, timeout=5000)
     window.controller.set_speed(SLOW)  # slower than the slider goes
     start = time.perf_counter()
     with qtbot.waitSignal(
@@ -197,9 +198,9 @@ def test_reset_and_quit_act_at_once_during_a_slow_wait(window, qtbot):
     ):
         qtbot.keyClick(window, Qt.Key.Key_R)
     assert time.perf_counter() - start < 3  # loose: the next step was 20 s away
-    window.speed_control.set_speed(Speed(10, "step"))
-    window.play_action.trigger()
-    qtbot.waitUntil(lambda: window.last_snapshot.step >= 1, timeout=5000)
+    window.toolbar.speed_control.set_speed(Speed(10, "step"))
+    window.toolbar.play_action.trigger()
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot.step >= 1, timeout=5000)
     window.controller.set_speed(SLOW)  # slower than the slider goes
     start = time.perf_counter()
     assert window.controller.shutdown()  # "quit" ends the engine in time
@@ -207,22 +208,27 @@ def test_reset_and_quit_act_at_once_during_a_slow_wait(window, qtbot):
 
 
 def test_max_applies_at_once_during_a_slow_wait(window, qtbot):
-    window.speed_control.set_speed(Speed(1, "step"))
-    window.play_action.trigger()
-    qtbot.waitUntil(lambda: window.last_snapshot.step >= 1, timeout=5000)
-    qtbot.mouseClick(window.speed_control.max_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.last_snapshot.step >= 200, timeout=5000)  # 200 s at 1/s
+    window.toolbar.speed_control.set_speed(Speed(1, "step"))
+    window.toolbar.play_action.trigger()
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot.step >= 1, timeout=5000)
+    qtbot.mouseClick(window.toolbar.speed_control.max_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: window.workspace.last_snapshot.step >= 200, timeout=5000
+    )  # 200 s at 1/s
 
 
 def test_step_at_a_slow_speed_shows_the_epoch_in_stages(window, qtbot):
-    window.speed_control.set_speed(Speed(2))  # 32 steps/s: a step at a time
+    window.toolbar.speed_control.set_speed(Speed(2))  # 32 steps/s: a step at a time
     per_epoch = 16  # the spiral preset: 250 training points, batches of 16
     seen = []
     window.controller.snapshotReady.connect(seen.append)
     with qtbot.waitSignal(window.controller.stateChanged, timeout=10000) as signal:
-        window.step_action.trigger()
+        window.toolbar.step_action.trigger()
     assert signal.args[0] == PAUSED
-    assert window.last_snapshot.epoch == 1 and window.last_snapshot.step == per_epoch
+    assert (
+        window.workspace.last_snapshot.epoch == 1
+        and window.workspace.last_snapshot.step == per_epoch
+    )
     # Shown in stages (every step is sent; a busy GUI shows the newest it can)
     assert len({x.step for x in seen if 0 < x.step < per_epoch}) >= 2
 
@@ -235,7 +241,7 @@ def run_to_the_end(qtbot, window, **training):
     with qtbot.waitSignal(
         window.controller.stateChanged, timeout=20000, check_params_cb=lambda s, r: s == DONE
     ) as signal:
-        window.play_action.trigger()
+        window.toolbar.play_action.trigger()
     return signal.args[1]
 
 
@@ -250,9 +256,11 @@ def test_the_epoch_limit_is_said_in_words_until_space_trains_on(window, qtbot):
     ):
         qtbot.keyClick(window, Qt.Key.Key_Space)
     assert note.text() == ""
-    qtbot.waitUntil(lambda: window.last_snapshot.epoch >= 5, timeout=10000)  # past the limit
+    qtbot.waitUntil(
+        lambda: window.workspace.last_snapshot.epoch >= 5, timeout=10000
+    )  # past the limit
     with qtbot.waitSignal(window.controller.stateChanged, timeout=5000):
-        window.play_action.trigger()
+        window.toolbar.play_action.trigger()
     assert window.controller.state == PAUSED
 
 
@@ -262,23 +270,27 @@ def test_a_step_after_the_epoch_limit_trains_one_more_epoch(window, qtbot):
     with qtbot.waitSignal(
         window.controller.stateChanged, timeout=10000, check_params_cb=lambda s, r: s == PAUSED
     ):
-        window.step_action.trigger()
+        window.toolbar.step_action.trigger()
     assert window.status_note.text() == ""
-    qtbot.waitUntil(lambda: window.controller.state == PAUSED and window.last_snapshot.epoch == 3)
+    qtbot.waitUntil(
+        lambda: window.controller.state == PAUSED and window.workspace.last_snapshot.epoch == 3
+    )
 
 
 def test_target_loss_and_early_stopping_are_said_until_reset(window, qtbot):
     # The Training panel sets neither a target loss nor patience: the engine's words come
     # from a run that had them (e.g. one saved by the command line).
-    window.run_session.training = TrainConfig(target_loss=0.05, patience=1)
+    window.workspace.run_session.training = TrainConfig(target_loss=0.05, patience=1)
     window.controller.stateChanged.emit(DONE, "target_loss")
     assert window.status_note.text() == "Reached the target loss 0.05 — press R to start again"
     with qtbot.waitSignal(window.controller.stateChanged):
         qtbot.keyClick(window, Qt.Key.Key_R)
     assert window.status_note.text() == ""
     with qtbot.waitSignal(window.controller.stateChanged, timeout=10000):
-        window.step_action.trigger()  # a run with a test loss to watch
-    window.run_session.training = dataclasses.replace(window.run_session.training, patience=1)
+        window.toolbar.step_action.trigger()  # a run with a test loss to watch
+    window.workspace.run_session.training = dataclasses.replace(
+        window.workspace.run_session.training, patience=1
+    )
     window.controller.stateChanged.emit(DONE, "early_stopping")
     assert window.status_note.text() == (
         "Stopped early: the test loss stopped improving for 1 epoch — press R to start again"
@@ -289,17 +301,17 @@ def test_target_loss_and_early_stopping_are_said_until_reset(window, qtbot):
 
 
 def test_a_settings_change_after_the_epoch_limit_clears_the_note(window, qtbot):
-    window.training_panel.epochs.setValue(1)  # applies to the run: no reset
+    window.plane.training_panel.epochs.setValue(1)  # applies to the run: no reset
     with qtbot.waitSignal(
         window.controller.stateChanged, timeout=10000, check_params_cb=lambda s, r: s == DONE
     ):
-        window.play_action.trigger()
+        window.toolbar.play_action.trigger()
     assert window.status_note.text().startswith("Finished: reached 1 epoch")
     with qtbot.waitSignal(
         window.controller.stateChanged, timeout=10000, check_params_cb=lambda s, r: s == PAUSED
     ):
-        window.training_panel.epochs.setValue(3)  # the run can go on: Play continues it
-    assert window.status_note.text() == "" and window.last_snapshot.epoch == 1
+        window.plane.training_panel.epochs.setValue(3)  # the run can go on: Play continues it
+    assert window.status_note.text() == "" and window.workspace.last_snapshot.epoch == 1
 
 
 def test_every_stop_reason_has_words():

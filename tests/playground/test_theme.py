@@ -29,7 +29,7 @@ def test_view_menu_switches_theme_and_remembers_it(make_window, qapp, settings):
         window.theme_actions["dark"].trigger()
         assert current_theme() == "dark" and settings.value("theme") == "dark"
         assert qapp.palette().color(QPalette.ColorRole.Window).lightness() < 128
-        plot = window.curves_view.loss_plot
+        plot = window.plane.curves_view.loss_plot
         assert plot.backgroundBrush().color().lightness() < 128  # plots made before follow
         box = QCheckBox("x")
         box.resize(60, 24)
@@ -106,10 +106,18 @@ def test_toolbar_icons_follow_the_theme(make_window):
     window = make_window("xor")
     try:
         window.theme_actions["dark"].trigger()
-        for action in (window.reset_action, window.play_action, window.step_action):
+        for action in (
+            window.toolbar.reset_action,
+            window.toolbar.play_action,
+            window.toolbar.step_action,
+        ):
             assert icon_ink(action.icon()) > 180, action.text()  # light ink on a dark toolbar
         window.theme_actions["light"].trigger()
-        for action in (window.reset_action, window.play_action, window.step_action):
+        for action in (
+            window.toolbar.reset_action,
+            window.toolbar.play_action,
+            window.toolbar.step_action,
+        ):
             assert icon_ink(action.icon()) < 80, action.text()
     finally:
         window.theme_actions["light"].trigger()

@@ -1,10 +1,11 @@
-"""Image mode of the window: MNIST / Fashion-MNIST data, the network editor and the training
-settings on the left, the first layer's weights in the middle, test predictions (confusion
-matrix, example images) and the draw-to-classify panel on the right, curves and statistics
-below.
+"""The image workspace: MNIST / Fashion-MNIST, what the network learned and your own drawings.
 
-The workspace turns its panels into a run description (:meth:`ImageWorkspace.prepare_run`) and
-shows snapshots; the window owns the training controller.
+The data, the network editor and the training settings on the left, the first layer's weights
+in the middle, test predictions (confusion matrix, example images) and the draw-to-classify
+panel on the right, curves and statistics below.
+
+The workspace turns its panels into a run description (:meth:`ImageWorkspace.prepare_run`),
+clears the views for it (:meth:`ImageWorkspace.start_run`) and sets it up on its controller.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from core import metrics
@@ -22,24 +23,27 @@ from core.data.idx import MnistError
 from core.data.loading import DatasetNotFound
 from core.training.config import TrainConfig
 from core.training.snapshot import Snapshot
+from playground.data_folders import DataFolders
 from playground.image_data import ImageDataSettings, load_image_data
-from playground.image_session import ImageSession
-from playground.layout import group, scroll_column, workspace
+from playground.image_session import MODE, ImageSession
+from playground.layout import group, scroll_column
 from playground.panels.image_data_panel import ImageDataPanel
-from playground.panels.network_panel import NetworkPanel
-from playground.panels.training_panel import TrainingPanel
 from playground.throttle import Throttled
 from playground.views.confusion_view import ConfusionView
-from playground.views.curves_view import CurvesView
 from playground.views.draw_view import DrawView
 from playground.views.filters_view import FiltersView
 from playground.views.image_grid_view import ImageGridView
 from playground.views.sample_drawings import SAMPLE_STROKES, draw_sample
-from playground.views.stats_view import StatsView
+from playground.worker import RunSetup, TrainingController
+from playground.workspaces.base import TrainingWorkspace
 
 N_CLASSES = 10
 #: The views redraw at most this often (ms): a snapshot changes little in a fifth of a second.
 VIEW_INTERVAL = 200
+#: Seconds between snapshots, and images for the dead-unit statistic (a CNN's snapshot costs a
+#: forward pass over them).
+SNAPSHOT_INTERVAL = 0.1
+DEAD_SAMPLES = 64
 
 
 @dataclass(frozen=True)
@@ -61,45 +65,44 @@ class ImageRun:
     data: ImageDataSettings
 
 
-class ImageWorkspace(QWidget):
-    """Signals: ``changed`` (data or network changed: the run must be reset), ``lrChanged``,
-    ``regularizationChanged`` (apply live)."""
+class ImageWorkspace(TrainingWorkspace):
+    """``settings``: where folders chosen with Load from folder… are remembered (None: not)."""
 
-    changed = Signal()
-    lrChanged = Signal(float)
-    regularizationChanged = Signal(float, float)
+    mode = MODE
+    title = "Images"
+    tooltip = (
+        "Images: learn to recognize handwritten digits or clothes (28×28 pixels), then draw "
+        "your own."
+    )
+    settings_key = "session/images"
+    default_preset = "fashion-mlp"
+    session_type = ImageSession
 
     def __init__(
-        self, parent: QWidget | None = None, *, cache_dir=None, mirrors=None, folders=None
+        self,
+        controller: TrainingController,
+        settings: QSettings | None = None,
+        *,
+        cache_dir=None,
+        mirrors=None,
     ) -> None:
-        super().__init__(parent)
+        folders = DataFolders(settings) if settings is not None else None
+        data_panel = ImageDataPanel(cache_dir=cache_dir, mirrors=mirrors, folders=folders)
+        super().__init__(controller, data_panel)
         self._cache_dir = cache_dir
         self._data: ShownImages | None = None
         self._data_key: dict | None = None
-        self._spec: dict[str, Any] | None = None
         self._pred_epoch = -1
         self._filter: tuple[int, int] | None = None  # confusion cell shown in the image grid
         self._snap: Snapshot | None = None
         self._model_file: str | None = None  # the draw panel shows this file's model
-
-        self.data_panel = ImageDataPanel(cache_dir=cache_dir, mirrors=mirrors, folders=folders)
-        self.network_panel = NetworkPanel()
         self.network_panel.set_input_shape([1, 28, 28], N_CLASSES)
-        self.training_panel = TrainingPanel()
         self.filters_view = FiltersView()
         self.confusion_view = ConfusionView()
         self.images_view = ImageGridView()
         self.draw_view = DrawView()
-        self.curves_view = CurvesView()
-        self.stats_view = StatsView()
         self._views = Throttled(self._show_views, VIEW_INTERVAL, self)
         self._build_layout()
-
-        self.data_panel.changed.connect(self.changed)
-        self.network_panel.changed.connect(self.changed)
-        self.training_panel.changed.connect(self.changed)
-        self.training_panel.lrChanged.connect(self.lrChanged)
-        self.training_panel.regularizationChanged.connect(self.regularizationChanged)
         self.confusion_view.cellClicked.connect(self.show_cell)
         self.images_view.mistakes_only.toggled.connect(lambda _: self._show_predictions())
 
@@ -131,38 +134,41 @@ class ImageWorkspace(QWidget):
         self.tabs.setTabToolTip(1, "Which classes the network confuses (click a cell).")
         self.tabs.setTabToolTip(2, "Draw a digit or garment and watch the network classify it.")
 
-        splits = workspace(
-            [left, middle, self.tabs],
-            [0, 240, 660],
-            [0, 2, 5],
-            [self.curves_view.with_options(), self.stats_view],
-        )
-        self.top_split, self.bottom_split, self.main_split = splits.top, splits.bottom, splits.main
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.main_split)
+        self._lay_out([left, middle, self.tabs], [0, 240, 660], [0, 2, 5])
 
     # -- sessions ------------------------------------------------------------------------------
-    def session(self) -> ImageSession:
-        return ImageSession(
-            self.data_panel.settings(),
-            self.network_panel.settings(),
-            self.training_panel.config(),
-        )
+    def known_folder(self, data: ImageDataSettings) -> ImageDataSettings:
+        """``data`` reading its images from where they were loaded (Load from folder…) when
+        its own folder is not given or has gone (the data set's own copy otherwise)."""
+        folders = self.data_panel.folders
+        return data if folders is None else folders.resolve(data)[0]
 
-    def apply_session(self, session: ImageSession) -> None:
-        """Show ``session`` in the panels (without emitting ``changed``)."""
-        for panel in (self.data_panel, self.network_panel, self.training_panel):
-            panel.blockSignals(True)
-        try:
-            self.data_panel.set_settings(session.data)
-            self.network_panel.set_settings(session.network)
-            self.training_panel.set_config(session.training)
-        finally:
-            for panel in (self.data_panel, self.network_panel, self.training_panel):
-                panel.blockSignals(False)
+    def stop_work(self) -> None:
+        self.data_panel.stop_download()
 
     # -- runs ----------------------------------------------------------------------------------
+    def reset_run(self, **start: Any) -> None:
+        try:
+            run = self.prepare_run()
+        except ValueError as exc:
+            self._refuse_run(exc)
+            return
+        self.banner.emit("")
+        self.spec, self.last_snapshot = run.spec, None
+        self.run_session = self.session()
+        self.start_run(run)
+        self.controller.setup(
+            RunSetup(
+                spec=run.spec,
+                config=run.config,
+                images=run.data,
+                interval=SNAPSHOT_INTERVAL,
+                dead_samples=DEAD_SAMPLES,
+                **start,
+            )
+        )
+        self.runSetUp.emit()
+
     def prepare_run(self) -> ImageRun:
         """Check the panels and load the test images shown beside the run; raises ValueError
         with a message for the user when the run can't start (bad network, missing data)."""
@@ -207,7 +213,7 @@ class ImageWorkspace(QWidget):
     def start_run(self, run: ImageRun) -> None:
         """Clear the views for a new run of ``run``."""
         self._views.cancel()
-        self._spec, self._snap, self._pred_epoch, self._filter = run.spec, None, -1, None
+        self.spec, self._snap, self._pred_epoch, self._filter = run.spec, None, -1, None
         names = list(self._data.class_names)
         layers = run.spec["layers"]
         trainable = [(i, e) for i, e in enumerate(layers) if e["type"] in ("dense", "conv")]
@@ -236,7 +242,7 @@ class ImageWorkspace(QWidget):
     def clear_views(self) -> None:
         """No run: empty views (a model opened from a file stays in the Draw tab)."""
         self._views.cancel()
-        self._spec, self._snap, self._pred_epoch, self._filter = None, None, -1, None
+        self.spec, self._snap, self._pred_epoch, self._filter = None, None, -1, None
         self.curves_view.clear()
         self.stats_view.set_layers([])
         self.filters_view.clear()
@@ -254,19 +260,40 @@ class ImageWorkspace(QWidget):
     def class_names(self) -> list[str]:
         return [] if self._data is None else list(self._data.class_names)
 
+    @property
+    def run_name(self) -> str:
+        return self.session().data.dataset
+
+    def metadata(self, session: ImageSession) -> dict[str, Any]:
+        return {
+            "dataset": session.data.dataset,
+            "task": "classification",
+            "class_names": self.class_names,
+            "input": "a 28×28 grayscale image, ink 1.0 on background 0.0, row by row",
+            "config": session.training.to_dict(),
+        }
+
     # -- snapshots -----------------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:
-        self._snap = snap
+        self.last_snapshot = self._snap = snap
         self._views(snap)
 
     def flush_views(self) -> None:
-        """Bring the views up to the newest snapshot now."""
         self._views.flush()
+
+    def views(self) -> tuple[tuple[str, QWidget], ...]:
+        return (
+            ("first-layer weights", self.filters_view),
+            ("test images", self.images_view),
+            ("confusion matrix", self.confusion_view),
+            ("draw", self.draw_view),
+            *super().views(),
+        )
 
     def _show_views(self, snap: Snapshot) -> None:
         self.curves_view.show_snapshot(snap)
         self.stats_view.show_snapshot(snap)
-        if not snap.weights or self._spec is None:
+        if not snap.weights or self.spec is None:
             return
         if self._first is None:
             self.filters_view.caption.setText("The first weighted layer doesn't see the pixels")
@@ -274,7 +301,7 @@ class ImageWorkspace(QWidget):
             index, entry = self._first
             self.filters_view.set_weights(snap.weights[f"{index}.W"], entry["type"])
         if self._model_file is None:
-            self.draw_view.set_weights(self._spec, snap.weights, self.class_names)
+            self.draw_view.set_weights(self.spec, snap.weights, self.class_names)
         if snap.test_pred is not None and snap.epoch != self._pred_epoch:
             self._pred_epoch = snap.epoch
             self._show_predictions()
@@ -288,6 +315,9 @@ class ImageWorkspace(QWidget):
         self.draw_view.set_model(model, class_names)
         self._model_file = path
         self.draw_view.title.setText(f"Draw to classify — {Path(path).name}")
+
+    def show_draw_tab(self) -> None:
+        self.tabs.setCurrentWidget(self.draw_view)
 
     def show_drawing(self, sample: str) -> None:
         """Open the Draw tab with one of the built-in sample strokes drawn (demos, screenshots);
