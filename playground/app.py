@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from core import __version__
 from playground.presets import all_presets
 
 
@@ -38,6 +39,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "action": "store_true",
             "help": "ignore and don't overwrite saved settings (for scripted screenshots)",
         },
+        "--install-desktop": {
+            "action": "store_true",
+            "help": "add NN Playground to the desktop's application menu (Linux: a desktop "
+            "entry and the icon in the user's XDG folders), then exit",
+        },
+        "--uninstall-desktop": {
+            "action": "store_true",
+            "help": "remove what --install-desktop added, then exit",
+        },
+        "--version": {"action": "version", "version": f"%(prog)s {__version__}"},
     }
     for flag, how in flags.items():
         p.add_argument(flag, **how)
@@ -61,16 +72,23 @@ def chosen_theme(flag: str | None, settings) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.install_desktop or args.uninstall_desktop:
+        from playground import desktop_entry
+
+        return desktop_entry.run(install_it=args.install_desktop)
     if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen: render offscreen
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from playground.icon import app_icon
     from playground.main_window import MainWindow
     from playground.theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("NN Playground")
+    app.setDesktopFileName("nn-playground")  # the desktop entry's name: the task bar's icon
+    app.setWindowIcon(app_icon())
     settings = None
     if args.fresh or args.screenshot:
         settings = QSettings(

@@ -31,6 +31,7 @@ from core.io import save_model
 from core.onnx_export import export_onnx
 from core.pace import MAX, Pace, Speed
 from core.pyexport import export_python
+from core.torch_export import export_torch
 from core.training.config import TrainConfig
 from core.training.control import TrainControl
 from core.training.loop import train_iter
@@ -57,7 +58,16 @@ EXPORTS = {
     "weights": lambda model, path, metadata: save_model(model, path, metadata),
     "onnx": lambda model, path, metadata: export_onnx(model, path, metadata=metadata),
     "python": lambda model, path, metadata: export_python(model, path, metadata=metadata),
+    "torch": lambda model, path, metadata: export_torch(
+        model, path, metadata=metadata, config=_config(metadata)
+    ),
 }
+
+
+def _config(metadata: dict) -> TrainConfig | None:
+    """The run's training settings a model file's metadata carries (its "config")."""
+    config = metadata.get("config")
+    return TrainConfig.from_dict(config) if isinstance(config, dict) else None
 
 
 class Engine:

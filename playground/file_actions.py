@@ -1,5 +1,6 @@
 """The File menu of the main window: open model and experiment files (also dropped onto the
-window), save the run as an experiment, export the model (weights, ONNX, Python), the views
+window) and PyTorch weights (``.safetensors``) for the network on screen, save the run as an
+experiment, export the model (weights, ONNX, Python, PyTorch), the views
 (PNG, SVG) and the history (CSV), and the recent files (:mod:`playground.recent_files`).
 
 A file is validated completely before anything changes (:mod:`playground.file_sessions`): a
@@ -9,6 +10,10 @@ between two training steps; the result comes back through ``TrainingController.s
 file is written atomically. Each method that asks for a path takes it as an argument too, so
 scripts and tests skip the dialog. The window is reached through :class:`Host` only, and the
 modes through their workspaces' common face (:class:`playground.workspaces.base.Workspace`).
+
+Over 400 lines as one class: every action shares the document's path, the writes the engine has
+pending and the save dialogs' folders; what a file opens as is already apart
+(:mod:`playground.file_sessions`, :mod:`playground.recent_files`, :mod:`playground.pictures`).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from core.experiment import load_experiment
 from core.io import load_model
 from core.model import Sequential
 from core.onnx_export import require_onnx
+from core.torch_import import load_safetensors
 from playground import file_dialogs, pictures
 from playground.file_sessions import (
     experiment_session,
@@ -56,11 +62,17 @@ from playground.workspaces.images import ImageWorkspace
 from playground.workspaces.plane import PLANE
 
 NPZ_FILTER = "NN Playground files (*.npz)"
+#: what File ▸ Open offers: the app's files, and PyTorch weights saved with safetensors
+OPEN_FILTER = (
+    "Models, experiments and PyTorch weights (*.npz *.safetensors);;"
+    f"{NPZ_FILTER};;PyTorch weights (*.safetensors);;All files (*)"
+)
 #: kind -> (what it is called, file suffix, dialog filter); the engine process writes them.
 EXPORTS = {
     "weights": ("weights", ".npz", "Model files (*.npz)"),
     "onnx": ("ONNX model", ".onnx", "ONNX models (*.onnx)"),
     "python": ("Python module", ".py", "Python files (*.py)"),
+    "torch": ("PyTorch module", ".py", "Python files (*.py)"),
 }
 #: kind -> a check that raises ImportError (with what to install) when that export cannot run.
 EXPORT_REQUIREMENTS: dict[str, Callable[[], Any]] = {"onnx": require_onnx}
@@ -131,7 +143,8 @@ class FileActions(QObject):
             "&Open…",
             self.open,
             QKeySequence.StandardKey.Open,
-            "Open a model or an experiment (.npz); dropping a file on the window works too.",
+            "Open a model or an experiment (.npz), or PyTorch weights (.safetensors) for the "
+            "network on screen; dropping a file on the window works too.",
         )
         menu.addMenu(self.recent.menu)
         self.recent.fill_menu()
@@ -158,6 +171,13 @@ class FileActions(QObject):
             lambda: self.export_model("python"),
             tip="One .py file with the weights and predict(x), needing only NumPy.",
         )
+        add(
+            menu,
+            "Export as Py&Torch…",
+            lambda: self.export_model("torch"),
+            tip="One .py file building the network as a torch.nn.Sequential with its weights, "
+            "to go on in PyTorch (GPUs, the rest of its ecosystem).",
+        )
         plots = menu.addMenu("Export &plots")
 
         def fill_plots() -> None:  # the views of the mode on screen
@@ -173,13 +193,14 @@ class FileActions(QObject):
     def open(self, path: str | None = None) -> bool:
         """Open a model or experiment file; on any problem show it and change nothing."""
         if path is None:
-            path = file_dialogs.open_file(
-                self.window, "models", "Open", f"{NPZ_FILTER};;All files (*)"
-            )
+            path = file_dialogs.open_file(self.window, "models", "Open", OPEN_FILTER)
         if not path:
             return False
         try:
-            self.openers.get(peek_format(path), self.open_model)(path)
+            if path.lower().endswith(".safetensors"):
+                self.open_state_dict(path)
+            else:
+                self.openers.get(peek_format(path), self.open_model)(path)
         except (ValueError, OSError) as exc:  # ModelFileError, settings that do not fit
             QMessageBox.warning(self.window, "Can't open this file", str(exc))
             return False
@@ -222,6 +243,25 @@ class FileActions(QObject):
             message = f"Opened {name}: draw to see how it classifies; Play trains it on."
         self.images.show_draw_tab()
         self.window.statusBar().showMessage(message, 10000)
+
+    def open_state_dict(self, path: str) -> None:
+        """PyTorch weights (a state dict saved with safetensors) into the network on screen,
+        matched by layer order and shapes (:mod:`core.torch_import`): a new run starts from them,
+        paused, its predictions shown."""
+        workspace = self.window.workspace
+        if workspace.spec is None:
+            raise ValueError(
+                f"{path}: the settings on screen build no network to take these weights; "
+                "build it in the Network panel first"
+            )
+        state = load_safetensors(path, Sequential(workspace.spec))  # before anything changes
+        self._apply(workspace.run_session, initial_state=state)
+        self._set_document(None)
+        self.window.statusBar().showMessage(
+            f"Opened the PyTorch weights {Path(path).name} into the network: its predictions "
+            "are shown. Play trains it on.",
+            8000,
+        )
 
     def open_experiment(self, path: str) -> None:
         """Restore an experiment's settings and continue its run exactly where it was saved."""

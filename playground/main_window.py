@@ -1,18 +1,18 @@
 """The main window: the chrome around the workspaces, one per mode.
 
 The toolbar (Reset, Play, Step, the counters, the Mode and Preset boxes, the speed), the menus
-(File: :mod:`playground.file_actions`, Edit: :mod:`playground.kept_runs`, Run, View), the status
-bar, the banner and the hint bar, the theme, dropped files and closing. The modes themselves
-are workspaces (:mod:`playground.workspaces`): each owns its panels, views and run; the window
-switches between them, hands them the training controller (the engine process) and shows what
-they report. A new mode is a workspace class and one entry of :data:`WORKSPACES`.
+(File: :mod:`playground.file_actions`, Edit: :mod:`playground.kept_runs`, Run, View, Help:
+:mod:`playground.about`), the status bar, the banner and the hint bar, the theme, dropped files
+and closing. The modes themselves are workspaces (:mod:`playground.workspaces`): each owns its
+panels, views and run; the window switches between them, hands them the training controller
+(the engine process) and shows what they report. A new mode is a workspace class and one entry of :data:`WORKSPACES`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from core.training.snapshot import Snapshot
+from playground.about import AboutDialog
 from playground.file_actions import FileActions
 from playground.hint_bar import HintBar
+from playground.icon import app_icon
 from playground.image_session import session_from_json
 from playground.kept_runs import KeptRuns
 from playground.presets import DEFAULT, all_presets, preset_speed
@@ -51,6 +53,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, preset: str | None = None) -> None:
         super().__init__()
         self.setWindowTitle("NN Playground")
+        self.setWindowIcon(app_icon())
         self.settings = settings if settings is not None else QSettings("nn-playground", "app")
         self.controller = TrainingController(self)
         self.workspaces: dict[str, Workspace] = {}
@@ -138,6 +141,17 @@ class MainWindow(QMainWindow):
         for action in (tb.play_action, tb.step_action, tb.reset_action):
             run_menu.addAction(action)
         self._build_view_menu()
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("About NN Playground", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    def show_about(self) -> AboutDialog:
+        """Help ▸ About: the icon, the version and the libraries' versions."""
+        dialog = AboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def _build_view_menu(self) -> None:
         """View ▸ Theme: follow the system, light or dark; remembered for the next launch."""

@@ -23,6 +23,16 @@ def entry(dtype, shape, begin, end):
     return {"dtype": dtype, "shape": shape, "data_offsets": [begin, end]}
 
 
+def write_safetensors(path, tensors):
+    """``tensors`` (name -> float32 array) as safetensors.torch.save_file writes them."""
+    header, data = {}, b""
+    for name, value in tensors.items():
+        raw = np.ascontiguousarray(value, "<f4").tobytes()
+        header[name] = entry("F32", list(np.shape(value)), len(data), len(data) + len(raw))
+        data += raw
+    return write(path, header, data)
+
+
 def test_reads_tensors_of_every_float_width(tmp_path):
     w = np.arange(6, dtype="<f4").reshape(2, 3)
     h = np.array([1.5, -2.25], dtype="<f2")

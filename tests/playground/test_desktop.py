@@ -4,9 +4,10 @@ a fresh user's XDG folders, and the About box."""
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QIcon
 
 import core
-from playground import desktop_entry, icon
+from playground import app, desktop_entry, icon
 from playground.about import AboutDialog, versions
 
 REPO_ICON = Path(__file__).parents[2] / "assets" / "icon.svg"
@@ -67,3 +68,25 @@ def test_about_box_shows_the_icon_and_the_versions(qtbot):
     assert {"NumPy", "Qt", "PySide6", "pyqtgraph"} <= set(listed)
     for name, version in listed.items():
         assert name in dialog.text.text() and version in dialog.text.text()
+
+
+def test_window_and_application_icons_come_from_the_svg(make_window, qapp):
+    window = make_window()
+    expected = QIcon(str(icon.icon_path())).pixmap(48, 48).toImage()
+    assert not window.windowIcon().isNull()
+    assert window.windowIcon().pixmap(48, 48).toImage() == expected
+    dialog = window.show_about()
+    assert dialog.icon.pixmap().toImage() == QIcon(str(icon.icon_path())).pixmap(96, 96).toImage()
+    dialog.close()
+
+
+def test_command_line_version_and_desktop_entry(xdg, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        app.main(["--version"])
+    assert (
+        exit_.value.code == 0 and capsys.readouterr().out == f"nn-playground {core.__version__}\n"
+    )
+    assert app.main(["--install-desktop"]) == 0
+    assert (xdg / "applications" / "nn-playground.desktop").is_file()
+    assert app.main(["--uninstall-desktop"]) == 0
+    assert not (xdg / "applications" / "nn-playground.desktop").exists()
