@@ -5,7 +5,8 @@ The toolbar (Reset, Play, Step, the counters, the Mode and Preset boxes, the spe
 :mod:`playground.about`), the status bar, the banner and the hint bar, the theme, dropped files
 and closing. The modes themselves are workspaces (:mod:`playground.workspaces`): each owns its
 panels, views and run; the window switches between them, hands them the training controller
-(the engine process) and shows what they report. A new mode is a workspace class and one entry of :data:`WORKSPACES`.
+(the engine process) and shows what they report. A new mode is a workspace class and one entry
+of :data:`WORKSPACES`.
 """
 
 from __future__ import annotations
