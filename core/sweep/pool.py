@@ -91,7 +91,8 @@ class LocalPool:
         order; ``result.index`` tells which). ``on_progress`` is called in the iterating thread
         with each running task's :class:`RunProgress` (about four a second per worker). A task
         that cannot run, or whose worker dies, gives a result whose reason is ``"failed: ..."``.
-        After :meth:`cancel` the iteration ends without further results."""
+        After :meth:`cancel` the iteration ends without further results; leaving the iteration
+        before it ends (``break``, an exception) cancels the pool too."""
         if self.cancelled:
             return
         pending = deque(tasks)
@@ -125,6 +126,9 @@ class LocalPool:
         except (OSError, EOFError):
             if not self.cancelled:
                 raise
+        finally:
+            if busy and not self.cancelled:
+                self.cancel()  # left early: the workers' runs would answer the next run()
 
     def _send(self, slot: int, task: RunTask, key: int) -> None:
         """The task to the worker of ``slot``, its recipe first unless that worker has it."""

@@ -7,8 +7,10 @@ import json
 
 import numpy as np
 import pytest
+from dev_data import DEV_MNIST
 
 from core import cli, cli_options, cli_sweep
+from core.recipe import ImageRecipe, TrainingData
 
 DATA = ("--dataset", "spiral", "--samples", "60", "--epochs", "3")
 BASE = (*DATA, "--layers", "6")
@@ -134,3 +136,23 @@ def test_refused_before_anything_trains(args, message, capsys, no_sweep, tmp_pat
     monkeypatch.chdir(tmp_path)
     assert cli.main(["--samples", "60", "--epochs", "2", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (DEV_MNIST / "train-labels-idx1-ubyte.gz").exists(), reason="no MNIST")
+@pytest.mark.parametrize("from_folder", [False, True])
+def test_image_runs_load_on_the_workers_or_travel_as_arrays(from_folder, monkeypatch):
+    monkeypatch.setenv("NN_PLAYGROUND_DATA", str(DEV_MNIST.parent))  # the workers inherit it
+    images = ["--dataset", "mnist", "--per-class", "5", "--test-subset", "50", "--layers", "8"]
+    images += ["--epochs", "2", "--batch-size", "25"]
+    if from_folder:
+        images += ["--data-dir", str(DEV_MNIST)]
+    args = cli_options.build_parser().parse_args([*images, "--sweep", "lr=0.001,0.01"])
+    _, tasks = cli_sweep.sweep_tasks(args)
+    assert isinstance(tasks[0].recipe, TrainingData if from_folder else ImageRecipe)
+    code, text = run_cli(*images, "--sweep", "lr=0.001,0.01", "--workers", "1", "--json")
+    assert code == 0
+    runs = json.loads(text.splitlines()[-1])["runs"]
+    for run in runs:
+        alone = single("--lr", str(run["lr"]), base=images)
+        assert (run["test_loss"], run["train_acc"]) == (alone["test_loss"], alone["train_acc"])
+        assert run["params"] == 784 * 8 + 8 + 8 * 10 + 10

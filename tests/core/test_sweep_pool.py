@@ -114,3 +114,11 @@ def test_arrays_travel_and_a_run_that_cannot_train_fails_alone():
         results = sorted(pool.run([task(0, 2, recipe=data), bad]), key=lambda r: r.index)
     assert_same_run(results[0], run_task(task(0, 2)))
     assert results[1].reason.startswith("failed: x_train: shape (30, 2)")
+
+
+def test_leaving_the_iteration_early_ends_the_workers():
+    pool = LocalPool(workers=2)
+    for result in pool.run([task(0, 1), task(1, 10**6), task(2, 10**6)]):
+        assert result.index == 0
+        break
+    assert pool.cancelled and not any(p.is_alive() for p in pool.processes)
