@@ -12,6 +12,9 @@ training finished, 1 when it diverged, 2 for invalid arguments or input files (f
 training starts: every output path is checked and the network's memory estimated first) or when
 an output could not be written at the end (the others are still written).
 
+With ``--sweep key=v1,v2,...`` it trains one run per combination of the swept values on worker
+processes or a Dask cluster instead (:mod:`core.cli_sweep`, which documents its exit status).
+
 The options are in :mod:`core.cli_options`, the data they describe in :mod:`core.cli_data`, the
 output files in :mod:`core.cli_outputs`; this module runs the command.
 """

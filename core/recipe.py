@@ -25,7 +25,6 @@ from core.data.loading import load, load_folder
 from core.data.prepare import prepare
 from core.data.registry import DATASETS as IMAGE_DATASETS
 from core.data.registry import IMAGE_SIDE
-from core.data.toy2d import DATASETS as TOY_DATASETS
 from core.data.toy2d import make_dataset
 
 #: Training images of a whole MNIST-style data set (the size a memory estimate assumes).
@@ -228,8 +227,3 @@ def points_data(d: Any, features: list[str], params: dict[str, Any]) -> Training
         meta,
         params,
     )
-
-
-def is_toy(name: str) -> bool:
-    """True for a toy 2D data set's name."""
-    return name in TOY_DATASETS

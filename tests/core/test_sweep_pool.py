@@ -39,6 +39,7 @@ def test_results_arrive_as_they_complete_and_equal_runs_in_this_process():
     tasks = [task(0, 1000), task(1, 2), task(2, 3, lr=0.2), task(3, 2)]
     seen = []
     with LocalPool(workers=2) as pool:
+        assert len(list(pool.run([task(8, 1), task(9, 1)]))) == 2  # both workers up
         results = list(pool.run(tasks, on_progress=seen.append))
     order = [r.index for r in results]
     assert sorted(order) == [0, 1, 2, 3]
