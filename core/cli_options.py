@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         "predict, the optimizer settings); it needs torch and NumPy, not this project",
     )
     add("--progress", choices=("auto", "bar", "lines", "none"), default="auto")
+    add("--json", action="store_true", help="print the final metrics as JSON")
     add = p.add_argument_group("sweeps").add_argument
     add(
         "--sweep",
@@ -163,7 +164,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.csv|FILE.json",
         help="write the --sweep results here (CSV or JSON, by the extension)",
     )
-    add("--json", action="store_true", help="print the final metrics as JSON")
     return p
 
 
