@@ -12,6 +12,9 @@ training finished, 1 when it diverged, 2 for invalid arguments or input files (f
 training starts: every output path is checked and the network's memory estimated first) or when
 an output could not be written at the end (the others are still written).
 
+With ``--sweep key=v1,v2,...`` it trains one run per combination of the swept values on worker
+processes or a Dask cluster instead (:mod:`core.cli_sweep`, which documents its exit status).
+
 The options are in :mod:`core.cli_options`, the data they describe in :mod:`core.cli_data`, the
 output files in :mod:`core.cli_outputs`; this module runs the command.
 """
@@ -24,27 +27,18 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-import numpy as np
-
 from core.cli_data import TrainingData, data_args, image_augment, load_data
-from core.cli_options import (
-    apply_defaults,
-    build_config,
-    build_parser,
-    build_spec,
-    check_resume_options,
-)
+from core.cli_options import build_parser, check_resume_options, task_from_args
 from core.cli_outputs import check_outputs, write_outputs
+from core.cli_sweep import SWEEP_ONLY, run_sweep
 from core.data.download import DownloadCancelled
 from core.experiment import Experiment, load_experiment, save_experiment
 from core.io import save_model
-from core.memory import check_fits
 from core.onnx_export import export_onnx
 from core.progress import Progress, fmt
+from core.sweep.task import execute, train
 from core.torch_export import export_torch
 from core.training.config import TrainConfig
-from core.training.loop import train_iter
-from core.training.trainer import Trainer, build_trainer
 
 
 def resume_trainer(args: argparse.Namespace, experiment: Experiment, data: TrainingData):
@@ -63,32 +57,23 @@ def resume_trainer(args: argparse.Namespace, experiment: Experiment, data: Train
 
 
 def run(args: argparse.Namespace, stdout: TextIO) -> int:
+    if args.sweep or any(getattr(args, name) is not None for name, _ in SWEEP_ONLY):
+        return run_sweep(args, stdout)
     check_outputs(args)  # before training, not after
-    experiment = None
     if args.resume:
         check_resume_options(args)
         experiment = load_experiment(args.resume)
         data_args(args, experiment.data)
-    data = load_data(args)
-    if experiment is not None:
+        data = load_data(args)
         config, trainer = resume_trainer(args, experiment, data)
+        progress = Progress(stdout, args.progress, config.epochs)
+        last = train(trainer, progress.update)
     else:
-        apply_defaults(args, data.images)
-        spec = build_spec(args, data)
-        config = build_config(args)
-        batch = min(int(config.batch_size), len(data.x_train))
-        # The shuffled copy of the training set made each epoch comes on top of the network.
-        check_fits(spec, batch, config.optimizer, data.x_train.size * 4)
-        augment = image_augment(data) if args.augment else None
-        trainer: Trainer = build_trainer(
-            spec, config, data.x_train, data.y_train, data.x_test, data.y_test, augment=augment
-        )
-    progress = Progress(stdout, args.progress, config.epochs)
-    last = None
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported as a reason
-        for snap in train_iter(trainer, interval=0.25, detail=False):
-            progress.update(snap)
-            last = snap
+        task = task_from_args(args)
+        config = task.config
+        data = task.recipe.build()
+        progress = Progress(stdout, args.progress, config.epochs)
+        trainer, last = execute(task, data, progress.update)
     result = {
         "reason": last.reason,
         "epochs": last.epoch,

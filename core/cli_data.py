@@ -4,41 +4,35 @@ data-set parameters set back (so that a resumed run rebuilds the same arrays).""
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from core.data.augment import augment_images
 from core.data.csv import read_points_csv
-from core.data.features import feature_map
-from core.data.loading import load, load_folder
-from core.data.prepare import prepare
 from core.data.registry import DATASETS as IMAGE_DATASETS
-from core.data.toy2d import make_dataset
 from core.experiment import file_sha256
+from core.recipe import ImageRecipe, Recipe, ToyRecipe, TrainingData, points_data
 
-
-@dataclass(frozen=True)
-class TrainingData:
-    """Model-ready arrays and what the model file should say about them."""
-
-    name: str
-    task: str
-    n_classes: int
-    class_names: tuple[str, ...]
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    metadata: dict[str, Any]
-    #: How the data were made, for experiment files (see :func:`data_args`).
-    params: dict[str, Any]
-
-    @property
-    def images(self) -> bool:
-        return self.name in IMAGE_DATASETS
+#: The options that decide the data (with --seed, the data seed unless --data-seed is given,
+#: and --arch, which decides the images' layout).
+DATA_OPTIONS = (
+    "dataset",
+    "csv",
+    "samples",
+    "noise",
+    "test_ratio",
+    "classes",
+    "data_seed",
+    "seed",
+    "features",
+    "data_dir",
+    "download",
+    "train_subset",
+    "per_class",
+    "test_subset",
+    "augment",
+    "arch",
+)
 
 
 def image_layout(args: argparse.Namespace) -> str:
@@ -46,93 +40,53 @@ def image_layout(args: argparse.Namespace) -> str:
     return "image" if args.arch and "conv" in args.arch else "flat"
 
 
-def load_data(args: argparse.Namespace) -> TrainingData:
+def data_recipe(args: argparse.Namespace) -> Recipe:
+    """The recipe of the data the options describe: toy data and named image sets are built
+    where the run trains (:meth:`build`); a CSV file and images from --data-dir are read here
+    and travel as arrays."""
     seed = args.seed if args.data_seed is None else args.data_seed
     if args.dataset in IMAGE_DATASETS and not args.csv:
-        names = IMAGE_DATASETS[args.dataset].class_names
-        layout = getattr(args, "layout", None) or image_layout(args)
-        if args.data_dir:
-            ds = load_folder(args.data_dir, name=args.dataset, class_names=names)
-        else:
-            ds = load(args.dataset, download=args.download)
-        p = prepare(
-            ds,
-            layout=layout,
-            n_train=args.train_subset,
-            per_class=args.per_class,
-            n_test=args.test_subset,
-            seed=seed,
-        )
-        meta = {
-            "dataset": args.dataset,
-            "input": "28x28 grayscale image, values 0..1",
-            "layout": p.layout,
-            "task": "classification",
-            "class_names": list(names),
-        }
-        params = {
-            "kind": "images",
-            "name": args.dataset,
-            "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None,
-            "layout": layout,
-            "train_subset": args.train_subset,
-            "per_class": args.per_class,
-            "test_subset": args.test_subset,
-            "seed": seed,
-            "augment": bool(args.augment),
-        }
-        return TrainingData(
+        recipe = ImageRecipe(
             args.dataset,
-            "classification",
-            len(names),
-            tuple(names),
-            p.x_train,
-            p.y_train,
-            p.x_test,
-            p.y_test,
-            meta,
-            params,
+            layout=getattr(args, "layout", None) or image_layout(args),
+            train_subset=args.train_subset,
+            per_class=args.per_class,
+            test_subset=args.test_subset,
+            seed=seed,
+            augment=bool(args.augment),
+            download=bool(args.download),
         )
+        if args.data_dir:
+            return recipe.build(folder=str(Path(args.data_dir).resolve()))
+        return recipe
+    if args.augment:
+        raise ValueError("--augment: only for image data sets")
     features = [f.strip() for f in args.features.split(",")]
-    if args.csv:
-        d = read_points_csv(args.csv, test_ratio=args.test_ratio, seed=seed)
-        params = {
-            "kind": "csv",
-            "path": str(Path(args.csv).resolve()),
-            "sha256": file_sha256(args.csv),
-            "test_ratio": args.test_ratio,
-            "seed": seed,
-            "features": features,
-        }
-    else:
-        toy = {
-            "name": args.dataset,
-            "n_samples": args.samples,
-            "noise": args.noise,
-            "test_ratio": args.test_ratio,
-            "seed": seed,
-            "n_classes": args.classes,
-        }
-        d = make_dataset(**toy)
-        params = {"kind": "toy", **toy, "features": features}
-    meta = {
-        "dataset": d.name,
+    if not args.csv:
+        return ToyRecipe(
+            args.dataset,
+            args.samples,
+            args.noise,
+            args.test_ratio,
+            seed,
+            args.classes,
+            tuple(features),
+        )
+    d = read_points_csv(args.csv, test_ratio=args.test_ratio, seed=seed)
+    params = {
+        "kind": "csv",
+        "path": str(Path(args.csv).resolve()),
+        "sha256": file_sha256(args.csv),
+        "test_ratio": args.test_ratio,
+        "seed": seed,
         "features": features,
-        "task": d.task,
-        "class_names": list(d.class_names),
     }
-    return TrainingData(
-        d.name,
-        d.task,
-        d.n_classes,
-        d.class_names,
-        feature_map(d.x_train, features),
-        d.y_train,
-        feature_map(d.x_test, features),
-        d.y_test,
-        meta,
-        params,
-    )
+    return points_data(d, features, params)
+
+
+def load_data(args: argparse.Namespace) -> TrainingData:
+    """The training data the options describe (see :func:`data_recipe`)."""
+    return data_recipe(args).build()
 
 
 def data_args(args: argparse.Namespace, params: dict[str, Any]) -> None:

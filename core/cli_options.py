@@ -9,12 +9,15 @@ from typing import Any
 import numpy as np
 
 from core import __version__
-from core.cli_data import TrainingData
+from core.cli_data import data_recipe
 from core.data.features import FEATURES
 from core.data.registry import DATASETS as IMAGE_DATASETS
 from core.data.toy2d import DATASETS
 from core.losses import LOSSES
+from core.memory import check_fits
+from core.recipe import DataInfo, Recipe, TrainingData
 from core.spec import mlp_spec, normalize, parse_arch, parse_json
+from core.sweep.task import RunTask
 from core.training.config import TrainConfig
 
 
@@ -136,6 +139,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--progress", choices=("auto", "bar", "lines", "none"), default="auto")
     add("--json", action="store_true", help="print the final metrics as JSON")
+    add = p.add_argument_group("sweeps").add_argument
+    add(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="train one run per value (repeatable: every combination of the values); keys: "
+        "lr, optimizer, batch_size, epochs, l1, l2, layers (e.g. 16-16,32-32), activation, "
+        "dropout, batchnorm (on,off), init, noise, seed",
+    )
+    add(
+        "--workers",
+        type=int,
+        help="worker processes for --sweep (default: the cores less one, at least 1)",
+    )
+    add(
+        "--scheduler",
+        metavar="tcp://HOST:8786",
+        help="run the --sweep on this Dask cluster instead (needs the cluster extra)",
+    )
+    add(
+        "--results",
+        metavar="FILE.csv|FILE.json",
+        help="write the --sweep results here (CSV or JSON, by the extension)",
+    )
     return p
 
 
@@ -181,12 +209,28 @@ def apply_defaults(args: argparse.Namespace, images: bool) -> None:
             setattr(args, name, image if images else toy)
 
 
-def default_loss(data: TrainingData) -> str:
+def task_from_args(args: argparse.Namespace, recipe: Recipe | None = None) -> RunTask:
+    """The run the options describe: its data recipe (``recipe`` when given, e.g. shared by
+    the runs of a sweep), network and training configuration, checked (the memory it needs
+    included) before anything is trained. Fills the defaults that depend on the data into
+    ``args``."""
+    recipe = data_recipe(args) if recipe is None else recipe
+    data = recipe.describe()
+    apply_defaults(args, data.images)
+    spec = build_spec(args, data)
+    config = build_config(args)
+    batch = min(int(config.batch_size), data.n_train)
+    # The shuffled copy of the training set made each epoch comes on top of the network.
+    check_fits(spec, batch, config.optimizer, data.n_train * int(np.prod(data.input_shape)) * 4)
+    return RunTask(recipe, spec, config)
+
+
+def default_loss(data: TrainingData | DataInfo) -> str:
     """softmax cross-entropy for classes, mean squared error for regression."""
     return "softmax_ce" if data.task == "classification" else "mse"
 
 
-def check_loss(loss: str, data: TrainingData) -> None:
+def check_loss(loss: str, data: TrainingData | DataInfo) -> None:
     """ValueError when the loss does not fit the data set's task (or, for sigmoid_bce, its
     number of classes)."""
     if loss not in LOSSES:
@@ -218,13 +262,13 @@ def hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
-def build_spec(args: argparse.Namespace, data: TrainingData) -> dict[str, Any]:
+def build_spec(args: argparse.Namespace, data: TrainingData | DataInfo) -> dict[str, Any]:
     loss = default_loss(data) if args.loss == "auto" else args.loss
     check_loss(loss, data)
     n_out = data.n_classes if data.task == "classification" else 1
     if loss == "sigmoid_bce":
         n_out = 1
-    input_shape = list(data.x_train.shape[1:])
+    input_shape = list(data.input_shape)
     if args.arch:
         layers = parse_arch(args.arch)
         return normalize({"input_shape": input_shape, "layers": layers, "loss": loss})

@@ -7,12 +7,12 @@ blocks the GUI and no thread in this process competes with it for the GIL.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 from dataclasses import replace
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 
+from core.blas_threads import one_blas_thread
 from core.experiment import Experiment
 from core.pace import MAX, Speed
 from core.training.config import TrainConfig
@@ -20,8 +20,6 @@ from core.training.snapshot import Snapshot
 from playground.engine import DONE, IDLE, PAUSED, RUNNING
 from playground.engine_process import engine_main
 from playground.run_setup import RunSetup
-
-BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 __all__ = ["DONE", "IDLE", "PAUSED", "RUNNING", "RunSetup", "TrainingController"]
 
@@ -56,16 +54,8 @@ class TrainingController(QObject):
         )
         # One BLAS thread in the engine: the GUI process needs the other core, and idle BLAS
         # threads spinning beside it cost more than a second thread gains on small layers.
-        saved = {k: os.environ.get(k) for k in BLAS_THREAD_VARS}
-        os.environ.update(dict.fromkeys(BLAS_THREAD_VARS, "1"))
-        try:
+        with one_blas_thread():
             self._process.start()
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
         child.close()
         self._notifier = QSocketNotifier(self._conn.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._read)

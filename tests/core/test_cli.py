@@ -15,6 +15,7 @@ from core import cli, cli_options, cli_outputs, memory
 from core.data.loading import load
 from core.data.prepare import prepare
 from core.io import load_model
+from core.sweep import task as sweep_task
 
 
 def run_cli(*args):
@@ -261,8 +262,8 @@ def no_training(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(cli, "build_trainer", refuse)
-    monkeypatch.setattr(cli, "train_iter", refuse)
+    monkeypatch.setattr(sweep_task, "build_trainer", refuse)
+    monkeypatch.setattr(sweep_task, "train_iter", refuse)
 
 
 def test_output_paths_are_checked_before_training(tmp_path, capsys, no_training):
