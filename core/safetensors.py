@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,14 +38,31 @@ DTYPES = {
     "U8": "u1",
     "BOOL": "?",
 }
+#: the dtypes weights and statistics may have
+FLOATS = ("F64", "F32", "F16", "BF16")
 
 
 def _fail(path: str | os.PathLike, why: str) -> ModelFileError:
     return ModelFileError(f"{path}: not a usable .safetensors file ({why})")
 
 
-def _entry(path, name: str, entry: Any, data_bytes: int) -> tuple[str, tuple[int, ...], int, int]:
-    """``(dtype, shape, begin, end)`` of one header entry, checked against the data section."""
+@dataclass(frozen=True)
+class TensorInfo:
+    """One tensor as the header declares it: ``dtype`` (a key of :data:`DTYPES`), ``shape``,
+    and its bytes ``[begin, end)`` counted from the start of the file."""
+
+    dtype: str
+    shape: tuple[int, ...]
+    begin: int
+    end: int
+
+    @property
+    def floating(self) -> bool:
+        return self.dtype in FLOATS
+
+
+def _entry(path, name: str, entry: Any, data_start: int, data_bytes: int) -> TensorInfo:
+    """One header entry, checked against the data section."""
     if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
         raise _fail(path, f"tensor {name!r} needs exactly dtype, shape and data_offsets")
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
@@ -54,6 +72,7 @@ def _entry(path, name: str, entry: Any, data_bytes: int) -> tuple[str, tuple[int
         not isinstance(shape, list)
         or len(shape) > MAX_DIMS
         or not all(type(d) is int and 0 <= d <= MAX_FILE_BYTES for d in shape)
+        or math.prod(d for d in shape if d) > MAX_FILE_BYTES  # even when another is 0
     ):
         raise _fail(path, f"tensor {name!r} has shape {str(shape)[:80]}")
     if not (
@@ -70,14 +89,22 @@ def _entry(path, name: str, entry: Any, data_bytes: int) -> tuple[str, tuple[int
             f"tensor {name!r} ({dtype} {shape}) needs {size:,} bytes, "
             f"its offsets span {offsets[1] - offsets[0]:,}",
         )
-    return dtype, tuple(shape), offsets[0], offsets[1]
+    return TensorInfo(dtype, tuple(shape), data_start + offsets[0], data_start + offsets[1])
 
 
-def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The tensors of the file at ``path`` by name, as NumPy arrays (float16 and bfloat16 as
-    float32); ``"__metadata__"`` is left out. ModelFileError naming the file and the fault for
-    anything else: a header longer than the file or than 16 MiB, bad JSON, unknown dtypes,
-    offsets outside the data or overlapping, sizes that don't match the shapes."""
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        twice = next(key for key in keys if keys.count(key) > 1)
+        raise ValueError(f"the name {twice[:80]!r} appears twice")
+    return dict(pairs)
+
+
+def read_header(path: str | os.PathLike) -> dict[str, TensorInfo]:
+    """What the file at ``path`` declares, checked, before any tensor is read: the tensors by
+    name (``"__metadata__"`` left out). ModelFileError naming the file and the fault: a header
+    longer than the file or than 16 MiB, bad JSON or a name twice, unknown dtypes, offsets
+    outside the data or overlapping, sizes that don't match the shapes."""
     with open_regular(path, ".safetensors file") as f:
         size = os.fstat(f.fileno()).st_size
         if size > MAX_FILE_BYTES:
@@ -89,28 +116,39 @@ def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
         if n > min(MAX_HEADER_BYTES, size - 8):
             raise _fail(path, f"a header of {n:,} bytes in a file of {size:,}")
         try:
-            header = json.loads(f.read(n).decode("utf-8"))
+            header = json.loads(f.read(n).decode("utf-8"), object_pairs_hook=_unique_keys)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise _fail(path, f"its header is not JSON: {str(exc)[:80]}") from None
-        if not isinstance(header, dict):
-            raise _fail(path, "its header is not a JSON object")
-        header.pop("__metadata__", None)
-        if len(header) > MAX_TENSORS:
-            raise _fail(path, f"{len(header):,} tensors; the most read is {MAX_TENSORS:,}")
-        data_bytes = size - 8 - n
-        entries = {name: _entry(path, name, e, data_bytes) for name, e in header.items()}
-        spans = sorted((begin, end, name) for name, (_, _, begin, end) in entries.items())
-        for (_, end, a), (begin, _, b) in zip(spans, spans[1:], strict=False):
-            if begin < end:
-                raise _fail(path, f"tensors {a!r} and {b!r} overlap")
-        tensors = {}
-        for name, (dtype, shape, begin, end) in entries.items():
-            f.seek(8 + n + begin)
-            raw = f.read(end - begin)
-            if len(raw) != end - begin:
+    if not isinstance(header, dict):
+        raise _fail(path, "its header is not a JSON object")
+    header.pop("__metadata__", None)
+    if len(header) > MAX_TENSORS:
+        raise _fail(path, f"{len(header):,} tensors; the most read is {MAX_TENSORS:,}")
+    infos = {name: _entry(path, name, e, 8 + n, size - 8 - n) for name, e in header.items()}
+    spans = sorted((i.begin, i.end, name) for name, i in infos.items() if i.end > i.begin)
+    for (_, end, a), (begin, _, b) in zip(spans, spans[1:], strict=False):
+        if begin < end:
+            raise _fail(path, f"tensors {a!r} and {b!r} overlap")
+    return infos
+
+
+def read_tensors(path: str | os.PathLike, infos: dict[str, TensorInfo]) -> dict[str, np.ndarray]:
+    """The tensors ``infos`` names (from :func:`read_header` of the same file) as NumPy arrays,
+    float16 and bfloat16 widened to float32; only their bytes are read."""
+    tensors = {}
+    with open_regular(path, ".safetensors file") as f:
+        for name, info in infos.items():
+            f.seek(info.begin)
+            raw = f.read(info.end - info.begin)
+            if len(raw) != info.end - info.begin:
                 raise _fail(path, f"tensor {name!r} is cut short")
-            tensors[name] = _decode(raw, dtype, shape)
+            tensors[name] = _decode(raw, info.dtype, info.shape)
     return tensors
+
+
+def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every tensor of the file at ``path`` by name (see :func:`read_header`)."""
+    return read_tensors(path, read_header(path))
 
 
 def _decode(raw: bytes, dtype: str, shape: tuple[int, ...]) -> np.ndarray:

@@ -30,6 +30,7 @@ import numpy as np
 from core.atomic import atomic_write
 from core.model import Sequential
 from core.pyexport import ARRAY_FUNCTION, array_source
+from core.schedules import make_schedule
 
 #: engine activation -> the torch module that computes the same function
 ACTIVATIONS = {
@@ -41,7 +42,7 @@ ACTIVATIONS = {
     "silu": "nn.SiLU()",
     "softplus": "nn.Softplus()",
     "sine": "Sine()",
-    "softmax": "nn.Softmax(dim=1)",
+    "softmax": "nn.Softmax(dim=-1)",  # the engine's: over the last axis
 }
 
 #: (layer type, engine parameter) -> PyTorch's name; buffers keep theirs (running_mean...)
@@ -199,16 +200,19 @@ def _optimizer_source(config: Any) -> str:
     kwargs = {"lr": config.lr, **fixed, **config.optimizer_params}
     if config.optimizer in ("momentum", "nesterov"):
         kwargs.setdefault("momentum", 0.9)
+        if not kwargs["momentum"]:  # no momentum: plain SGD (torch refuses Nesterov without it)
+            kwargs.pop("nesterov", None)
     args = ", ".join(f"{k}={tuple(v) if isinstance(v, list) else v!r}" for k, v in kwargs.items())
     notes = []
     if config.l2:
-        notes.append(
-            f"the engine added l2/2·Σw² with l2 = {config.l2!r} to the loss (weights only)"
-        )
+        notes.append(f"L2 on weights only, l2/2·Σw² added to the loss with l2 = {config.l2!r}")
     if config.l1:
-        notes.append(f"and an L1 shrink of lr·{config.l1!r} after each step")
+        notes.append(f"the L1 shrink of lr·l1 after each step, l1 = {config.l1!r}")
     if config.clip_norm:
-        notes.append(f"and clipped the gradient norm at {config.clip_norm!r}")
+        notes.append(f"gradient clipping at norm {config.clip_norm!r}")
+    schedule = make_schedule(config.schedule).to_spec()
+    if schedule.get("name") != "constant" or schedule.get("warmup"):
+        notes.append(f"the learning-rate schedule {schedule!r}")
     note = ("\n    Not carried over: " + "; ".join(notes) + ".") if notes else ""
     return f'''
 

@@ -5,7 +5,6 @@ application menu (a ``.desktop`` file and the icon in the user's XDG folders);
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -28,13 +27,26 @@ def icon_target() -> Path:
     return data_home() / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg"
 
 
+#: characters the Desktop Entry Specification reserves in an Exec argument (quote it then)
+RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
+
+
+def exec_argument(arg: str) -> str:
+    """``arg`` as the Desktop Entry Specification's Exec key wants it: in double quotes when it
+    holds a reserved character, with ``"``, ``\\``, backquote and ``$`` escaped by a backslash;
+    ``%`` doubled (field codes); then the string value's own escape of the backslash."""
+    if RESERVED & set(arg):
+        arg = '"' + "".join("\\" + c if c in '"`$\\' else c for c in arg) + '"'
+    return arg.replace("%", "%%").replace("\\", "\\\\")
+
+
 def launch_command() -> str:
     """How the menu starts the app: the installed ``nn-playground`` launcher beside this Python,
     else this Python running the module (a source checkout)."""
     launcher = Path(sys.executable).with_name("nn-playground")
     if launcher.is_file() and os.access(launcher, os.X_OK):
-        return shlex.quote(str(launcher))
-    return f"{shlex.quote(sys.executable)} -m playground.app"
+        return exec_argument(str(launcher))
+    return f"{exec_argument(sys.executable)} -m playground.app"
 
 
 def desktop_entry(exec_line: str) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.archive import ModelFileError
-from core.safetensors import MAX_HEADER_BYTES, read_safetensors
+from core.safetensors import MAX_HEADER_BYTES, read_header, read_safetensors, read_tensors
 
 
 def write(path, header, data=b"", length=None):
@@ -69,7 +69,7 @@ def test_reads_what_safetensors_writes(tmp_path):
         ({}, b"", 10**12, "a header of 1,000,000,000,000 bytes in a file of"),
         ({}, b"", 1, "its header is not JSON"),
         ([1, 2], b"", None, "its header is not a JSON object"),
-        ({"w": entry("F32", [2**20, 2**20], 0, 8)}, b"\0" * 8, None, "needs 4,398,046,511,104"),
+        ({"w": entry("F32", [2**15, 2**15], 0, 8)}, b"\0" * 8, None, "needs 4,294,967,296"),
         ({"w": entry("F32", [2], 0, 8)}, b"\0" * 4, None, "data offsets [0, 8] outside the file"),
         ({"w": entry("F32", [2], 4, 0)}, b"\0" * 8, None, "data offsets [4, 0]"),
         ({"w": entry("C64", [1], 0, 8)}, b"\0" * 8, None, "dtype 'C64'"),
@@ -117,3 +117,27 @@ def test_a_fifo_or_a_folder_is_refused(tmp_path):
         os.mkfifo(tmp_path / "pipe.safetensors")
         with pytest.raises(ModelFileError, match="not a regular file"):
             read_safetensors(tmp_path / "pipe.safetensors")
+
+
+def test_a_name_twice_or_a_shape_beyond_any_file_is_refused(tmp_path):
+    text = b'{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "w": {}}'
+    path = tmp_path / "twice.safetensors"
+    path.write_bytes(len(text).to_bytes(8, "little") + text + b"\0" * 4)
+    with pytest.raises(ModelFileError, match="the name 'w' appears twice"):
+        read_safetensors(path)
+    huge = {"w": entry("F32", [2**31, 2**31, 2**31, 2**31, 0], 0, 0)}
+    with pytest.raises(ModelFileError, match="tensor 'w' has shape"):
+        read_safetensors(write(tmp_path / "huge.safetensors", huge))
+
+
+def test_the_header_alone_declares_what_is_read(tmp_path):
+    header = {"a": entry("F32", [2], 0, 8), "b": entry("F32", [3], 8, 20)}
+    path = write(tmp_path / "two.safetensors", header, np.arange(5, dtype="<f4").tobytes())
+    infos = read_header(path)
+    assert {name: (i.dtype, i.shape) for name, i in infos.items()} == {
+        "a": ("F32", (2,)),
+        "b": ("F32", (3,)),
+    }
+    only_b = read_tensors(path, {"b": infos["b"]})
+    assert list(only_b) == ["b"]
+    np.testing.assert_array_equal(only_b["b"], [2.0, 3.0, 4.0])

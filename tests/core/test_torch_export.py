@@ -1,6 +1,8 @@
 """Export as PyTorch: one readable file whose nn.Sequential computes what the engine's model
 does, trains on with the engine's optimizer settings, and whose weights come back unchanged."""
 
+import json
+
 import numpy as np
 import pytest
 from floats import assert_close, assert_same_classes
@@ -121,13 +123,14 @@ def test_a_state_dict_that_does_not_fit_says_where(tmp_path):
     model = Sequential(mlp_spec(2, [8], 3))
     state = torch_state(model)
     with pytest.raises(
-        ModelFileError, match=r"holds 1 layers with weights \(0\); the network in the editor has 2"
+        ModelFileError, match=r"holds 1 layer with weights \(0\); the network in the editor has 2"
     ):
         engine_state(model, {k: v for k, v in state.items() if k.startswith("0.")}, "m.safetensors")
     wrong = dict(state, **{"2.weight": np.zeros((4, 8), np.float32)})
     with pytest.raises(
         ModelFileError,
-        match=r"layer 3 \(dense, 3 units\) needs weight of shape 3×8; the file's '2.weight' is 4×8",
+        match=r"layer with weights 2 of 2 \(dense, 3 units\) needs weight of shape 3×8; the "
+        r"file's '2.weight' is 4×8",
     ):
         engine_state(model, wrong, "m.safetensors")
     renamed = {k.replace("2.bias", "2.offset"): v for k, v in state.items()}
@@ -163,3 +166,77 @@ def test_command_line_exports_the_trained_model(torch, tmp_path):
 def test_command_line_checks_the_export_path_first(tmp_path):
     code = cli.main(["--epochs", "1", "--progress", "none", "--export-torch", str(tmp_path)])
     assert code == 2
+
+
+def named_state(model, names):
+    """``torch_state(model)`` with its modules renamed by ``names`` (layer index -> name)."""
+    return {
+        f"{names[key.split('.')[0]]}.{key.split('.', 1)[1]}": value
+        for key, value in torch_state(model).items()
+    }
+
+
+def test_modules_whose_names_sort_otherwise_are_paired_by_their_shapes():
+    """A PyTorch module of two parts, ``features`` and ``classifier``: by name the classifier
+    comes first, but the shapes leave one pairing."""
+    model = trained_model(mlp_spec(2, [16, 16, 8], 3, activation="relu"))
+    names = {"0": "features.0", "2": "features.2", "4": "classifier.1", "6": "classifier.3"}
+    state = engine_state(Sequential(model.spec), named_state(model, names), "m.safetensors")
+    for name, value in model.get_state().items():
+        np.testing.assert_array_equal(state[name], value)
+
+
+def test_alike_layers_named_out_of_order_are_refused_with_the_order_used():
+    model = trained_model(mlp_spec(3, [4, 4, 4], 3, activation="relu"))
+    names = {"0": "x", "2": "b", "4": "a", "6": "c"}  # a and b alike: no single pairing
+    with pytest.raises(ModelFileError, match=r"in the order of their names: a, b, c, x;"):
+        engine_state(Sequential(model.spec), named_state(model, names), "m.safetensors")
+
+
+def test_weights_must_be_floating_point(tmp_path):
+    model = Sequential(mlp_spec(2, [3], 2))
+    path = tmp_path / "ints.safetensors"
+    state = {k: np.asarray(v) for k, v in torch_state(model).items()}
+    state["0.weight"] = state["0.weight"].astype(np.int64)
+    header, data = {}, b""
+    for name, value in state.items():
+        raw = np.ascontiguousarray(value).astype(value.dtype.newbyteorder("<")).tobytes()
+        dtype = "I64" if value.dtype.kind == "i" else "F32"
+        header[name] = {
+            "dtype": dtype,
+            "shape": list(value.shape),
+            "data_offsets": [len(data), len(data) + len(raw)],
+        }
+        data += raw
+    text = json.dumps(header).encode()
+    path.write_bytes(len(text).to_bytes(8, "little") + text + data)
+    with pytest.raises(ModelFileError, match="'0.weight' holds I64 values; weights must be"):
+        load_safetensors(path, model)
+
+
+def test_softmax_inside_an_image_network_runs_over_the_last_axis(torch, tmp_path):
+    spec = {
+        "input_shape": [2, 5, 5],
+        "layers": [
+            {"type": "conv", "filters": 3, "kernel_size": 3},
+            {"type": "softmax"},
+            {"type": "flatten"},
+            {"type": "dense", "units": 2},
+        ],
+        "loss": "softmax_ce",
+    }
+    model = Sequential(spec, rng=np.random.default_rng(0))
+    module = exported(model, tmp_path, "torch_conv_softmax")
+    x = np.random.default_rng(1).normal(size=(6, 2, 5, 5)).astype(np.float32)
+    assert_close(module.predict_proba(x), model.predict_proba(x))
+
+
+def test_optimizer_settings_not_carried_over_are_named():
+    model = Sequential(mlp_spec(2, [3], 2))
+    config = TrainConfig(optimizer="nesterov", optimizer_params={"momentum": 0.0})
+    source = torch_source(model, config=config)
+    assert "torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.0)" in source
+    assert "Not carried over" not in source
+    config = TrainConfig(l2=0.01, schedule={"name": "cosine", "warmup": 2})
+    source = torch_source(model, config=config)
+    assert "Not carried over: L2 on weights only" in source and "'name': 'cosine'" in source

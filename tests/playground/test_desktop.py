@@ -90,3 +90,17 @@ def test_command_line_version_and_desktop_entry(xdg, capsys):
     assert (xdg / "applications" / "nn-playground.desktop").is_file()
     assert app.main(["--uninstall-desktop"]) == 0
     assert not (xdg / "applications" / "nn-playground.desktop").exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "exec_arg"),
+    [
+        ("/usr/bin/nn-playground", "/usr/bin/nn-playground"),
+        ("/home/u/My Projects/nn$x/50%/bin/py", '"/home/u/My Projects/nn\\\\$x/50%%/bin/py"'),
+        ('/a"b\\c d', '"/a\\\\"b\\\\\\\\c d"'),
+    ],
+)
+def test_exec_line_quotes_as_the_desktop_entry_specification_says(path, exec_arg):
+    """Double quotes around a path with reserved characters, ``"`` ``$`` `` ` `` ``\\`` escaped
+    inside them, ``%`` doubled, then the string value's escape of each backslash."""
+    assert desktop_entry.exec_argument(path) == exec_arg
