@@ -84,7 +84,8 @@ class RunsPanel(QWidget):
         self.table.addAction(delete)
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.addWidget(self.empty, 1)
+        buttons.addWidget(self.empty)
+        buttons.addStretch(1)
         for button in (self.restore_button, self.delete_button, self.csv_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)

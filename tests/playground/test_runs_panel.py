@@ -9,10 +9,15 @@ from dataclasses import replace
 import numpy as np
 from PySide6.QtCore import Qt
 
+from core.runs import MAX_RUNS
 from core.runs_archive import load_runs
-from playground.panels.runs_model import NAME, PIN
+from playground.image_session import MODE as IMAGES
+from playground.panels.runs_model import COLUMNS, NAME, PIN, SORT_ROLE, RunsModel
+from playground.workspaces.plane import PLANE
+from tests.playground.test_keep_work import choose_mode, tiny_images  # noqa: F401 (a fixture)
 
 CHECKED = Qt.CheckState.Checked.value
+COLUMN = {what: i for i, (_, what, _) in enumerate(COLUMNS)}
 
 
 def step_epoch(qtbot, window):
@@ -65,6 +70,15 @@ def test_two_runs_with_different_optimizers_are_listed_and_overlaid(window, qtbo
     np.testing.assert_allclose(loss.getData()[0], second.history[:, 2])  # seconds of training
     model.setData(model.index(0, NAME), 0, Qt.ItemDataRole.CheckStateRole)
     assert set(curves._overlay_items) == {second.id}
+    panel = runs.panel
+    panel.table.sortByColumn(COLUMN["epochs"], Qt.SortOrder.AscendingOrder)
+    assert panel.proxy.index(0, NAME).data() == second.name  # 1 epoch before 2
+    panel.table.sortByColumn(COLUMN["test_loss"], Qt.SortOrder.DescendingOrder)
+    losses = [panel.proxy.index(i, COLUMN["test_loss"]).data(SORT_ROLE) for i in (0, 1)]
+    assert losses == sorted(losses, reverse=True)
+    panel.table.selectRow(panel.proxy.mapFromSource(model.index(1, 0)).row())
+    panel.delete_selected()
+    assert [r.id for r in model.records] == [first.id] and curves._overlay_items == {}
 
 
 def test_double_click_restores_settings_and_a_pinned_runs_weights(window, qtbot):
@@ -133,3 +147,34 @@ def test_the_table_exports_as_csv_and_experiments_keep_the_runs(window, qtbot, t
     step_epoch(qtbot, window)
     runs.records()
     assert [r.epochs for r in runs.model.records] == [2, 2] and len(runs.model.records) == 2
+
+
+def test_each_mode_keeps_its_runs_and_a_parked_run_goes_on_in_its_record(
+    make_window,
+    qtbot,
+    tiny_images,  # noqa: F811 (the fixture)
+):
+    window = make_window("spiral")
+    step_epoch(qtbot, window)
+    choose_mode(qtbot, window, IMAGES)
+    step_epoch(qtbot, window)
+    (image_run,) = window.images.runs.records()
+    assert image_run.mode == IMAGES and image_run.epochs == 1
+    assert image_run.name.startswith("adam lr 0.001") and image_run.n_params == 79_510
+    choose_mode(qtbot, window, PLANE)  # the parked plane run is set up again
+    step_epoch(qtbot, window)
+    (plane_run,) = window.plane.runs.records()
+    assert plane_run.epochs == 2 and len(plane_run.history) == 2
+    assert window.images.runs.path.name == "images.npz"
+
+
+def test_the_list_keeps_at_most_its_cap_dropping_the_oldest_unpinned_run(qapp):
+    from tests.core.test_runs import record
+
+    model = RunsModel()
+    model.add(record(0))
+    model.set_pinned("run0", True)
+    for i in range(1, MAX_RUNS + 1):
+        model.add(replace(record(1), id=f"r{i}"))
+    ids = [r.id for r in model.records]
+    assert len(ids) == MAX_RUNS and ids[:2] == ["run0", "r2"]  # r1 left, the pinned run stayed
