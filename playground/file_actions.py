@@ -308,7 +308,7 @@ class FileActions(QObject):
         if isinstance(session, Session):
             data["data"]["csv_sha256"] = _data_file_sha256(session.data.csv_path)
         self._writing[path] = "experiment"
-        runs = self.window.workspace.runs.records()
+        runs = self.window.workspace.runs.to_save()
         self.window.controller.save_experiment(path, data, self.metadata(), runs)
         return True
 

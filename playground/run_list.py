@@ -171,6 +171,10 @@ class RunList(QObject):
         self._update.flush()
         return list(self.model.records)
 
+    def to_save(self) -> list[RunRecord]:
+        """Every run as a file keeps it: weights only with pinned runs."""
+        return [r if r.pinned else replace(r, weights=None) for r in self.records()]
+
     def restore(self, run_id: str) -> None:
         """Ask for a run's settings (and a pinned run's weights) in the editor."""
         record = self.model.record(run_id)
@@ -218,8 +222,10 @@ class RunList(QObject):
     def save(self) -> None:
         """Write the list (pinned runs with their weights) now."""
         self._save_timer.stop()
+        if not self.model.records and not self.path.exists():
+            return  # nothing to keep, nothing to empty
         try:
-            save_runs(self.path, self.records())
+            save_runs(self.path, self.to_save())
         except (OSError, ValueError) as exc:
             self.workspace.statusMessage.emit(f"The runs could not be saved: {exc}", 10000)
 
