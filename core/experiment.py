@@ -23,7 +23,8 @@ version 2 (version 1, without ``trace``, still opens)::
                                       "data_sha256", "rng": {...}, "augment_rng": {...} | null,
                                       "data_start": [epoch, steps], "optimizer_start": steps},
                           "history_columns": ["epoch", "step", "time", "lr", ...],
-                          "trace": {"width", "sum", "count", "points"}}  (version 2)
+                          "trace": {"width", "sum", "count", "points"},  (version 2)
+                          "runs": [{...}, ...]}  (optional: the run list, see below)
     param/<i>.<name>     weights, as in a model file
     buffer/<i>.<name>    BatchNorm running statistics, as in a model file
     optimizer/<name>     optimizer buffers, e.g. optimizer/exp_avg (n_params,) float, in the order
@@ -32,6 +33,14 @@ version 2 (version 1, without ``trace``, still opens)::
     permutation          (n_train,) int64: the current epoch's sample order (mid-epoch only)
     trace/steps          (points,) int64, trace/loss (points,) float64: the per-step loss curve
                          (version 2; :class:`core.trace.LossTrace`, continued exactly)
+    runs/<i>/history     (rows, 8) float64: run i's per-epoch history (optional, with "runs")
+    runs/<i>/param/...   a pinned run's weights (its "spec" in meta.json gives their shapes)
+
+``runs`` is the app's run list saved with the experiment (:mod:`core.runs_archive`): each
+run's settings, name, counters and whether it keeps weights; at most
+:data:`core.runs.MAX_RUNS` runs of at most :data:`core.runs.MAX_HISTORY_ROWS` rows each, and
+weights for at most :data:`core.runs.MAX_PINNED` pinned runs. Files without it (version 1, or
+version 2 written before it) open with no runs.
 
 ``rng`` is NumPy's ``bit_generator.state`` of the run's generator (PCG64; JSON integers);
 ``position`` is how many samples of the current epoch were used (``n_train`` at a boundary);
@@ -86,6 +95,8 @@ from core.io import (
 )
 from core.model import Sequential
 from core.optimizers import OPTIMIZERS
+from core.runs import RunRecord
+from core.runs_archive import EXPERIMENT_PREFIX, expected_runs, read_runs, runs_arrays
 from core.trace import LossTrace
 from core.training.config import TrainConfig
 from core.training.history import History
@@ -112,6 +123,8 @@ class Experiment:
     data: dict[str, Any]
     metadata: dict[str, Any]
     state: dict[str, Any]
+    #: the run list saved with it (empty when the file has none)
+    runs: tuple[RunRecord, ...] = ()
 
     @property
     def epoch(self) -> int:
@@ -190,8 +203,9 @@ def save_experiment(
     trainer: Trainer,
     data: dict[str, Any],
     metadata: dict[str, Any] | None = None,
+    runs: list[RunRecord] | tuple[RunRecord, ...] = (),
 ) -> None:
-    """Write ``trainer``'s run to ``path`` atomically.
+    """Write ``trainer``'s run to ``path`` atomically, with the run list ``runs`` (if any).
 
     ``data`` are the data-set parameters the caller needs to rebuild the same arrays
     (JSON-able); ``metadata`` is what a model file would carry (class names, features...).
@@ -235,6 +249,9 @@ def save_experiment(
     trace = state["trace"]  # the per-step losses: points as arrays, the rest in meta.json
     meta["trace"] = {k: trace[k] for k in ("width", "sum", "count")}
     meta["trace"]["points"] = len(trace["steps"])
+    if runs:
+        meta["runs"], run_arrays = runs_arrays(list(runs), EXPERIMENT_PREFIX)
+        arrays.update(run_arrays)
     arrays["meta.json"] = meta_array(meta, "experiment")
     arrays.update(model_arrays(model))
     arrays["history"] = state["history"]
@@ -272,6 +289,10 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         if points is not None:
             expected["trace/steps"] = Expected((points,), "iu")
             expected["trace/loss"] = Expected((points,))
+        run_entries: list[dict[str, Any]] = []
+        if "runs" in meta:
+            run_entries, run_members = expected_runs(path, meta["runs"], EXPERIMENT_PREFIX)
+            expected.update(run_members)
         archive.expect(expected)  # before any array is decompressed
 
         model_state = read_state(archive, shapes, dtype)
@@ -291,6 +312,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
                 LossTrace.from_state(trace)
             except ValueError as exc:
                 raise ModelFileError(f"{path}: {exc}") from None
+        runs = tuple(read_runs(archive, run_entries, EXPERIMENT_PREFIX))
     try:
         OPTIMIZERS[config.optimizer](1.0).load_state_dict(
             {k: v for k, v in opt_meta.items() if k != "name"}
@@ -314,4 +336,5 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         data=meta["data"],
         metadata=meta["metadata"],
         state=state,
+        runs=runs,
     )

@@ -141,9 +141,10 @@ class Engine:
             self.control.epoch_end_snapshots = True
             self.pace.restart()
         elif kind == "save_experiment":
-            path, data, metadata = command[1:]
+            path, data, metadata, *runs = command[1:]  # the run list: sent by the app
             data = self.with_queued_edits(data)
-            self.write(path, lambda: save_experiment(path, self.trainer, data, metadata))
+            runs = runs[0] if runs else ()
+            self.write(path, lambda: save_experiment(path, self.trainer, data, metadata, runs))
         elif kind == "edit_points":
             self.edit_points(command[1:5], command[5], command[6])
         elif kind == "set_config":

@@ -267,6 +267,8 @@ class FileActions(QObject):
         """Restore an experiment's settings and continue its run exactly where it was saved."""
         exp = load_experiment(path)
         session = experiment_session(path, exp, self.images.known_folder)
+        mode = IMAGES if isinstance(session, ImageSession) else PLANE
+        self.window.workspace_for(mode).runs.add_runs(exp.runs)  # first: see RunList
         self._apply(session, resume=exp)
         self._set_document(path)
         self.window.statusBar().showMessage(
@@ -306,7 +308,8 @@ class FileActions(QObject):
         if isinstance(session, Session):
             data["data"]["csv_sha256"] = _data_file_sha256(session.data.csv_path)
         self._writing[path] = "experiment"
-        self.window.controller.save_experiment(path, data, self.metadata())
+        runs = self.window.workspace.runs.to_save()
+        self.window.controller.save_experiment(path, data, self.metadata(), runs)
         return True
 
     def export_model(self, kind: str, path: str | None = None) -> bool:

@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
             ws.resetNeeded.connect(self._reset_needed)
             ws.runSetUp.connect(self._run_set_up)
             ws.settingsChanged.connect(self._run_settings_changed)
+            ws.restoreRun.connect(lambda s, start: self.apply_session(s, "Restore", **start))
         self.controller.snapshotReady.connect(self.show_snapshot)
         self.controller.stateChanged.connect(self._state_changed)
         self.controller.failed.connect(self._show_banner)

@@ -123,9 +123,10 @@ class TrainingController(QObject):
         self.speed = speed
         self._send("speed", speed)
 
-    def save_experiment(self, path: str, data: dict, metadata: dict) -> None:
-        """Save the current run as an experiment file (between two steps); ``saved`` follows."""
-        self._save(path, "save_experiment", path, data, metadata)
+    def save_experiment(self, path: str, data: dict, metadata: dict, runs: list = ()) -> None:
+        """Save the current run as an experiment file (between two steps), with the run list
+        ``runs`` (:class:`core.runs.RunRecord`); ``saved`` follows."""
+        self._save(path, "save_experiment", path, data, metadata, list(runs))
 
     def export(self, kind: str, path: str, metadata: dict) -> None:
         """Export the current model: ``kind`` "weights" (model file), "onnx" or "python";

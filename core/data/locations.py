@@ -41,6 +41,13 @@ def default_data_root() -> Path:
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser()
+    return user_data_folder() / "datasets"
+
+
+def user_data_folder() -> Path:
+    """The app's per-user data folder: ``$XDG_DATA_HOME/nn-playground`` (default
+    ``~/.local/share/nn-playground``), ``%LOCALAPPDATA%\\nn-playground`` on Windows,
+    ``~/Library/Application Support/nn-playground`` on macOS. Nothing is created."""
     if sys.platform == "win32":
         local = os.environ.get("LOCALAPPDATA")
         base = Path(local) if local else Path.home() / "AppData" / "Local"
@@ -50,7 +57,7 @@ def default_data_root() -> Path:
         xdg = os.environ.get("XDG_DATA_HOME")
         # The XDG spec says relative paths are invalid and must be ignored.
         base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
-    return base / "nn-playground" / "datasets"
+    return base / "nn-playground"
 
 
 def cache_folder(name: str | DatasetSpec, cache_dir: str | os.PathLike[str] | None = None) -> Path:

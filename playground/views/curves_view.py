@@ -1,4 +1,5 @@
 """Loss and accuracy per epoch, train and test, the per-step training loss smoothed beneath them,
+kept runs overlaid in their colours (with a legend of their names), against epochs or seconds,
 and a log-scale toggle for the loss."""
 
 from __future__ import annotations
@@ -6,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPen
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.training.snapshot import Snapshot
 
@@ -18,6 +19,10 @@ STEP_PEN = pg.mkPen((128, 128, 128, 150), width=1)
 EMPTY_EPOCHS = (0.0, 1.0)
 #: The per-step curve is a trailing moving average over this fraction of its points.
 SMOOTHING = 0.02
+#: Longest run name in the legend (the tooltip has them whole).
+LEGEND_CHARS = 24
+#: The x axis: history column and label, by the choice's name.
+X_AXES = {"epochs": ("epoch", "epoch"), "seconds": ("time", "seconds of training")}
 
 
 def key_label(entries: list[tuple[str, QPen]]) -> str:
@@ -41,6 +46,11 @@ def smoothed(values: np.ndarray, fraction: float = SMOOTHING) -> np.ndarray:
     out[k - 1 :] = (c[k:] - c[:-k]) / k
     out[: k - 1] = c[1:k] / np.arange(1, k)
     return out
+
+
+def elided(name: str, limit: int = LEGEND_CHARS) -> str:
+    """``name``, cut to ``limit`` characters with "…" if longer."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 class CurvesView(QWidget):
@@ -83,6 +93,19 @@ class CurvesView(QWidget):
             "Plot the loss on a logarithmic axis: late, small improvements stay visible."
         )
         self.log_scale.toggled.connect(lambda on: self.loss_plot.setLogMode(y=on))
+        self.x_axis = QComboBox()
+        for name in X_AXES:
+            self.x_axis.addItem(f"x: {name}", name)
+        self.x_axis.setToolTip("Plot against epochs, or against seconds of training.")
+        self.x_axis.currentIndexChanged.connect(lambda _: self._x_changed())
+        self._snap: Snapshot | None = None
+        #: run id -> its (loss, accuracy) curves; ``overlays`` as last set
+        self._overlay_items: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
+        self.overlays: list[tuple[str, QColor, object]] = []
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.legend.hide()
         # Each plot under its key in a column; equal stretch, so a plot hidden for a regression
         # run comes back at its share of the width.
         self.acc_column = QWidget()
@@ -101,17 +124,36 @@ class CurvesView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(plots, 1)
+        layout.addWidget(self.legend)
         self._reset_ranges()
 
     def with_options(self) -> QWidget:
-        """This view with its log-scale toggle below it, for a window's layout."""
+        """This view with its log-scale toggle and x-axis choice below it, for a window's
+        layout."""
         box = QWidget()
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self, 1)
-        layout.addWidget(self.log_scale)
+        options = QHBoxLayout()
+        options.setContentsMargins(0, 0, 0, 0)
+        options.addWidget(self.log_scale)
+        options.addStretch(1)
+        options.addWidget(self.x_axis)
+        layout.addLayout(options)
         return box
+
+    @property
+    def x_column(self) -> str:
+        """The history column on the x axis ("epoch" or "time")."""
+        return X_AXES[self.x_axis.currentData()][0]
+
+    def _x_changed(self) -> None:
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setLabel("bottom", X_AXES[self.x_axis.currentData()][1])
+        if self._snap is not None:
+            self.show_snapshot(self._snap)
+        self.set_overlays(self.overlays)
 
     def _reset_ranges(self) -> None:
         """An empty plot shows the first epochs, then follows the data again."""
@@ -129,11 +171,46 @@ class CurvesView(QWidget):
             self.test_acc,
         ):
             curve.setData([], [])
+        self._snap = None
         self._reset_ranges()
 
+    def set_overlays(self, runs: list[tuple[str, QColor, object]]) -> None:
+        """Overlay kept runs: (name, colour, record) each, the record a
+        :class:`core.runs.RunRecord`; each run's test loss and accuracy (its training ones
+        when it has no test set) in its colour, named in the legend below the plots."""
+        self.overlays = list(runs)
+        ids = {record.id for _, _, record in runs}
+        for run_id in set(self._overlay_items) - ids:
+            loss, acc = self._overlay_items.pop(run_id)
+            self.loss_plot.removeItem(loss)
+            self.acc_plot.removeItem(acc)
+        log = self.log_scale.isChecked()
+        for name, color, record in runs:
+            pen = pg.mkPen(color, width=2)
+            if record.id not in self._overlay_items:
+                self._overlay_items[record.id] = (
+                    self.loss_plot.plot(pen=pen, name=name),
+                    self.acc_plot.plot(pen=pen, name=name),
+                )
+            for item, metric in zip(self._overlay_items[record.id], ("loss", "acc"), strict=True):
+                item.setPen(pen)
+                test = record.curve(f"test_{metric}", self.x_column)
+                x, y = test if len(test[0]) else record.curve(f"train_{metric}", self.x_column)
+                ok = y > 0 if metric == "loss" and log else np.ones(len(y), bool)
+                item.setData(x[ok], y[ok])
+        self.legend.setText(key_label([(elided(name), pg.mkPen(color)) for name, color, _ in runs]))
+        self.legend.setToolTip(
+            "Kept runs, their test curves (training curves without a test set):<br>"
+            + key_label([(name, pg.mkPen(color)) for name, color, _ in runs]).replace(
+                "&nbsp;&nbsp;&nbsp;", "<br>"
+            )
+        )
+        self.legend.setVisible(bool(runs))
+
     def show_snapshot(self, snap: Snapshot) -> None:
+        self._snap = snap
         h = snap.history
-        epochs = h["epoch"]
+        epochs = h[self.x_column]
         for curve, key in (
             (self.train_loss, "train_loss"),
             (self.test_loss, "test_loss"),
@@ -150,5 +227,11 @@ class CurvesView(QWidget):
             ok = np.isfinite(loss)
             if self.log_scale.isChecked():
                 ok &= loss > 0
-            self.step_loss.setData(snap.trace_steps[ok] / snap.steps_per_epoch, loss[ok])
+            steps = snap.trace_steps[ok]
+            if self.x_column == "epoch":
+                x = steps / snap.steps_per_epoch
+            else:  # seconds at each step, between the epochs' ends (from 0 at step 0)
+                at = np.r_[0, h["step"], snap.step], np.r_[0, h["time"], snap.elapsed]
+                x = np.interp(steps, *at)
+            self.step_loss.setData(x, loss[ok])
         self.acc_column.setVisible(bool(np.isfinite(h["train_acc"]).any()) or len(epochs) == 0)

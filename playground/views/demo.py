@@ -3,6 +3,10 @@
 python -m playground.views.demo output|network|curves|stats [--preset NAME]
     [--epochs N] [--theme light|dark] [--screenshot out.png]
 
+The Runs panel beside the curves, with two runs of the preset (Adam, then SGD) ticked:
+
+python -m playground.views.demo runs [--preset NAME] [--epochs N] [--screenshot out.png]
+
 The image views train on a 2,000-image subset of Fashion-MNIST (or MNIST) and show the test set:
 
 python -m playground.views.demo filters|confusion|images [--dataset fashion-mnist|mnist]
@@ -27,14 +31,15 @@ from core.training.snapshot import Grid, take_snapshot
 from core.training.trainer import build_trainer
 from playground.presets import presets
 
-VIEWS = ("output", "network", "curves", "stats")
+VIEWS = ("output", "network", "curves", "stats", "runs")
 IMAGE_VIEWS = ("filters", "confusion", "images")
 IMAGE_ARCH = "dense:32,relu,dense:10"
 
 
-def trained_snapshot(preset: str, epochs: int):
-    """(session, dataset, spec, snapshot) after ``epochs`` epochs of the preset."""
-    session = presets()[preset]
+def trained_snapshot(preset, epochs: int):
+    """(session, dataset, spec, snapshot) after ``epochs`` epochs of the preset (a name, or
+    a session)."""
+    session = presets()[preset] if isinstance(preset, str) else preset
     data = session.build_dataset()
     spec = session.build_spec(data)
     f = session.data.features
@@ -94,6 +99,61 @@ def make_image_view(name: str, data, spec, model, probs, mistakes: bool = False)
     return view
 
 
+def trained_runs(preset: str, epochs: int) -> list:
+    """Run records of the preset trained ``epochs`` epochs with Adam, then with SGD."""
+    from dataclasses import replace
+
+    from core.runs import RunRecord, kept_history
+    from core.training.history import History
+    from playground.run_list import param_count
+    from playground.run_names import run_name
+
+    base = presets()[preset]
+    records, previous = [], None
+    for optimizer, lr in (("adam", 0.01), ("sgd", 0.1)):
+        session = replace(base, training=replace(base.training, optimizer=optimizer, lr=lr))
+        _, _, spec, snap = trained_snapshot(session, epochs)
+        settings = session.to_dict()
+        rows = np.column_stack([snap.history[c] for c in History.COLUMNS])
+        records.append(
+            RunRecord(
+                id=optimizer,
+                name=run_name(previous, settings),
+                mode="plane",
+                settings=settings,
+                history=kept_history(rows),
+                epochs=snap.epoch,
+                steps=snap.step,
+                wall_time=snap.elapsed,
+                n_params=param_count(spec),
+            )
+        )
+        previous = settings
+    return records
+
+
+def runs_demo(preset: str, epochs: int):
+    """The Runs panel with two runs ticked, beside the curves they overlay."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QSplitter
+
+    from playground.panels.runs_panel import RunsPanel
+    from playground.views.curves_view import CurvesView
+
+    curves, panel = CurvesView(), RunsPanel()
+    panel.model.overlayChanged.connect(
+        lambda: curves.set_overlays([(r.name, c, r) for r, c in panel.model.ticked()])
+    )
+    for record in trained_runs(preset, epochs):
+        panel.model.add(record)
+        panel.model.set_ticked(record.id, True)
+    split = QSplitter(Qt.Orientation.Horizontal)
+    split.addWidget(curves.with_options())
+    split.addWidget(panel)
+    split.setSizes([520, 480])
+    return split
+
+
 def make_view(name: str, session, data, spec, snap):
     from playground.views.curves_view import CurvesView
     from playground.views.network_view import NetworkView
@@ -139,9 +199,13 @@ def main(argv: list[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             return 2
         view = make_image_view(args.view, *run, mistakes=args.mistakes)
+    elif args.view == "runs":
+        view = runs_demo(args.preset, args.epochs or 60)
+        view.resize(1000, 320)
     else:
         view = make_view(args.view, *trained_snapshot(args.preset, args.epochs or 60))
-    view.resize(640, 480)
+    if args.view != "runs":
+        view.resize(640, 480)
     view.setWindowTitle(f"NN Playground: {args.view}")
     return show_alone(app, view, args.screenshot)
 

@@ -16,7 +16,8 @@ File and Edit menus work with any of them:
 
 A workspace tells the window things through signals only: ``statusMessage``, ``banner`` (a
 problem, "" hides it), ``resetNeeded`` (a panel change needs a new run: the window parks or
-keeps the old one first), ``runSetUp`` and ``settingsChanged`` (the run goes on with them).
+keeps the old one first), ``runSetUp`` and ``settingsChanged`` (the run goes on with them),
+``restoreRun`` (a kept run's settings, and how its run starts: its weights, if kept).
 
 The window makes each workspace as ``kind(controller, settings)`` (the engine's controller and
 the app's QSettings) and knows it by its class attributes (``mode``, ``title``...). A mode that
@@ -30,13 +31,14 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.training.config import TrainConfig
 from core.training.snapshot import Snapshot
 from playground.layout import mode_splits
 from playground.panels.network_panel import NetworkPanel
 from playground.panels.training_panel import TrainingPanel
+from playground.run_list import RunList
 from playground.session import reset_reason
 from playground.views.curves_view import CurvesView
 from playground.views.stats_view import StatsView
@@ -67,6 +69,7 @@ class Workspace(QWidget):
     resetNeeded = Signal(str)  # a panel change needs a new run: why ("" says nothing)
     runSetUp = Signal()  # a run of this workspace was set up on the controller
     settingsChanged = Signal()  # the run goes on with changed settings (save them)
+    restoreRun = Signal(object, dict)  # a session and how to start it (RunSetup's fields)
 
     training_panel: TrainingPanel
 
@@ -221,7 +224,8 @@ class Workspace(QWidget):
 
 class TrainingWorkspace(Workspace):
     """A workspace that trains one network on one data set: its ``data_panel``, the network
-    editor and the training settings, the curves and the statistics below."""
+    editor and the training settings, the curves below, beside the statistics and the runs
+    kept (:class:`playground.run_list.RunList`, in tabs)."""
 
     def __init__(self, controller: TrainingController, data_panel: QWidget) -> None:
         super().__init__(controller)
@@ -230,11 +234,19 @@ class TrainingWorkspace(Workspace):
         self.training_panel = TrainingPanel()
         self.curves_view = CurvesView()
         self.stats_view = StatsView()
+        self.runs = RunList(self, self.curves_view)
+        self.runSetUp.connect(self.runs.run_set_up)
+        self.runs.restoreRequested.connect(self.restoreRun)
 
     def _lay_out(self, columns: Sequence[QWidget], widths: Sequence[int], stretch: Sequence[int]):
         """``columns`` above (see :func:`playground.layout.mode_splits`), the curves and the
-        statistics below; the panels wired (see ``connect_panels``)."""
-        below = [self.curves_view.with_options(), self.stats_view]
+        statistics or the runs below; the panels wired (see ``connect_panels``)."""
+        self.below_tabs = QTabWidget()
+        self.below_tabs.setDocumentMode(True)
+        self.below_tabs.addTab(self.stats_view, "Statistics")
+        self.below_tabs.addTab(self.runs.panel, "Runs")
+        self.below_tabs.setTabToolTip(1, "Every run trained for an epoch: compare, restore, pin.")
+        below = [self.curves_view.with_options(), self.below_tabs]
         splits = mode_splits(columns, widths, stretch, below)
         self.top_split, self.bottom_split, self.main_split = splits.top, splits.bottom, splits.main
         layout = QVBoxLayout(self)
@@ -244,6 +256,13 @@ class TrainingWorkspace(Workspace):
 
     def splitters(self) -> tuple[QSplitter, ...]:
         return self.top_split, self.bottom_split, self.main_split
+
+    def drop_run(self) -> None:
+        self.runs.finish()  # the run keeps its record as it last was
+        super().drop_run()
+
+    def stop_work(self) -> None:
+        self.runs.save()
 
     def views(self) -> tuple[tuple[str, QWidget], ...]:
         """The curves and the statistics (a mode puts its own views first)."""

@@ -145,6 +145,7 @@ class ImageWorkspace(TrainingWorkspace):
 
     def stop_work(self) -> None:
         self.data_panel.stop_download()
+        super().stop_work()
 
     # -- runs ----------------------------------------------------------------------------------
     def reset_run(self, **start: Any) -> None:

@@ -7,6 +7,14 @@ from playground.main_window import MainWindow
 from playground.theme import apply_theme
 
 
+@pytest.fixture(autouse=True)
+def runs_folder(tmp_path, monkeypatch):
+    """Every window keeps its run lists in the test's own folder, never the user's."""
+    folder = tmp_path / "runs"
+    monkeypatch.setenv("NN_PLAYGROUND_RUNS", str(folder))
+    return folder
+
+
 @pytest.fixture
 def settings(tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

@@ -1,0 +1,247 @@
+"""The runs a training workspace keeps: every run that trained an epoch becomes a record in its
+Runs panel (:mod:`playground.panels.runs_panel`), named after what differs from the run before
+it (:func:`playground.run_names.run_name`), updated live from the run's snapshots (throttled)
+and kept when the run is replaced. A run set up again from a kept state (a parked run, Edit ▸
+Undo, an experiment whose runs were saved with it) goes on in its own record: records are
+matched by their first epoch's history row.
+
+The list lives in ``<runs folder>/<mode>.npz`` (:func:`core.runs_archive.runs_folder`), saved
+atomically after each change and when the window closes, read when the workspace is made: a
+file that can't be read leaves the list empty, says why, and is set aside as
+``<mode>.damaged.npz``. Only pinned runs keep their weights there; in memory, the last
+:data:`UNPINNED_WEIGHTS` unpinned runs keep theirs too, so pinning a recent run keeps them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import uuid
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core.io import state_shapes
+from core.runs import COLUMNS, MAX_SETTINGS_CHARS, RunRecord, kept_history
+from core.runs_archive import load_runs, runs_folder, save_runs
+from core.training.snapshot import Snapshot
+from playground.image_session import session_from_dict
+from playground.panels.runs_model import RunsModel
+from playground.panels.runs_panel import RunsPanel
+from playground.run_names import run_name
+from playground.throttle import Throttled
+
+#: The live run's record follows its snapshots at most this often (ms).
+UPDATE_INTERVAL = 500
+#: Changes are saved this long after the last one (ms).
+SAVE_DELAY = 1000
+#: Unpinned runs that keep their weights in memory (the most recent ones).
+UNPINNED_WEIGHTS = 10
+
+
+class RunList(QObject):
+    """``workspace``: a :class:`playground.workspaces.base.TrainingWorkspace` (its mode,
+    controller, run and status messages); ``curves``: the view the ticked runs overlay.
+    ``restoreRequested(session, start)`` asks for a run's settings in the editor (``start``:
+    ``{"initial_state": weights}`` for a pinned run with weights, else empty)."""
+
+    restoreRequested = Signal(object, dict)
+
+    def __init__(self, workspace: Any, curves: Any) -> None:
+        super().__init__(workspace)
+        self.workspace, self.curves = workspace, curves
+        self.model = RunsModel(self)
+        self.panel = RunsPanel(self.model)
+        self.path = runs_folder() / f"{workspace.mode}.npz"
+        self.live_id: str | None = None  # the current run's record, once it has one
+        self._session: Any = None  # the current run's session (its settings change live)
+        self._spec: dict | None = None
+        self._update = Throttled(self._show, UPDATE_INTERVAL, self)
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DELAY)
+        self._save_timer.timeout.connect(self.save)
+        self.model.changed.connect(self._save_timer.start)
+        self.model.overlayChanged.connect(self._overlay)
+        self.model.refused.connect(lambda text: workspace.statusMessage.emit(text, 8000))
+        self.panel.restoreRequested.connect(self.restore)
+        workspace.controller.snapshotReady.connect(self.snapshot)
+        self.load()
+
+    # -- the current run -----------------------------------------------------------------------
+    def run_set_up(self) -> None:
+        """The workspace set a run up: the run before it keeps its record as it last was."""
+        self.finish()
+        self._session, self._spec = self.workspace.run_session, self.workspace.spec
+
+    def finish(self) -> None:
+        """The current run is replaced or dropped: its record is brought up to its last
+        snapshot and kept (saved soon)."""
+        self._update.flush()
+        if self.live_id is not None:
+            self._save_timer.start()
+        self.live_id = self._session = None
+        self._prune_weights()
+
+    def snapshot(self, snap: Snapshot) -> None:
+        """A snapshot of the engine's run: this workspace's run updates its record."""
+        if self._session is not None and self.workspace.run_session is self._session:
+            self._update(snap)
+
+    def _show(self, snap: Snapshot) -> None:
+        session = self._session
+        if session is None or snap.epoch < 1 or not len(snap.history["epoch"]):
+            return
+        rows = kept_history(np.column_stack([snap.history[c] for c in COLUMNS]))
+        if self.live_id is None:
+            record = self._match(rows) or self._new_record(settings_of(session), rows)
+            self.live_id = record.id
+        else:
+            record = self.model.record(self.live_id)
+            if record is None:
+                return  # deleted while it trained: it stays deleted
+        self.model.update(
+            replace(
+                record,
+                settings=settings_of(session),
+                history=rows,
+                epochs=snap.epoch,
+                steps=snap.step,
+                wall_time=float(snap.elapsed),
+                spec=self._spec,
+                weights=dict(snap.weights) if snap.weights else record.weights,
+            )
+        )
+
+    def _match(self, rows: np.ndarray) -> RunRecord | None:
+        """The record of a run whose first epoch was this one (the same run, set up again)."""
+        mode = self.workspace.mode
+        return next(
+            (
+                r
+                for r in reversed(self.model.records)
+                if r.mode == mode and len(r.history) and np.array_equal(r.history[0], rows[0], True)
+            ),
+            None,
+        )
+
+    def _new_record(self, settings: dict[str, Any], rows: np.ndarray) -> RunRecord:
+        previous = self.model.records[-1].settings if self.model.records else None
+        return RunRecord(
+            id=uuid.uuid4().hex,
+            name=self.unique_name(run_name(previous, settings)),
+            mode=self.workspace.mode,
+            settings=settings,
+            history=rows,
+            epochs=0,
+            steps=0,
+            wall_time=0.0,
+            n_params=param_count(self._spec),
+            created=time.time(),
+        )
+
+    def unique_name(self, name: str) -> str:
+        """``name``, or ``name (2)``, ``name (3)``... if a run is called so already."""
+        names = {r.name for r in self.model.records}
+        k = 2
+        unique = name
+        while unique in names:
+            unique, k = f"{name} ({k})", k + 1
+        return unique
+
+    def _prune_weights(self) -> None:
+        """Weights stay with pinned runs and the most recent unpinned ones only."""
+        unpinned = [r for r in self.model.records if not r.pinned and r.weights is not None]
+        for record in unpinned[:-UNPINNED_WEIGHTS] if len(unpinned) > UNPINNED_WEIGHTS else []:
+            self.model.update(replace(record, weights=None))
+
+    # -- runs from elsewhere, restoring, the overlay -------------------------------------------
+    def add_runs(self, records: list[RunRecord] | tuple[RunRecord, ...]) -> None:
+        """Add runs made elsewhere (an experiment file, a sweep); those already here stay."""
+        for record in records:
+            if self.model.record(record.id) is None:
+                self.model.add(record)
+
+    def records(self) -> list[RunRecord]:
+        """Every run as it is now (the current one brought up to its last snapshot)."""
+        self._update.flush()
+        return list(self.model.records)
+
+    def to_save(self) -> list[RunRecord]:
+        """Every run as a file keeps it: weights only with pinned runs."""
+        return [r if r.pinned else replace(r, weights=None) for r in self.records()]
+
+    def restore(self, run_id: str) -> None:
+        """Ask for a run's settings (and a pinned run's weights) in the editor."""
+        record = self.model.record(run_id)
+        if record is None:
+            return
+        try:
+            session = session_from_dict(record.settings)
+        except ValueError as exc:
+            self.workspace.statusMessage.emit(f"Can't restore {record.name}: {exc}", 10000)
+            return
+        if not isinstance(session, self.workspace.session_type):
+            self.workspace.statusMessage.emit(f"{record.name} is a run of another mode", 8000)
+            return
+        weights = record.weights if record.pinned else None
+        self.restoreRequested.emit(session, {} if weights is None else {"initial_state": weights})
+        what = "settings and weights" if weights is not None else "settings"
+        self.workspace.statusMessage.emit(f"Restored the {what} of {record.name}", 8000)
+
+    def _overlay(self) -> None:
+        self.curves.set_overlays([(r.name, color, r) for r, color in self.model.ticked()])
+
+    # -- the runs file -------------------------------------------------------------------------
+    def load(self) -> None:
+        """Read the runs file, if any; a file that can't be read leaves the list empty, says
+        why (the panel, the status bar) and is set aside."""
+        if not self.path.exists():
+            return
+        try:
+            records = load_runs(self.path)
+        except ValueError as exc:
+            aside = self.path.with_name(f"{self.workspace.mode}.damaged.npz")
+            try:
+                os.replace(self.path, aside)
+            except OSError:
+                aside = self.path
+            text = f"The saved runs could not be read ({exc}); the list starts empty."
+            text += f" The file was kept as {aside}." if aside != self.path else ""
+            self.panel.show_problem(text)
+            QTimer.singleShot(0, lambda: self.workspace.statusMessage.emit(text, 15000))
+            return
+        self.model.beginResetModel()
+        self.model.records = records
+        self.model.endResetModel()
+
+    def save(self) -> None:
+        """Write the list (pinned runs with their weights) now."""
+        self._save_timer.stop()
+        if not self.model.records and not self.path.exists():
+            return  # nothing to keep, nothing to empty
+        try:
+            save_runs(self.path, self.to_save())
+        except (OSError, ValueError) as exc:
+            self.workspace.statusMessage.emit(f"The runs could not be saved: {exc}", 10000)
+
+
+def settings_of(session: Any) -> dict[str, Any]:
+    """A session's ``to_dict()`` as a record keeps it: without its point edits when they would
+    make it longer than :data:`core.runs.MAX_SETTINGS_CHARS`."""
+    settings = session.to_dict()
+    if len(json.dumps(settings)) > MAX_SETTINGS_CHARS and "edits" in settings.get("data", {}):
+        settings["data"] = {**settings["data"], "edits": [], "queued_edits": []}
+    return settings
+
+
+def param_count(spec: dict[str, Any] | None) -> int:
+    """Trainable parameters of ``spec`` (0 without one), counted without building it."""
+    if spec is None:
+        return 0
+    shapes = state_shapes("run", spec)
+    return sum(math.prod(s) for k, s in shapes.items() if k.startswith("param/"))
