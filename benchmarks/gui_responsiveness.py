@@ -20,9 +20,10 @@ from core.data.features import feature_map, grid_points  # noqa: E402
 from core.training.loop import train_iter  # noqa: E402
 from core.training.snapshot import Grid  # noqa: E402
 from core.training.trainer import build_trainer  # noqa: E402
-from playground.main_window import GRID_RESOLUTION, MainWindow  # noqa: E402
+from playground.main_window import MainWindow  # noqa: E402
 from playground.presets import presets  # noqa: E402
 from playground.theme import apply_theme  # noqa: E402
+from playground.workspaces.plane import GRID_RESOLUTION  # noqa: E402
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 6.0
 PRESET = "spiral"
@@ -71,18 +72,18 @@ def gui_run(app: QApplication) -> tuple[float, float, float]:
     marks: dict[str, float] = {}
 
     def begin() -> None:
-        if window.last_snapshot is None:  # the engine is still starting (a busy machine)
+        if window.workspace.last_snapshot is None:  # the engine is still starting (a busy machine)
             QTimer.singleShot(50, begin)
             return
         QTimer.singleShot(int(SECONDS * 1000), end)
         marks["start"] = time.perf_counter()
-        marks["steps"] = window.last_snapshot.step
+        marks["steps"] = window.workspace.last_snapshot.step
         window.controller.start()
         timer.start()
 
     def end() -> None:
         marks["end"] = time.perf_counter()
-        marks["steps_end"] = window.last_snapshot.step
+        marks["steps_end"] = window.workspace.last_snapshot.step
         timer.stop()
         window.close()
         app.quit()

@@ -13,10 +13,10 @@ from core.pace import MAX, Speed
 from core.training.snapshot import Grid
 from playground.engine import PAUSED
 from playground.engine_process import engine_main
-from playground.main_window import GRID_RESOLUTION
 from playground.panels.speed_control import SPEEDS
 from playground.presets import presets
 from playground.run_setup import RunSetup
+from playground.workspaces.plane import GRID_RESOLUTION
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
 PRESET = "spiral"

@@ -87,13 +87,10 @@ class ReLU(Activation):
 class _WithAlpha(Activation):
     """An activation with one coefficient ``alpha`` in ``[0, max_alpha]``, kept in its config."""
 
-    default_alpha: ClassVar[float]
     max_alpha: ClassVar[float]
 
-    def __init__(self, alpha: float | None = None) -> None:
-        """``alpha`` None: the class's ``default_alpha``."""
+    def __init__(self, alpha: float) -> None:
         super().__init__()
-        alpha = self.default_alpha if alpha is None else alpha
         self.alpha = float(check_number("alpha", alpha, low=0.0, high=self.max_alpha))
 
     def config(self) -> dict[str, Any]:
@@ -106,7 +103,10 @@ class LeakyReLU(_WithAlpha):
 
     kind = "leaky_relu"
     relu_like = True
-    default_alpha, max_alpha = 0.01, 1.0
+    max_alpha = 1.0
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__(alpha)
 
     def forward(self, x, training=False):
         self._x = x
@@ -122,7 +122,10 @@ class ELU(_WithAlpha):
 
     kind = "elu"
     relu_like = True
-    default_alpha, max_alpha = 1.0, 10.0
+    max_alpha = 10.0
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__(alpha)
 
     def forward(self, x, training=False):
         self._x = x

@@ -226,13 +226,9 @@ class Adam(Optimizer):
         lr: float,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float | None = None,
+        weight_decay: float = 0.0,
     ) -> None:
-        """``weight_decay`` None: the class's default (0 for Adam, 0.01 for AdamW)."""
-        hyper = {"betas": betas, "eps": eps}
-        if weight_decay is not None:
-            hyper["weight_decay"] = weight_decay
-        super().__init__(lr, **hyper)
+        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     _n_scalars = 8
 
@@ -289,6 +285,15 @@ class AdamW(Adam):
     name = "adamw"
     defaults: ClassVar[dict[str, Any]] = {**Adam.defaults, "weight_decay": 0.01}
     _decoupled = True
+
+    def __init__(
+        self,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -249,13 +249,14 @@ class FileActions(QObject):
         matched by layer order and shapes (:mod:`core.torch_import`): a new run starts from them,
         paused, its predictions shown."""
         workspace = self.window.workspace
-        if workspace.spec is None:
+        session = _live_session(workspace)
+        if session is None or workspace.spec is None:
             raise ValueError(
                 f"{path}: the settings on screen build no network to take these weights; "
                 "build it in the Network panel first"
             )
         state = load_safetensors(path, Sequential(workspace.spec))  # before anything changes
-        self._apply(workspace.run_session, initial_state=state)
+        self._apply(session, initial_state=state)
         self._set_document(None)
         self.window.statusBar().showMessage(
             f"Opened the PyTorch weights {Path(path).name} into the network: its predictions "
@@ -339,16 +340,12 @@ class FileActions(QObject):
 
     def _session_to_save(self) -> Session | ImageSession | None:
         """The settings of the run the engine has, with the rates applied to it live."""
-        workspace = self.window.workspace
-        session = workspace.run_session
+        session = _live_session(self.window.workspace)
         if session is None:
             QMessageBox.information(
                 self.window, "Nothing to save", "The current settings don't build a network."
             )
-            return None
-        live = workspace.training_panel.config()
-        training = replace(session.training, lr=live.lr, l1=live.l1, l2=live.l2)
-        return replace(session, training=training)
+        return session
 
     def _saved(self, path: str, error: str) -> None:
         kind = self._writing.pop(path, "file")
@@ -430,3 +427,14 @@ def _data_file_sha256(csv_path: str | None) -> str | None:
         return experiment_file.file_sha256(csv_path)
     except (ValueError, OSError):  # deleted or replaced by a pipe: reopening will say so
         return None
+
+
+def _live_session(workspace: Workspace) -> Session | ImageSession | None:
+    """The settings of the run ``workspace`` has (None: none), with the rates applied to it
+    live (learning rate, L1, L2: they reach the engine without a new run)."""
+    session = workspace.run_session
+    if session is None:
+        return None
+    live = workspace.training_panel.config()
+    training = replace(session.training, lr=live.lr, l1=live.l1, l2=live.l2)
+    return replace(session, training=training)

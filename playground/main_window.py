@@ -297,7 +297,10 @@ class MainWindow(QMainWindow):
         self.workspace.reset_run(**start)
 
     def _reset_needed(self, reason: str) -> None:
-        """A panel change needs a new run: set it up, and say why in the status bar."""
+        """A panel change needs a new run: set it up, and say why in the status bar. Changes in
+        a mode not on screen wait until it is shown (set_mode sets its run up then)."""
+        if self.sender() is not self.workspace:
+            return
         self.reset_run()
         if reason and self.workspace.run_session is not None:
             self.statusBar().showMessage(f"Reset: {reason}", 8000)

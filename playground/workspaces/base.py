@@ -186,7 +186,7 @@ class Workspace(QWidget):
     # -- the run -----------------------------------------------------------------------------
     def drop_run(self) -> None:
         """Another run took the engine (or none could be built): this workspace has none."""
-        self.run_session = self.last_snapshot = None
+        self.run_session = self.last_snapshot = self.spec = None
 
     def _refuse_run(self, exc: ValueError) -> None:
         """The panels don't build a run: say why, and drop the old run so that Play can't

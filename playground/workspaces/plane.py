@@ -156,7 +156,7 @@ class PlaneWorkspace(TrainingWorkspace):
 
     def drop_run(self) -> None:
         super().drop_run()
-        self.dataset = self.spec = None
+        self.dataset = None
 
     @property
     def run_name(self) -> str:

@@ -188,3 +188,10 @@ def test_inference_chunks_follow_the_widest_activation_and_agree():
     assert 64 <= cnn.predict_batch < 512 and mlp.predict_batch == 4096
     x = np.random.default_rng(0).random((700, 1, 28, 28), dtype=np.float32)
     assert_close(cnn.predict_raw(x), cnn.predict_raw(x, batch_size=700))  # other BLAS paths
+
+
+@pytest.mark.parametrize("kind", ["leaky_relu", "elu"])
+def test_an_activation_coefficient_of_null_is_refused(kind):
+    spec = {"input_shape": [2], "layers": [{"type": kind, "alpha": None}], "loss": "mse"}
+    with pytest.raises(ValueError, match="alpha: None is not a number"):
+        Sequential(spec)

@@ -22,6 +22,7 @@ from core.optimizers import (
     clip_grad_norm,
     make_optimizer,
 )
+from core.training.config import TrainConfig
 
 # Tiny problem for the hand-computed steps: f(p) = 0.5 * sum(A * p**2), so grad = A * p.
 A = np.array([2.0, 0.5])
@@ -482,3 +483,12 @@ def test_minimises_convex_quadratic(name: str, lr: float) -> None:
         opt.step(p, grad)
     assert p.dtype == np.float32
     assert float(0.5 * np.sum(a * p * p)) < loss0 / 100
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "rmsprop"])
+def test_a_missing_value_is_refused_not_taken_as_the_default(name):
+    """A saved setting of null (JSON) names the field, in the optimizer and in TrainConfig."""
+    with pytest.raises(ValueError, match="weight_decay: None is not a number"):
+        make_optimizer(name, 0.1, weight_decay=None)
+    with pytest.raises(ValueError, match="weight_decay: None is not a number"):
+        TrainConfig(optimizer=name, optimizer_params={"weight_decay": None}).validate()

@@ -140,6 +140,16 @@ def test_structural_change_resets_the_run(window, qtbot):
     assert window.controller.state != RUNNING
 
 
+def test_a_change_in_the_other_modes_panels_leaves_the_run_on_screen(window, qtbot):
+    train_until(qtbot, window, lambda s: s.epoch >= 1)
+    resets = []
+    window.runReset.connect(lambda: resets.append(1))
+    window.images.training_panel.batch.setValue(window.images.training_panel.batch.value() + 1)
+    window.images.network_panel.changed.emit()
+    assert resets == [] and window.workspace is window.plane
+    assert window.workspace.last_snapshot.epoch >= 1
+
+
 def test_closing_during_training_stops_the_thread(make_window, qtbot, qtlog):
     window = make_window()
     train_until(qtbot, window, lambda s: s.step > 0)

@@ -64,3 +64,14 @@ def test_weights_of_another_network_are_refused_and_change_nothing(
     assert len(warnings) == 1 and "other.safetensors" in warnings[0]
     assert "the network in the editor has" in warnings[0]
     assert window.workspace.last_snapshot is before
+
+
+def test_opening_weights_keeps_the_rates_changed_live(window, qtbot, tmp_path):
+    panel = window.plane.training_panel
+    panel.lr.setValue(0.0042)  # applies live: no new run
+    assert panel.config().lr == pytest.approx(0.0042)
+    model = Sequential(window.workspace.spec, rng=np.random.default_rng(8))
+    path = write_safetensors(tmp_path / "w.safetensors", torch_state(model))
+    open_file(qtbot, window, path)
+    assert panel.config().lr == pytest.approx(0.0042)
+    assert window.workspace.run_session.training.lr == pytest.approx(0.0042)
