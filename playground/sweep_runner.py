@@ -10,6 +10,7 @@ each process and a wait of milliseconds), and the thread ends with ``done(True)`
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 
@@ -55,6 +56,17 @@ class SweepRunner(QObject):
     @property
     def running(self) -> bool:
         return self._thread is not None
+
+    def live_workers(self) -> list[int]:
+        """The PIDs of the sweep's worker processes still there (none after ``done``)."""
+        alive = []
+        for pid in self.pids:
+            try:
+                os.kill(pid, 0)  # asks only whether the process exists
+            except ProcessLookupError:
+                continue
+            alive.append(pid)
+        return alive
 
     def start(self, tasks: Tasks) -> None:
         """Train ``tasks`` (or the tasks a function returns, called on the background thread;
