@@ -2,12 +2,15 @@
 bad values are refused in the app's words."""
 
 import os
+import threading
 import time
 
 import numpy as np
 import pytest
 
 from core.sweep.task import run_task
+from playground import sweep_runner
+from playground.panels import sweep_dialog
 from playground.panels.sweep_dialog import SweepDialog
 from playground.session import Session
 from playground.sweep_plan import sweep_tasks
@@ -137,3 +140,35 @@ def test_the_run_menu_opens_the_sweep_of_the_session_on_screen(make_window):
     assert window.sweep_dialog.isVisible()
     assert window.sweep_dialog.session == window.workspace.session()
     assert window.sweep_action in window.menuBar().actions()[2].menu().actions()
+
+
+def test_tasks_and_workers_are_made_off_the_gui_thread(qtbot, dialog, monkeypatch):
+    made_on = []
+    real_tasks, real_pool = sweep_dialog.sweep_tasks, sweep_runner.LocalPool
+
+    def tasks(*args, **kwargs):
+        made_on.append(("tasks", threading.current_thread()))
+        return real_tasks(*args, **kwargs)
+
+    def pool(*args, **kwargs):
+        made_on.append(("pool", threading.current_thread()))
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_dialog, "sweep_tasks", tasks)
+    monkeypatch.setattr(sweep_runner, "LocalPool", pool)
+    d = dialog(tiny_session(epochs=1), workers=1)
+    choose(d, ("seed", "0"), None)
+    with qtbot.waitSignal(d.runner.done, timeout=60_000):
+        d.start()
+    assert [what for what, _ in made_on] == ["tasks", "pool"]
+    assert all(thread is not threading.main_thread() for _, thread in made_on)
+
+
+def test_closing_the_dialog_cancels_the_sweep(qtbot, dialog):
+    d = dialog(tiny_session(epochs=100_000), workers=1)
+    choose(d, ("seed", "0, 1"), None)
+    with qtbot.waitSignal(d.runner.progress, timeout=30_000):
+        d.start()
+    with qtbot.waitSignal(d.runner.done, timeout=10_000) as done:
+        d.close()
+    assert done.args == [True] and d.runner.live_workers() == []
