@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app = start_app(args.theme, args.screenshot)
     session = Session()
-    session.training.epochs = 300
+    session.training.epochs = 3000
     dialog = SweepDialog(session)
     if not args.screenshot:
         return show_alone(app, dialog)
