@@ -32,6 +32,7 @@ from playground.hint_bar import HintBar
 from playground.icon import app_icon
 from playground.image_session import session_from_json
 from playground.kept_runs import KeptRuns
+from playground.panels.sweep_dialog import SweepDialog
 from playground.presets import DEFAULT, all_presets, preset_speed
 from playground.run_status import metrics_message, speed_message, stop_message
 from playground.theme import THEMES, apply_theme, current_theme
@@ -142,6 +143,9 @@ class MainWindow(QMainWindow):
         tb = self.toolbar
         for action in (tb.play_action, tb.step_action, tb.reset_action):
             run_menu.addAction(action)
+        run_menu.addSeparator()
+        self.sweep_dialog = SweepDialog(lambda: self.workspace.session(), self)
+        self.sweep_action = run_menu.addAction("Sweep…", self.sweep_dialog.show_session)
         self._build_view_menu()
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("About NN Playground", self)
