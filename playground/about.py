@@ -8,7 +8,15 @@ import numpy as np
 import pyqtgraph
 import PySide6
 from PySide6.QtCore import Qt, qVersion
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QVBoxLayout,
+    QWidget,
+)
 
 import core
 from playground.icon import app_icon
@@ -54,3 +62,17 @@ class AboutDialog(QDialog):
         layout.addLayout(top)
         layout.addWidget(buttons)
         self.setMinimumWidth(420)
+
+
+def show_about(parent: QWidget) -> AboutDialog:
+    """Help ▸ About over ``parent``, closed and deleted by the user."""
+    dialog = AboutDialog(parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    return dialog
+
+
+def add_help_menu(window: QMainWindow) -> None:
+    """The window's Help menu: About NN Playground."""
+    menu = window.menuBar().addMenu("&Help")
+    menu.addAction("About NN Playground", lambda: show_about(window))

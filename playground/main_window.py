@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.training.snapshot import Snapshot
-from playground.about import AboutDialog
+from playground.about import add_help_menu
 from playground.file_actions import FileActions
 from playground.hint_bar import HintBar
 from playground.icon import app_icon
@@ -146,18 +146,11 @@ class MainWindow(QMainWindow):
         run_menu.addSeparator()
         self.sweep_dialog = SweepDialog(lambda: self.workspace.session(), self)
         self.sweep_action = run_menu.addAction("Sweep…", self.sweep_dialog.show_session)
+        self.sweep_dialog.runFinished.connect(  # each finished run joins its mode's Runs tab
+            lambda result, session: self._workspace_of(session).runs.add_sweep_run(result, session)
+        )
         self._build_view_menu()
-        help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("About NN Playground", self)
-        about.triggered.connect(self.show_about)
-        help_menu.addAction(about)
-
-    def show_about(self) -> AboutDialog:
-        """Help ▸ About: the icon, the version and the libraries' versions."""
-        dialog = AboutDialog(self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
-        return dialog
+        add_help_menu(self)
 
     def _build_view_menu(self) -> None:
         """View ▸ Theme: follow the system, light or dark; remembered for the next launch."""

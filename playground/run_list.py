@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core.io import state_shapes
 from core.runs import COLUMNS, MAX_SETTINGS_CHARS, RunRecord, kept_history
 from core.runs_archive import load_runs, runs_folder, save_runs
+from core.sweep.task import RunResult
 from core.training.snapshot import Snapshot
 from playground.image_session import session_from_dict
 from playground.panels.runs_model import RunsModel
@@ -165,6 +166,24 @@ class RunList(QObject):
         for record in records:
             if self.model.record(record.id) is None:
                 self.model.add(record)
+
+    def add_sweep_run(self, result: RunResult, session: Any) -> None:
+        """A finished run of a sweep (Run ▸ Sweep…), trained with ``session``'s settings."""
+        rows = np.column_stack([result.history[column] for column in COLUMNS])
+        record = RunRecord(
+            id=uuid.uuid4().hex,
+            name=self.unique_name(result.name),  # what the sweep varied
+            mode=self.workspace.mode,
+            settings=settings_of(session),
+            history=kept_history(rows),
+            epochs=result.epochs,
+            steps=result.steps,
+            wall_time=result.seconds,
+            n_params=result.params,
+            created=time.time(),
+            spec=result.spec,
+        )
+        self.add_runs([record])
 
     def records(self) -> list[RunRecord]:
         """Every run as it is now (the current one brought up to its last snapshot)."""

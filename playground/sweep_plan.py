@@ -81,6 +81,14 @@ def default_epochs(session: Session | ImageSession) -> int:
     return int(session.training.epochs) or DEFAULT_EPOCHS
 
 
+def run_session(session: Any, settings: dict[str, Any], epochs: int) -> Any:
+    """The session one run of the sweep trains: ``session`` varied by ``settings`` (see
+    :func:`vary`), for ``epochs``."""
+    run = vary(session, settings)
+    run.training.epochs = epochs
+    return run
+
+
 def vary(session: Any, settings: dict[str, Any]) -> Any:
     """A copy of ``session`` (plane or image) with the swept ``settings`` applied: the training
     settings by name; ``layers`` (``"16,16"``; ``""`` none) replaces the dense hidden rows (conv
@@ -175,8 +183,7 @@ def sweep_tasks(
     tasks = []
     for index, settings in enumerate(combinations(sweeps)):
         name = run_name(settings)
-        run = vary(session, settings)
-        run.training.epochs = epochs
+        run = run_session(session, settings, epochs)
         try:
             spec = run.build_spec(N_IMAGE_CLASSES) if images else run.build_spec(dataset)
             run.training.validate()

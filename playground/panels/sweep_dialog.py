@@ -5,7 +5,7 @@ accuracy and loss) and Cancel stopping them all at once.
 The values are checked as they are typed (the preview says how many runs, or what is wrong, in
 the app's words); the tasks are built and the workers started off the GUI thread
 (:class:`playground.sweep_runner.SweepRunner`). Each finished run is also emitted as
-``runFinished(RunResult)``, for a list of runs.
+``runFinished(RunResult, session)``, for a list of runs.
 
 Alone (``python -m playground.panels.sweep_dialog [--theme dark] [--screenshot FILE]``) it
 sweeps the default plane session; the screenshot is taken once the first run has finished.
@@ -48,6 +48,7 @@ from playground.sweep_plan import (
     count_runs,
     default_epochs,
     parse_values,
+    run_session,
     sweep_tasks,
 )
 from playground.sweep_runner import SweepRunner
@@ -103,7 +104,7 @@ class SweepDialog(QDialog):
     read each time the dialog is shown, see :meth:`show_session`). ``workers``: most worker
     processes (default: the cores less one); ``cache_dir``: where image data sets are found."""
 
-    runFinished = Signal(object)  # RunResult
+    runFinished = Signal(object, object)  # RunResult, the session that run trained
 
     def __init__(
         self,
@@ -154,7 +155,7 @@ class SweepDialog(QDialog):
         self.runner.started.connect(self._started)
         self.runner.progress.connect(self._show_progress)
         self.runner.finished.connect(self._show_result)
-        self.runner.runFinished.connect(self.runFinished)
+        self.runner.runFinished.connect(self._run_finished)
         self.runner.done.connect(self._done)
         self.runner.failed.connect(self._failed)
         self._set_running(False)
@@ -234,6 +235,7 @@ class SweepDialog(QDialog):
             self._say(str(exc), problem=True)
             return False
         session, epochs, cache_dir = self.session, self.epochs_box.value(), self.cache_dir
+        self._swept, self._epochs = session, epochs
         names = [run_name(settings) for settings in combinations(sweeps)]
         self._fill_table(names)
         self._results, self._runs = {}, len(names)
@@ -241,6 +243,10 @@ class SweepDialog(QDialog):
         self._say("Starting the worker processes…")
         self.runner.start(lambda: sweep_tasks(session, sweeps, epochs, cache_dir))
         return True
+
+    def _run_finished(self, result: RunResult) -> None:
+        session = run_session(self._swept, result.settings, self._epochs)
+        self.runFinished.emit(result, session)
 
     def cancel(self) -> None:
         """Stop every run at once."""

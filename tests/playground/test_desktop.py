@@ -8,7 +8,7 @@ from PySide6.QtGui import QIcon
 
 import core
 from playground import app, desktop_entry, icon
-from playground.about import AboutDialog, versions
+from playground.about import AboutDialog, show_about, versions
 
 REPO_ICON = Path(__file__).parents[2] / "assets" / "icon.svg"
 
@@ -75,7 +75,7 @@ def test_window_and_application_icons_come_from_the_svg(make_window, qapp):
     expected = QIcon(str(icon.icon_path())).pixmap(48, 48).toImage()
     assert not window.windowIcon().isNull()
     assert window.windowIcon().pixmap(48, 48).toImage() == expected
-    dialog = window.show_about()
+    dialog = show_about(window)
     assert dialog.icon.pixmap().toImage() == QIcon(str(icon.icon_path())).pixmap(96, 96).toImage()
     dialog.close()
 

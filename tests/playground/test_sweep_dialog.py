@@ -54,8 +54,8 @@ def test_a_2x2_sweep_gives_the_results_of_each_run_alone(qtbot, dialog):
     d = dialog(session)
     choose(d, ("lr", "0.01, 0.1"), ("optimizer", "sgd, adam"))
     assert d.preview.text() == "4 runs, 2 at a time"
-    results = []
-    d.runFinished.connect(results.append)
+    results, sessions = [], {}
+    d.runFinished.connect(lambda r, s: (results.append(r), sessions.update({r.index: s})))
 
     with qtbot.waitSignal(d.runner.done, timeout=60_000) as done:
         assert d.start()
@@ -63,6 +63,8 @@ def test_a_2x2_sweep_gives_the_results_of_each_run_alone(qtbot, dialog):
 
     tasks = sweep_tasks(session, d.sweeps(), epochs=4)
     assert sorted(r.index for r in results) == [0, 1, 2, 3]
+    for result in results:  # the session each run trained comes with it
+        assert sessions[result.index].training == tasks[result.index].config
     for result in results:
         alone = run_task(tasks[result.index])
         assert (result.name, result.settings) == (alone.name, alone.settings)
