@@ -183,11 +183,12 @@ def check_side_by_side(tasks: list[RunTask], workers: int) -> None:
         fit += 1
     size = memory.format_bytes
     runs = ", ".join(f"{name} {size(n)}" for n, _, name in largest)
+    fewer = f"--workers {fit} or fewer" if fit > 1 else "--workers 1"
     raise ValueError(
         f"--workers: {workers} runs side by side need about {size(total)} of memory (the "
         f"largest: {runs}; each its network and its worker's two copies of the training data), "
-        f"but {size(available)} is available; allowed: --workers {max(fit, 1)} or fewer, or "
-        "smaller networks (--layers, --arch) or a smaller --batch-size"
+        f"but {size(available)} is available; allowed: {fewer}, or smaller networks "
+        "(--layers, --arch) or a smaller --batch-size"
     )
 
 

@@ -177,7 +177,7 @@ def test_runs_side_by_side_must_fit_in_memory_together(capsys, no_sweep, monkeyp
         f"nn-playground-train: error: --workers: 2 runs side by side need about "
         f"{size(first + second)} of memory (the largest: 300-300 {size(first)}, 200 "
         f"{size(second)}; each its network and its worker's two copies of the training data), "
-        f"but {size(first + second - 1)} is available; allowed: --workers 1 or fewer, or smaller "
+        f"but {size(first + second - 1)} is available; allowed: --workers 1, or smaller "
         "networks (--layers, --arch) or a smaller --batch-size\n"
     )
     cli_sweep.check_side_by_side(tasks, 1)  # one at a time fits
