@@ -1,7 +1,9 @@
-"""Speed-up of a sweep on a pool of 2 worker processes over the same runs one after another in
-one process: a 4×4 sweep (learning rate × hidden size, 2-h-h-2 ReLU Adam) of the 500-point
-spiral, 300 epochs each; both pools started once, every worker with one BLAS thread. Median
-of the per-round ratios (the two take turns, so a busy machine slows both alike)."""
+"""Speed-up of a sweep on a pool of 2 worker processes over the same 16 runs one after another:
+a 4×4 sweep (learning rate × hidden size, 2-h-h-2 ReLU Adam) of the 500-point spiral, 300
+epochs each. Two baselines: the runs in a loop in this process as a user would run them
+(``run_task`` one after another, NumPy's default BLAS threads), and a pool of one worker (one
+BLAS thread). Pools started once, every worker with one BLAS thread. Medians of the per-round
+ratios (the three take turns, so a busy machine slows them alike)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import time
 from core.recipe import ToyRecipe
 from core.spec import mlp_spec
 from core.sweep.pool import LocalPool
-from core.sweep.task import RunTask
+from core.sweep.task import RunTask, run_task
 from core.training.config import TrainConfig
 
 ROUNDS = 3
@@ -29,9 +31,10 @@ def sweep_tasks() -> list[RunTask]:
     return tasks
 
 
-def seconds(pool: LocalPool, tasks: list[RunTask]) -> float:
+def seconds(pool: LocalPool | None, tasks: list[RunTask]) -> float:
+    """Seconds to run ``tasks`` on ``pool``, or one after another here when None."""
     start = time.perf_counter()
-    results = list(pool.run(tasks))
+    results = [run_task(t) for t in tasks] if pool is None else list(pool.run(tasks))
     assert len(results) == len(tasks)
     return time.perf_counter() - start
 
@@ -42,14 +45,18 @@ def main() -> None:
     with LocalPool(workers=1) as one, LocalPool(workers=2) as two:
         list(one.run(warm[:1]))  # the workers are up and have imported the engine
         list(two.run(warm))
-        pairs = [(seconds(one, tasks), seconds(two, tasks)) for _ in range(ROUNDS)]
-    serial = statistics.median(a for a, _ in pairs)
-    parallel = statistics.median(b for _, b in pairs)
-    ratio = statistics.median(a / b for a, b in pairs)
+        run_task(warm[0])  # this process has imported the engine too
+        rounds = [
+            (seconds(None, tasks), seconds(one, tasks), seconds(two, tasks)) for _ in range(ROUNDS)
+        ]
+    loop, single, parallel = (statistics.median(r[i] for r in rounds) for i in range(3))
+    vs_loop = statistics.median(a / c for a, _, c in rounds)
+    vs_single = statistics.median(b / c for _, b, c in rounds)
     print(
-        f"sweep 4x4 spiral 300 epochs: one process {serial:.2f} s, 2 workers {parallel:.2f} s, "
-        f"speed-up {ratio:.2f}x (median of {ROUNDS} rounds, {os.cpu_count()} cores, "
-        f"load {os.getloadavg()[0]:.2f})"
+        f"sweep 4x4 spiral 300 epochs: a loop in one process (default BLAS threads) {loop:.2f} s, "
+        f"1 worker (1 BLAS thread) {single:.2f} s, 2 workers {parallel:.2f} s; speed-up "
+        f"{vs_loop:.2f}x vs the loop, {vs_single:.2f}x vs 1 worker (median of {ROUNDS} rounds, "
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f})"
     )
 
 

@@ -21,12 +21,33 @@ from core.sweep.task import RunTask
 from core.training.config import TrainConfig
 
 
+def _noting(action: type[argparse.Action]) -> type[argparse.Action]:
+    """``action`` that also adds its option's name to the parsed ``given`` set."""
+
+    class Noting(action):  # type: ignore[valid-type, misc]
+        def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
+            super().__call__(parser, namespace, values, option_string)
+            namespace.given = namespace.given | {self.dest}
+
+    return Noting
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The options; the parsed ``given`` holds the names of those given on the command line,
+    with their default value or not (a sweep refuses a swept setting given as an option too)."""
     p = argparse.ArgumentParser(
         prog="nn-playground-train",
         description="Train a neural network headless with the NN Playground engine.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    for name, action in (
+        (None, argparse._StoreAction),  # an option without action=
+        ("store", argparse._StoreAction),
+        ("store_true", argparse._StoreTrueAction),
+        ("append", argparse._AppendAction),
+    ):
+        p.register("action", name, _noting(action))
+    p.set_defaults(given=frozenset())
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add = p.add_argument_group("data").add_argument
     add(
@@ -152,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--workers",
         type=int,
-        help="worker processes for --sweep (default: the cores less one, at least 1)",
+        help="worker processes for --sweep (default: one per core this process may use)",
     )
     add(
         "--scheduler",
@@ -188,7 +209,7 @@ def check_resume_options(args: argparse.Namespace) -> None:
     """ValueError naming the first option that --resume would silently ignore."""
     defaults = vars(build_parser().parse_args([]))
     for name, value in vars(args).items():
-        if name not in RESUME_OPTIONS and name in defaults and value != defaults[name]:
+        if name not in {*RESUME_OPTIONS, "given"} and name in defaults and value != defaults[name]:
             flag = "--" + name.replace("_", "-")
             raise ValueError(
                 f"{flag}: cannot be combined with --resume (the experiment file fixes it); "

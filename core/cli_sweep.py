@@ -5,9 +5,11 @@ the results and, with ``--results``, a CSV or JSON file.
 Every run is built from the options exactly as a single ``nn-playground-train`` run with those
 values would be, and trained by the same code, so its history and final metrics equal that
 run's bit for bit. Everything (each run's settings, network, memory, the results path) is
-checked before anything trains. Exit status: 0 when at least one run trained without diverging,
-1 when every run diverged (or could not run), 2 for invalid input or a results file that could
-not be written.
+checked before anything trains: on local workers also the memory of the runs that train side
+by side, and the image data (downloaded once here with ``--download``, read from the cache by
+the workers). Exit status: 0 when at least one run trained without diverging, 1 when every run
+diverged (or could not run), 2 for invalid input (missing data and too little memory included)
+or a results file that could not be written.
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ import argparse
 import copy
 import json
 import sys
+from dataclasses import replace
 from typing import Any, TextIO
 
+import numpy as np
+
+from core import memory
 from core.cli_data import DATA_OPTIONS, data_recipe
 from core.cli_options import build_parser, task_from_args
 from core.cli_outputs import OUTPUTS, check_output_path
 from core.progress import fmt
-from core.recipe import Recipe
+from core.recipe import ImageRecipe, Recipe
 from core.sweep.cluster import ClusterPool
 from core.sweep.pool import LocalPool, check_workers
 from core.sweep.results import result_record, results_format, results_table, write_results
@@ -31,6 +37,8 @@ from core.sweep.task import RunResult, RunTask
 
 #: Options that go with --sweep only.
 SWEEP_ONLY = (("workers", "--workers"), ("scheduler", "--scheduler"), ("results", "--results"))
+#: Cores the command line leaves free when --workers is not given (the app leaves one).
+CLI_SPARE = 0
 
 
 def check_sweep_options(args: argparse.Namespace) -> None:
@@ -60,7 +68,7 @@ def check_sweep_options(args: argparse.Namespace) -> None:
         if not args.scheduler.strip():
             raise ValueError("--scheduler: the address is empty; allowed: e.g. tcp://HOST:8786")
     else:
-        check_workers(args.workers)
+        check_workers(args.workers, CLI_SPARE)
     if args.results is not None:
         results_format("--results", args.results)
         check_output_path("--results", args.results)
@@ -71,8 +79,9 @@ def sweep_tasks(args: argparse.Namespace) -> tuple[list[str], list[RunTask]]:
     on the same data share one recipe (built once per worker)."""
     sweeps = parse_sweeps(args.sweep)
     defaults = vars(build_parser().parse_args([]))
+    given = getattr(args, "given", frozenset())  # even with their default values
     for key, _ in sweeps:
-        if getattr(args, key) != defaults[key]:
+        if key in given or getattr(args, key) != defaults[key]:
             flag = "--" + key.replace("_", "-")
             raise ValueError(f"--sweep {key}: also given as {flag}; allowed: one of them")
     recipes: dict[str, Recipe] = {}
@@ -101,7 +110,10 @@ def run_sweep(args: argparse.Namespace, stdout: TextIO) -> int:
         pool: Any = ClusterPool(args.scheduler)
         where = f"the Dask cluster at {args.scheduler}"
     else:
-        pool = LocalPool(min(check_workers(args.workers), len(tasks)))
+        workers = min(check_workers(args.workers, CLI_SPARE), len(tasks))
+        check_side_by_side(tasks, workers)
+        tasks = fetch_images(tasks)
+        pool = LocalPool(workers)
         where = f"{pool.size} worker process{'es' if pool.size > 1 else ''}"
     report = args.progress != "none"
     if report:
@@ -138,6 +150,61 @@ def run_sweep(args: argparse.Namespace, stdout: TextIO) -> int:
     if failures:
         return 2
     return 0 if any(r.usable for r in results) else 1
+
+
+def run_memory(task: RunTask, info: Any) -> int:
+    """Bytes a worker needs for ``task``: the estimate of its network
+    (:func:`core.memory.estimate_memory`) plus the training data of ``info`` (a
+    :meth:`Recipe.describe`) twice, the copy the worker holds and the one shuffled each epoch."""
+    batch = min(int(task.config.batch_size), info.n_train)
+    estimate = memory.estimate_memory(task.spec, batch, optimizer=task.config.optimizer)
+    return estimate.total + 2 * info.n_train * int(np.prod(info.input_shape)) * 4
+
+
+def check_side_by_side(tasks: list[RunTask], workers: int) -> None:
+    """ValueError (naming the runs and the figures) when the ``workers`` runs that need the
+    most memory, trained at once, need more than is available."""
+    available = memory.available_memory()
+    if available is None or workers < 2:
+        return  # one at a time: each run was checked alone
+    infos: dict[int, Any] = {}
+    needs = []
+    for task in tasks:
+        if id(task.recipe) not in infos:
+            infos[id(task.recipe)] = task.recipe.describe()
+        needs.append((run_memory(task, infos[id(task.recipe)]), task.index, task.name))
+    needs.sort(key=lambda n: (-n[0], n[1]))
+    largest = needs[:workers]
+    total = sum(n for n, _, _ in largest)
+    if total <= available:
+        return
+    fit = 0
+    while sum(n for n, _, _ in needs[: fit + 1]) <= available:
+        fit += 1
+    size = memory.format_bytes
+    runs = ", ".join(f"{name} {size(n)}" for n, _, name in largest)
+    fewer = f"--workers {fit} or fewer" if fit > 1 else "--workers 1"
+    raise ValueError(
+        f"--workers: {workers} runs side by side need about {size(total)} of memory (the "
+        f"largest: {runs}; each its network and its worker's two copies of the training data), "
+        f"but {size(available)} is available; allowed: {fewer}, or smaller networks "
+        "(--layers, --arch) or a smaller --batch-size"
+    )
+
+
+def fetch_images(tasks: list[RunTask]) -> list[RunTask]:
+    """``tasks`` with each image recipe checked here (downloaded once, with --download) before
+    the workers start, so that they read the cache rather than each fail or download."""
+    fetched: dict[int, Recipe] = {}
+    out = []
+    for task in tasks:
+        recipe = task.recipe
+        if isinstance(recipe, ImageRecipe):
+            if id(recipe) not in fetched:
+                fetched[id(recipe)] = recipe.fetched()
+            recipe = fetched[id(recipe)]
+        out.append(replace(task, recipe=recipe))
+    return out
 
 
 def done_line(result: RunResult) -> str:

@@ -14,14 +14,16 @@ about the data before it is built: name, task, classes, input shape, training-se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from core.data.download import download as download_files
 from core.data.features import feature_map
 from core.data.image_dataset import ImageDataset
 from core.data.loading import load, load_folder
+from core.data.locations import status
 from core.data.prepare import prepare
 from core.data.registry import DATASETS as IMAGE_DATASETS
 from core.data.registry import IMAGE_SIDE
@@ -147,6 +149,17 @@ class ImageRecipe:
         if folder:
             return self.prepared(load_folder(folder, name=self.name, class_names=names), folder)
         return self.prepared(load(self.name, download=self.download), None)
+
+    def fetched(self) -> ImageRecipe:
+        """This recipe once its data set is on this machine, for processes that build it later
+        from the cache (a sweep's workers): downloaded here now when missing and ``download``,
+        else the error a :meth:`build` would raise (DatasetNotFound). Nothing is read."""
+        if status(self.name) is None:
+            if self.download:
+                download_files(self.name)
+            else:
+                load(self.name)  # finds nothing: raises the message of a single run
+        return replace(self, download=False)
 
     def prepared(self, ds: ImageDataset, folder: str | None) -> TrainingData:
         """Model-ready arrays of ``ds`` as this recipe asks (``folder``: where it was read)."""

@@ -21,6 +21,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -35,20 +36,21 @@ MAX_WORKERS = 256
 TERMINATE_GRACE = 2.0
 
 
-def default_workers() -> int:
-    """Worker processes by default: the cores this process may use, less one (for the GUI or
-    the shell), at least one."""
+def default_workers(spare: int = 1) -> int:
+    """Worker processes by default: the cores this process may use less ``spare`` (one by
+    default, to keep the app's window responsive; the command line spares none), at least one."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+    return max(1, cores - spare)
 
 
-def check_workers(workers: int | None) -> int:
-    """``workers``, or :func:`default_workers` for None; ValueError naming --workers otherwise."""
+def check_workers(workers: int | None, spare: int = 1) -> int:
+    """``workers``, or :func:`default_workers` with ``spare`` for None; ValueError naming
+    --workers otherwise."""
     if workers is None:
-        return default_workers()
+        return default_workers(spare)
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
         raise ValueError(f"--workers: {workers!r}; allowed: a whole number from 1 to {MAX_WORKERS}")
     return workers
@@ -66,6 +68,7 @@ class LocalPool:
         self._conns: list[Connection] = []
         self._data_keys: list[int | None] = []
         self._next_key = 0
+        self._lock = threading.Lock()  # cancel() against a worker being started
         with one_blas_thread():
             for _ in range(self.size):
                 self._start_worker()
@@ -81,6 +84,17 @@ class LocalPool:
             self._data_keys.append(None)
         else:
             self.processes[slot], self._conns[slot], self._data_keys[slot] = process, parent, None
+
+    def _restart(self, slot: int) -> None:
+        """A new worker in place of the (dead) one of ``slot``, unless the pool is cancelled."""
+        old = self.processes[slot]
+        old.join(TERMINATE_GRACE)
+        self._conns[slot].close()
+        with self._lock:  # a cancel() now either stops the new worker or comes before it
+            if self.cancelled:
+                return
+            with one_blas_thread():
+                self._start_worker(slot)
 
     def run(
         self,
@@ -101,14 +115,16 @@ class LocalPool:
         busy: dict[int, RunTask] = {}
         try:
             while (pending or busy) and not self.cancelled:
-                while idle and pending:
+                while idle and pending and not self.cancelled:
                     slot, task = idle.pop(0), pending.popleft()
                     if id(task.recipe) not in keys:
                         keys[id(task.recipe)] = (self._next_key, task.recipe)
                         self._next_key += 1
                     key = keys[id(task.recipe)][0]
-                    self._send(slot, task, key)
                     busy[slot] = task
+                    self._send(slot, task, key)
+                if self.cancelled:
+                    return
                 ready = wait(self._conns_of(busy) + self._sentinels_of(busy))
                 for slot in list(busy):
                     message = self._receive(slot, ready)
@@ -131,12 +147,24 @@ class LocalPool:
                 self.cancel()  # left early: the workers' runs would answer the next run()
 
     def _send(self, slot: int, task: RunTask, key: int) -> None:
-        """The task to the worker of ``slot``, its recipe first unless that worker has it."""
-        conn = self._conns[slot]
-        if self._data_keys[slot] != key:
-            conn.send(("data", key, task.recipe))
-            self._data_keys[slot] = key
-        conn.send(("run", key, replace(task, recipe=None)))
+        """The task to the worker of ``slot``, its recipe first unless that worker has it; a
+        worker that died while idle is replaced first (once: a second failure is raised)."""
+        for attempt in range(2):
+            conn = self._conns[slot]
+            try:
+                if not self.processes[slot].is_alive():
+                    raise BrokenPipeError(f"the worker process of slot {slot} ended")
+                if self._data_keys[slot] != key:
+                    conn.send(("data", key, task.recipe))
+                    self._data_keys[slot] = key
+                conn.send(("run", key, replace(task, recipe=None)))
+                return
+            except OSError:
+                if attempt or self.cancelled:
+                    raise
+                self._restart(slot)
+                if self.cancelled:
+                    return
 
     def _conns_of(self, busy: dict[int, RunTask]) -> list[Connection]:
         return [self._conns[slot] for slot in busy]
@@ -157,21 +185,20 @@ class LocalPool:
             return None
         if self.cancelled:
             return ("gone", "cancelled")
-        process.join(TERMINATE_GRACE)
-        conn.close()
-        with one_blas_thread():
-            self._start_worker(slot)
+        self._restart(slot)
         return ("gone", f"the worker process ended unexpectedly (exit code {process.exitcode})")
 
     def cancel(self) -> None:
         """Stop every worker at once (terminated, killed if still there after
         :data:`TERMINATE_GRACE` seconds): running tasks are abandoned, :meth:`run` ends.
         Safe to call from another thread; the pool cannot run tasks afterwards."""
-        self.cancelled = True
-        for process in self.processes:
+        with self._lock:  # no worker is being started: every one is in self.processes
+            self.cancelled = True
+            processes = list(self.processes)
+        for process in processes:
             if process.is_alive():
                 process.terminate()
-        for process in self.processes:
+        for process in processes:
             process.join(TERMINATE_GRACE)
             if process.is_alive():
                 process.kill()

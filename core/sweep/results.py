@@ -3,10 +3,12 @@ file's extension, written atomically).
 
 CSV: one row per run, columns ``run`` (1, 2, ... in the sweep's order), ``name, <each swept
 setting>, reason, epochs, steps, seconds, params, train_loss, train_acc, test_loss, test_acc,
-warning`` (floats written in full, empty cells where a value does not apply). JSON:
+warning`` (settings spelled as ``--sweep`` takes them, e.g. layers ``16-16``; floats written in
+full, empty cells where a value does not apply or is not finite). JSON:
 ``{"format": "nn-playground/sweep", "version": 1, "settings": [...], "runs": [...]}``, each run
 with those fields plus its
-``settings``, ``spec``, ``config`` and ``history`` (one list per column, null for nan).
+``settings``, ``spec``, ``config`` and ``history`` (one list per column), null for every value
+that is not finite (nan, ±inf).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_write
+from core.sweep.settings import sweep_value
 from core.sweep.task import RunResult
 
 FORMAT = "nn-playground/sweep"
@@ -38,14 +41,15 @@ def results_format(flag: str, path: str) -> str:
 
 
 def _number(value: float | None) -> float | None:
-    return None if value is None or math.isnan(value) else float(value)
+    """``value`` as a float, None when missing or not finite (JSON has no nan or inf)."""
+    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def result_record(result: RunResult, keys: Sequence[str], *, full: bool) -> dict[str, Any]:
     """The run as a JSON-able dict: the summary fields, and with ``full`` its settings, spec,
     configuration and history too."""
     record: dict[str, Any] = {"run": result.index + 1, "name": result.name}
-    record.update({key: result.settings.get(key) for key in keys})
+    record.update({key: sweep_value(key, result.settings.get(key)) for key in keys})
     record.update(
         reason=result.reason,
         epochs=result.epochs,
@@ -57,7 +61,7 @@ def result_record(result: RunResult, keys: Sequence[str], *, full: bool) -> dict
     )
     if full:
         record.update(
-            settings=dict(result.settings),
+            settings={k: sweep_value(k, v) for k, v in result.settings.items()},
             spec=result.spec,
             config=result.config,
             history={k: [_number(v) for v in col.tolist()] for k, col in result.history.items()},
@@ -109,7 +113,7 @@ def results_table(results: Sequence[RunResult], keys: Sequence[str]) -> str:
     head += ["epochs", "seconds", "params", "stopped"]
     rows = []
     for r in sorted(results, key=lambda r: r.index):
-        setting = [_setting(r.settings.get(k)) for k in keys]
+        setting = [_setting(sweep_value(k, r.settings.get(k))) for k in keys]
         metrics = [_cell(getattr(r, m)) for m in METRICS]
         rows.append(
             [str(r.index + 1), r.name, *setting, *metrics, str(r.epochs), f"{r.seconds:.2f}"]
@@ -128,10 +132,6 @@ def results_table(results: Sequence[RunResult], keys: Sequence[str]) -> str:
 
 
 def _setting(value: Any) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
     if isinstance(value, float):
         return f"{value:g}"
-    if isinstance(value, str) and "," in value:
-        return value.replace(",", "-")
     return "-" if value is None or value == "" else str(value)

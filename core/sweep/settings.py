@@ -226,6 +226,17 @@ def combinations(sweeps: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, 
     ]
 
 
+def sweep_value(key: str, value: Any) -> Any:
+    """A run's setting as ``--sweep`` spells it (for tables and results files): layers
+    ``"16,16"`` -> ``"16-16"``, ``""`` -> ``"none"``; a switch ``"on"``/``"off"``; other values
+    as they are."""
+    if key == "layers" and isinstance(value, str):
+        return value.replace(",", "-") if value else "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value
+
+
 def run_name(settings: dict[str, Any]) -> str:
     """A short name from the settings that differ between runs, training first, then the
     network, then the rest: ``{"optimizer": "adam", "lr": 0.03, "layers": "16,16",

@@ -1,14 +1,19 @@
 """Sweeps: --sweep parsing, the runs' combinations and names, each run equal bit for bit to a
 single command-line run with the same options, and the results table and files."""
 
+import csv
 import io
 import json
+import math
+import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from core import cli, cli_options
 from core.cli_sweep import sweep_tasks
+from core.sweep.results import results_csv, results_json, results_table
 from core.sweep.settings import MAX_RUNS, combinations, parse_sweep, parse_sweeps, run_name
 from core.sweep.task import run_task
 
@@ -112,6 +117,20 @@ def test_a_swept_option_given_alone_too_is_refused():
         sweep_tasks(parse(*BASE, "--lr", "0.1", "--sweep", "lr=0.1,0.2"))
 
 
+@pytest.mark.parametrize(
+    ("option", "sweep"),
+    [
+        (("--seed", "0"), "seed=1,2"),
+        (("--optimizer", "adam"), "optimizer=sgd,adam"),
+        (("--activation", "relu"), "activation=tanh,relu"),
+    ],
+)
+def test_a_swept_option_given_with_its_default_value_is_refused_too(option, sweep):
+    key = sweep.partition("=")[0]
+    with pytest.raises(ValueError, match=rf"^--sweep {key}: also given as {option[0]}; allowed"):
+        sweep_tasks(parse("--samples", "60", *option, "--sweep", sweep))
+
+
 def test_a_run_that_cannot_be_built_is_named():
     with pytest.raises(ValueError, match=r"^n_classes: 3 .*'xor'.* \(in the run seed 1\)$"):
         sweep_tasks(parse("--dataset", "xor", "--classes", "3", "--sweep", "seed=1,2"))
@@ -145,3 +164,34 @@ def test_each_run_equals_a_single_command_line_run_bit_for_bit(tmp_path, seed):
         assert result.test_loss == rows[-1, columns.index("test_loss")]
         assert result.train_acc == rows[-1, columns.index("train_acc")]
         assert result.epochs == 4 and result.reason == "epochs"
+
+
+def sweep_results(*sweeps):
+    """The results of a 1-epoch sweep (trained here) and its swept keys."""
+    keys, tasks = sweep_tasks(parse(*BASE[:-4], "--epochs", "1", *sweeps))
+    return keys, [run_task(t) for t in tasks]
+
+
+def test_non_finite_values_are_null_in_json_and_empty_in_csv():
+    keys, results = sweep_results("--sweep", "lr=0.1,0.2")
+    inf, history = math.inf, dict(results[0].history)
+    history["train_loss"] = np.array([-inf])
+    results[0] = replace(results[0], train_loss=-inf, test_loss=inf, history=history)
+    results[1] = replace(results[1], test_acc=math.nan)
+    runs = json.loads(results_json(results, keys))["runs"]
+    assert (runs[0]["train_loss"], runs[0]["test_loss"]) == (None, None)
+    assert runs[0]["history"]["train_loss"] == [None] and runs[1]["test_acc"] is None
+    assert runs[0]["train_acc"] == results[0].train_acc  # finite values stay
+    rows = list(csv.DictReader(io.StringIO(results_csv(results, keys))))
+    assert (rows[0]["train_loss"], rows[0]["test_loss"], rows[1]["test_acc"]) == ("", "", "")
+    assert float(rows[0]["train_acc"]) == results[0].train_acc
+
+
+def test_settings_are_spelled_as_sweep_takes_them_everywhere():
+    keys, results = sweep_results("--sweep", "layers=4-4,none", "--sweep", "batchnorm=on")
+    rows = list(csv.DictReader(io.StringIO(results_csv(results, keys))))
+    assert [(r["layers"], r["batchnorm"]) for r in rows] == [("4-4", "on"), ("none", "on")]
+    runs = json.loads(results_json(results, keys))["runs"]
+    assert [(r["layers"], r["settings"]["layers"]) for r in runs] == [("4-4",) * 2, ("none",) * 2]
+    table = results_table(results, keys).splitlines()
+    assert re.search(r"\s4-4\s+on\s", table[1]) and re.search(r"\snone\s+on\s", table[2])

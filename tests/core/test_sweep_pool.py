@@ -123,3 +123,55 @@ def test_leaving_the_iteration_early_ends_the_workers():
         assert result.index == 0
         break
     assert pool.cancelled and not any(p.is_alive() for p in pool.processes)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_worker_that_died_while_idle_is_replaced_when_sent_the_next_run():
+    with LocalPool(workers=2) as pool:
+        assert len(list(pool.run([task(i, 1) for i in range(4)]))) == 4
+        dead = pool.processes[0]
+        os.kill(dead.pid, signal.SIGKILL)
+        dead.join()
+        results = sorted(pool.run([task(i, 2) for i in range(4)]), key=lambda r: r.index)
+        assert [r.index for r in results] == [0, 1, 2, 3]
+        for result in results:
+            assert_same_run(result, run_task(task(result.index, 2)))
+        assert pool.processes[0] is not dead and pool.processes[0].is_alive()
+
+
+class NotedLock:
+    """A lock that sets ``tried`` when a thread other than its creator's asks for it."""
+
+    def __init__(self, tried):
+        self.lock, self.tried, self.owner = threading.Lock(), tried, threading.get_ident()
+
+    def __enter__(self):
+        if threading.get_ident() != self.owner:
+            self.tried.set()
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self.lock.__exit__(*exc)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_a_cancel_while_a_worker_is_replaced_stops_the_new_worker_too(monkeypatch):
+    pool = LocalPool(workers=1)
+    assert len(list(pool.run([task(0, 1)]))) == 1
+    os.kill(pool.processes[0].pid, signal.SIGKILL)
+    pool.processes[0].join()
+    reached = threading.Event()  # the cancel ran, or waits for the worker being started
+    monkeypatch.setattr(pool, "_lock", NotedLock(reached), raising=False)
+    start = pool._start_worker
+    canceller = threading.Thread(target=lambda: (pool.cancel(), reached.set()))
+
+    def start_during_a_cancel(slot=None):
+        canceller.start()  # another thread cancels just as the new worker starts
+        assert reached.wait(30)
+        start(slot)
+
+    monkeypatch.setattr(pool, "_start_worker", start_during_a_cancel)
+    results = list(pool.run([task(1, 10**6)]))
+    canceller.join(30)
+    assert not canceller.is_alive() and results == []
+    assert pool.cancelled and not any(p.is_alive() for p in pool.processes)
