@@ -75,6 +75,10 @@ def test_window_and_application_icons_come_from_the_svg(make_window, qapp):
     expected = QIcon(str(icon.icon_path())).pixmap(48, 48).toImage()
     assert not window.windowIcon().isNull()
     assert window.windowIcon().pixmap(48, 48).toImage() == expected
+    help_menu = window.menuBar().actions()[-1].menu()
+    assert [a.text() for a in help_menu.actions()] == ["About NN Playground"]
+    help_menu.actions()[0].trigger()  # opens the box over the window
+    assert any(isinstance(w, AboutDialog) for w in window.findChildren(AboutDialog))
     dialog = show_about(window)
     assert dialog.icon.pixmap().toImage() == QIcon(str(icon.icon_path())).pixmap(96, 96).toImage()
     dialog.close()

@@ -174,3 +174,24 @@ def test_closing_the_dialog_cancels_the_sweep(qtbot, dialog):
     with qtbot.waitSignal(d.runner.done, timeout=10_000) as done:
         d.close()
     assert done.args == [True] and d.runner.live_workers() == []
+
+
+def test_a_2x2_sweep_fills_four_rows_of_the_runs_tab(make_window, qtbot):
+    window = make_window("xor")
+    runs = window.plane.runs.model
+    before = len(runs.records)
+    d = window.sweep_dialog
+    window.sweep_action.trigger()
+    d.runner.workers = 2
+    choose(d, ("lr", "0.01, 0.1"), ("optimizer", "sgd, adam"))
+    d.epochs_box.setValue(2)
+    with qtbot.waitSignal(d.runner.done, timeout=60_000):
+        assert d.start()
+    added = runs.records[before:]
+    assert sorted(r.name for r in added) == sorted(
+        ["sgd lr 0.01", "adam lr 0.01", "sgd lr 0.1", "adam lr 0.1"]
+    )
+    for record in added:
+        assert record.epochs == 2 and len(record.history) == 2 and record.mode == "plane"
+        assert record.settings["training"]["epochs"] == 2
+    d.close()
