@@ -21,15 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from core.archive import (
-    META,
-    Archive,
-    Expected,
-    ModelFileError,
-    meta_array,
-    read_meta,
-    write_npz,
-)
+from core.archive import META, Archive, Expected, ModelFileError, meta_array, read_meta, write_npz
 from core.data.locations import user_data_folder
 from core.io import check_spec, check_values, state_shapes
 from core.runs import (

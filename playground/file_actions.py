@@ -218,11 +218,10 @@ class FileActions(QObject):
             return
         current = self.window.workspace_for(PLANE).session()
         session, state = model_session(path, model, metadata, current)
-        self._apply(session, initial_state=state)
-        self._set_document(None)  # a new run: Save experiment asks where
-        self.window.statusBar().showMessage(
+        self._open(
+            session,
             f"Opened the model {Path(path).name}: its predictions are shown. Play trains it on.",
-            8000,
+            initial_state=state,
         )
 
     def open_image_model(self, path: str, model: Sequential, metadata: dict[str, Any]) -> None:
@@ -238,9 +237,8 @@ class FileActions(QObject):
             self.images.show_model(model, names, path)
             message = f"Opened {name} for drawing only: {str(exc).removeprefix(path + ': ')}"
         else:
-            self._apply(session, initial_state=model.get_state())
-            self._set_document(None)
             message = f"Opened {name}: draw to see how it classifies; Play trains it on."
+            self._open(session, message, initial_state=model.get_state())
         self.images.show_draw_tab()
         self.window.statusBar().showMessage(message, 10000)
 
@@ -256,12 +254,11 @@ class FileActions(QObject):
                 "build it in the Network panel first"
             )
         state = load_safetensors(path, Sequential(workspace.spec))  # before anything changes
-        self._apply(session, initial_state=state)
-        self._set_document(None)
-        self.window.statusBar().showMessage(
+        self._open(
+            session,
             f"Opened the PyTorch weights {Path(path).name} into the network: its predictions "
             "are shown. Play trains it on.",
-            8000,
+            initial_state=state,
         )
 
     def open_experiment(self, path: str) -> None:
@@ -270,17 +267,20 @@ class FileActions(QObject):
         session = experiment_session(path, exp, self.images.known_folder)
         mode = IMAGES if isinstance(session, ImageSession) else PLANE
         self.window.workspace_for(mode).runs.add_runs(exp.runs)  # first: see RunList
-        self._apply(session, resume=exp)
-        self._set_document(path)
-        self.window.statusBar().showMessage(
+        message = (
             f"Opened {Path(path).name} at epoch {exp.epoch:,}, step {exp.steps:,}: "
-            "Play continues the run.",
-            8000,
+            "Play continues the run."
         )
+        self._open(session, message, document=path, resume=exp)
 
-    def _apply(self, session: Session | ImageSession, **start) -> None:
-        # Edit ▸ Undo Open brings back a run it replaces
+    def _open(
+        self, session: Session | ImageSession, message: str, document: str | None = None, **start
+    ) -> None:
+        """Set a run of ``session`` up as ``start`` says (Edit ▸ Undo Open brings back a run it
+        replaces), with ``document`` where Save experiment writes (None: it asks), and say so."""
         self.window.apply_session(session, label="Open", **start)
+        self._set_document(document)
+        self.window.statusBar().showMessage(message, 8000)
 
     def dropped_file(self, mime: QMimeData) -> str | None:
         """The first local file in dropped data, if any."""

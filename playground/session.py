@@ -112,15 +112,20 @@ class Session:
         d = self.data
         if d.csv_path:
             return read_points_csv(d.csv_path, test_ratio=d.test_ratio, seed=d.seed)
+        return make_dataset(d.dataset, **self.toy_params())
+
+    def toy_params(self) -> dict[str, Any]:
+        """What generates the toy data set (besides its name): samples, noise, test ratio, seed
+        and classes (2 for a data set of two classes only)."""
+        d = self.data
         multiclass = DATASETS[check_choice("dataset", d.dataset, DATASETS)].multiclass
-        return make_dataset(
-            d.dataset,
-            n_samples=d.n_samples,
-            noise=d.noise,
-            test_ratio=d.test_ratio,
-            seed=d.seed,
-            n_classes=d.n_classes if multiclass else 2,
-        )
+        return {
+            "n_samples": d.n_samples,
+            "noise": d.noise,
+            "test_ratio": d.test_ratio,
+            "seed": d.seed,
+            "n_classes": d.n_classes if multiclass else 2,
+        }
 
     def loss_name(self, dataset: Dataset) -> str:
         if self.network.loss != "auto":

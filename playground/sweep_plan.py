@@ -12,13 +12,13 @@ balanced subsets of :func:`playground.image_data.load_image_data`), loaded once.
 from __future__ import annotations
 
 import copy
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from core.data.features import check_features
-from core.data.toy2d import DATASETS as TOY_DATASETS
 from core.model import Sequential
 from core.recipe import Recipe, ToyRecipe, TrainingData, points_data
 from core.sweep.settings import combinations, parse_sweep, run_name
@@ -68,9 +68,7 @@ def count_runs(sweeps: Sequence[tuple[str, Sequence[Any]]]) -> int:
             raise ValueError(
                 f"{SWEEP_SETTINGS[key][0]}: chosen twice; allowed: two different settings"
             )
-    total = 1
-    for _, values in sweeps:
-        total *= len(values)
+    total = math.prod(len(values) for _, values in sweeps)
     if total > MAX_SWEEP_RUNS:
         raise ValueError(f"{total:,} runs; allowed: at most {MAX_SWEEP_RUNS} (fewer values)")
     return total
@@ -128,16 +126,7 @@ def plane_recipe(session: Session) -> Recipe:
         params = {"kind": "points", "csv_path": d.csv_path, "edits": len(d.edits)}
         return points_data(session.build_dataset(), features, params)
     session.base_dataset()  # checks the settings as the workspace does
-    multiclass = TOY_DATASETS[d.dataset].multiclass
-    return ToyRecipe(
-        d.dataset,
-        n_samples=d.n_samples,
-        noise=d.noise,
-        test_ratio=d.test_ratio,
-        seed=d.seed,
-        n_classes=d.n_classes if multiclass else 2,
-        features=tuple(features),
-    )
+    return ToyRecipe(d.dataset, **session.toy_params(), features=tuple(features))
 
 
 def image_arrays(

@@ -9,6 +9,7 @@ options of the same names; :func:`run_name` turns them into "adam lr 0.01 · 16-
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -208,9 +209,7 @@ def parse_sweeps(texts: Sequence[str]) -> list[tuple[str, tuple[Any, ...]]]:
                 "its values"
             )
         sweeps.append((key, values))
-    total = 1
-    for _, values in sweeps:
-        total *= len(values)
+    total = math.prod(len(values) for _, values in sweeps)
     if total > MAX_RUNS:
         raise ValueError(f"--sweep: {total:,} runs; allowed: at most {MAX_RUNS:,} (fewer values)")
     return sweeps

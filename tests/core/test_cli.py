@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dev_data import DEV_MNIST
+from guards import refuse_calls
 
 import core
 from core import cli, cli_options, cli_outputs, memory
@@ -258,12 +259,7 @@ def test_augment_is_refused_for_toy_data(capsys):
 @pytest.fixture
 def no_training(monkeypatch):
     """Fail the test if a network is built or trained."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("training started")
-
-    monkeypatch.setattr(sweep_task, "build_trainer", refuse)
-    monkeypatch.setattr(sweep_task, "train_iter", refuse)
+    refuse_calls(monkeypatch, sweep_task, ("build_trainer", "train_iter"), "training started")
 
 
 def test_output_paths_are_checked_before_training(tmp_path, capsys, no_training):

@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from dev_data import DEV_MNIST
+from guards import refuse_calls
 from idx_server import NAMES, PROXY_VARIABLES, running_server
 
 from core import cli, cli_options, cli_sweep, memory
@@ -99,12 +100,7 @@ def test_every_run_diverged_exits_1():
 @pytest.fixture
 def no_sweep(monkeypatch):
     """Fail the test if a worker pool starts."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the sweep started")
-
-    monkeypatch.setattr(cli_sweep, "LocalPool", refuse)
-    monkeypatch.setattr(cli_sweep, "ClusterPool", refuse)
+    refuse_calls(monkeypatch, cli_sweep, ("LocalPool", "ClusterPool"), "the sweep started")
 
 
 @pytest.mark.parametrize(
