@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -42,7 +41,7 @@ from core.sweep.settings import combinations, run_name
 from core.sweep.task import RunProgress, RunResult
 from core.training.config import MAX_EPOCHS
 from playground.image_session import ImageSession
-from playground.panels.widgets import REFUSED_COLOR
+from playground.panels.widgets import REFUSED_COLOR, spin
 from playground.sweep_plan import (
     SWEEP_SETTINGS,
     count_runs,
@@ -123,8 +122,7 @@ class SweepDialog(QDialog):
         self.runner = SweepRunner(self, workers)
         self.first = _SettingRow("lr", optional=False)
         self.second = _SettingRow("optimizer", optional=True)
-        self.epochs_box = QSpinBox()
-        self.epochs_box.setRange(1, MAX_EPOCHS)
+        self.epochs_box = spin(1, MAX_EPOCHS, "Epochs each run trains")
         self.epochs_box.setMaximumWidth(120)
         self.preview = QLabel()
         self.preview.setWordWrap(True)
