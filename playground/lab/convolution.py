@@ -116,6 +116,7 @@ class ConvolutionPage(LabPage):
         self._image_chosen = False  # the learner picked an image: MNIST's arrival keeps it
 
         self.image_combo = QComboBox()
+        self.image_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.image_combo.addItems(list(self.images))
         self.image_combo.setCurrentText("Drawn 7")
         self.filter_combo = QComboBox()
@@ -296,6 +297,11 @@ class ConvolutionPage(LabPage):
             f"Feature map y ({oh}×{ow}): <span style='color:#0877bd'>blue</span> positive, "
             f"<span style='color:#f59322'>orange</span> negative"
         )
+        self.input_head.setText(
+            f"Input x ({p} rows and columns of zeros around it) and the kernel's window"
+            if p
+            else "Input x and the kernel's window"
+        )
         self.trained.set_image(conv.image)
         i, j = self.position
         self.set_position(min(i, oh - 1), min(j, ow - 1))
@@ -323,9 +329,9 @@ class ConvolutionPage(LabPage):
         column = conv.column(i, j)
         self.cols_view.mark(0, column, k * k, 1)
         self.cols_head.setText(
-            f"im2col matrix X<sub>col</sub>: {k * k} rows (one per kernel offset) × "
-            f"{conv.cols.shape[1]} columns (one per position). Column {column} (marked) is the "
-            f"window at ({i}, {j}); y = W<sub>row</sub> (1×{k * k}) · X<sub>col</sub> + b"
+            f"im2col matrix X<sub>col</sub>: {k * k} rows (kernel offsets) × "
+            f"{conv.cols.shape[1]} columns (positions); column {column}, marked, is the window "
+            f"at ({i}, {j}). y = W<sub>row</sub> (1×{k * k}) · X<sub>col</sub> + b"
         )
         self.dot_label.setText(dot_text(dot, (i, j)))
 
@@ -353,8 +359,9 @@ def dot_text(dot: DotProduct, position: tuple[int, int]) -> str:
         rows.append(f"<tr>{cells}</tr>")
     total = float(dot.products.sum())
     i, j = position
+    size = "large" if len(dot.kernel) <= 3 else "medium"  # a 5×5 table fits the column
     return (
-        "<table cellspacing='0' cellpadding='4' style='font-size:large'>"
+        f"<table cellspacing='0' cellpadding='3' style='font-size:{size}'>"
         + "".join(rows)
         + "</table>"
         f"<p style='font-size:large'>Σ pixel × <b>weight</b> = {number(total, 3)}<br>"
