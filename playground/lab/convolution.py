@@ -102,7 +102,7 @@ class ConvolutionPage(LabPage):
         "<p><b>im2col</b> copies every window into one column of a matrix X<sub>col</sub> "
         "(one row per kernel offset, one column per position). The whole convolution is then "
         "one matrix product, y = W<sub>row</sub> · X<sub>col</sub> + b: a single fast BLAS "
-        "call instead of loops over pixels. This is how the engine's Conv2D layer computes. "
+        "call instead of loops over pixels, and how the engine's Conv2D layer computes. "
         "Hover over the image, the matrix or the map to see one column's dot product as "
         "numbers.</p>"
     )
@@ -271,8 +271,9 @@ class ConvolutionPage(LabPage):
     def add_images(self, choices: dict[str, np.ndarray]) -> None:
         """More images to choose from (the MNIST test digits); the first is shown unless the
         learner has picked an image."""
+        new = [name for name in choices if name not in self.images]
         self.images.update(choices)
-        self.image_combo.addItems(list(choices))
+        self.image_combo.addItems(new)
         if not self._image_chosen and choices:
             self.image_combo.setCurrentText(next(iter(choices)))
 
@@ -359,7 +360,7 @@ def dot_text(dot: DotProduct, position: tuple[int, int]) -> str:
         rows.append(f"<tr>{cells}</tr>")
     total = float(dot.products.sum())
     i, j = position
-    size = "large" if len(dot.kernel) <= 3 else "medium"  # a 5×5 table fits the column
+    size = "x-large" if len(dot.kernel) <= 3 else "medium"  # a 5×5 table fits the column
     return (
         f"<table cellspacing='0' cellpadding='3' style='font-size:{size}'>"
         + "".join(rows)

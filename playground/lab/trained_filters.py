@@ -30,10 +30,12 @@ class Training(QThread):
     progress = Signal(object)
     #: what the network learns from, in words
     source = Signal(str)
+    #: why training stopped early
+    failed = Signal(str)
 
-    def __init__(self, seconds: float, n_train: int) -> None:
+    def __init__(self, seconds: float, n_mnist: int, n_drawn: int) -> None:
         super().__init__()
-        self.seconds, self.n_train = seconds, n_train
+        self.seconds, self.n_mnist, self.n_drawn = seconds, n_mnist, n_drawn
         self._stop = False
 
     def begin(self) -> None:
@@ -48,15 +50,22 @@ class Training(QThread):
         self.wait()
 
     def run(self) -> None:
+        try:
+            self._train()
+        except Exception as exc:  # noqa: BLE001 (a thread's last word: shown, not lost)
+            self.failed.emit(str(exc) or type(exc).__name__)
+
+    def _train(self) -> None:
         data = local_mnist()
         if data is not None:
             self.found.emit(mnist_choices(data))
-            x, y = data.x_train[: self.n_train] / np.float32(255), data.y_train[: self.n_train]
+            x, y = data.x_train[: self.n_mnist] / np.float32(255), data.y_train[: self.n_mnist]
             xt, yt = data.x_test[:1000] / np.float32(255), data.y_test[:1000]
             self.source.emit(f"{len(x):,} MNIST training images")
         else:
-            x, y = sample_training_set(self.n_train // 10 + 100, np.random.default_rng(0))
-            x, xt, y, yt = x[100:], x[:100], y[100:], y[:100]
+            held_out = self.n_drawn // 3
+            x, y = sample_training_set(self.n_drawn + held_out, np.random.default_rng(0))
+            x, xt, y, yt = x[held_out:], x[:held_out], y[held_out:], y[:held_out]
             self.source.emit(
                 f"{len(x)} varied copies of the built-in drawings (MNIST is not in the data folder)"
             )
@@ -72,8 +81,10 @@ class TrainedFilters(QWidget):
 
     filterChosen = Signal(int)
 
+    #: training time, and the training images: from MNIST, or else drawn
     SECONDS = 4.0
-    N_TRAIN = 3000
+    N_MNIST = 3000
+    N_DRAWN = 300
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,10 +128,11 @@ class TrainedFilters(QWidget):
         """Train in the background unless done; ``found(choices)`` receives the MNIST digits."""
         if self.thread_ is not None:
             return
-        self.thread_ = Training(self.SECONDS, self.N_TRAIN)
+        self.thread_ = Training(self.SECONDS, self.N_MNIST, self.N_DRAWN)
         self.thread_.found.connect(found)
         self.thread_.source.connect(self._set_source)
         self.thread_.progress.connect(self._show_progress)
+        self.thread_.failed.connect(lambda text: self.status.setText(f"Training stopped: {text}"))
         self.thread_.begin()
 
     def stop(self) -> None:

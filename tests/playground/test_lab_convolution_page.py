@@ -15,7 +15,7 @@ from playground.views.colors import diverging
 @pytest.fixture
 def make_page(qtbot, qapp, monkeypatch, tmp_path):
     monkeypatch.setattr(TrainedFilters, "SECONDS", 0.3)
-    monkeypatch.setattr(TrainedFilters, "N_TRAIN", 500)
+    monkeypatch.setattr(TrainedFilters, "N_DRAWN", 60)
     pages = []
 
     def make(data_root=tmp_path):
@@ -166,3 +166,7 @@ def test_mnist_in_the_data_folder_adds_its_test_digits(make_page, qtbot):
     thread = page.trained.thread_
     page.hidden()
     assert thread.isFinished()
+    page.shown()  # on screen again: trains afresh, and MNIST's digits are listed once
+    qtbot.waitUntil(lambda: page.trained.finished, timeout=30_000)
+    assert "3,000 MNIST training images" in page.trained.status.text()
+    assert page.image_combo.count() == 13
