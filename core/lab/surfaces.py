@@ -1,0 +1,236 @@
+"""Gradient descent on a surface: two-variable functions f(x, y) with their gradients, and the
+path each of the engine's optimizers takes on them from a start point.
+
+Each path is stepped by the engine's own classes (:func:`core.optimizers.make_optimizer`) on a
+2-parameter float64 vector ``theta = (x, y)``, exactly as they step a network's parameters; only
+the gradient comes from the formula instead of backpropagation. Example::
+
+    surface = SURFACES["elongated"]
+    path, reached = trajectory(surface, "sgd", 0.95, (-7.0, 2.0), 30)   # path: (31, 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from core.optimizers import make_optimizer
+
+__all__ = ["OPTIMIZER_NAMES", "SURFACES", "TOLERANCE", "Surface", "Trajectory", "trajectory"]
+
+#: The race's optimizers, in the order of the page's rows (keys of core.optimizers.OPTIMIZERS).
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+#: A run has reached the minimum once |f - f*| < TOLERANCE.
+TOLERANCE = 1e-3
+#: A run stops once |x| or |y| exceeds this (it diverged), unless its surface says less.
+DIVERGED = 1e6
+
+Grid = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Surface:
+    """One function of two variables and how the page shows it.
+
+    ``f(x, y)`` and ``grad(x, y) -> (df/dx, df/dy)`` work element-wise on arrays of any one
+    shape (a grid for the contour map, or two scalars for a step).
+    """
+
+    name: str
+    f: Grid
+    grad: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    #: the minimum value f*, or None when f has none (the saddle)
+    minimum: float | None
+    #: the points where f = f* (several for Himmelblau)
+    minima: tuple[tuple[float, float], ...]
+    #: the plotted region (x_min, x_max, y_min, y_max)
+    box: tuple[float, float, float, float]
+    start: tuple[float, float]
+    steps: int
+    #: default learning rate per optimizer name
+    rates: dict[str, float] = field(default_factory=dict)
+    #: a run stops when it leaves the box (True), or only when it diverges (|x| or |y| > DIVERGED)
+    stop_outside: bool = False
+
+    def value(self, point: np.ndarray) -> float:
+        """f at ``point``, shape ``(2,)``."""
+        return float(self.f(point[0], point[1]))
+
+    def inside(self, point: np.ndarray) -> bool:
+        """Whether ``point`` ``(2,)`` lies in the plotted box."""
+        x0, x1, y0, y1 = self.box
+        return bool(x0 <= point[0] <= x1 and y0 <= point[1] <= y1)
+
+
+class Trajectory(NamedTuple):
+    """One optimizer's run: the points ``(k + 1, 2)`` from the start (k <= the steps asked,
+    fewer when the run left the box or diverged), and the first step with |f - f*| < TOLERANCE
+    (None if never, or if f has no minimum)."""
+
+    path: np.ndarray
+    reached: int | None
+
+
+def trajectory(
+    surface: Surface, optimizer: str, lr: float, start: tuple[float, float], steps: int
+) -> Trajectory:
+    """Run ``steps`` updates of the engine's optimizer ``optimizer`` (a name of
+    :data:`OPTIMIZER_NAMES`, its default hyper-parameters) at learning rate ``lr`` from
+    ``start`` on ``surface``; stop early when the point leaves the box of a surface that says so,
+    or is no longer finite, or exceeds :data:`DIVERGED`.
+
+    Raises:
+        ValueError: unknown optimizer, ``lr`` out of (0, 100], or ``steps`` < 0.
+    """
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    opt = make_optimizer(optimizer, lr)
+    theta = np.array(start, dtype=np.float64)
+    grad = np.empty(2)
+    path = np.empty((steps + 1, 2))
+    path[0] = theta
+    done = 0
+    for done in range(1, steps + 1):  # noqa: B007 (``done`` counts the steps taken)
+        grad[:] = surface.grad(theta[0], theta[1])
+        opt.step(theta, grad)
+        path[done] = theta
+        if _stops(surface, theta):
+            break
+    path = path[: done + 1]
+    return Trajectory(path, steps_to_tolerance(surface, path))
+
+
+def _stops(surface: Surface, theta: np.ndarray) -> bool:
+    if surface.stop_outside and not surface.inside(theta):
+        return True
+    return not (np.all(np.isfinite(theta)) and np.abs(theta).max() <= DIVERGED)
+
+
+def steps_to_tolerance(surface: Surface, path: np.ndarray) -> int | None:
+    """The first index k of ``path`` ``(n, 2)`` with |f(path[k]) - f*| < TOLERANCE, or None."""
+    if surface.minimum is None:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        gap = np.abs(surface.f(path[:, 0], path[:, 1]) - surface.minimum)
+    hits = np.flatnonzero(gap < TOLERANCE)
+    return int(hits[0]) if hits.size else None
+
+
+# --------------------------------------------------------------------------- the functions
+
+
+def _rosenbrock(x, y):
+    return (1 - x) ** 2 + 100 * (y - x * x) ** 2
+
+
+def _rosenbrock_grad(x, y):
+    return -2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)
+
+
+def _beale_terms(x, y):
+    """Beale's three residuals r_i = c_i - x + x y^i and their partial derivatives."""
+    r = [c - x + x * y**i for i, c in enumerate((1.5, 2.25, 2.625), start=1)]
+    dx = [y**i - 1 for i in (1, 2, 3)]
+    dy = [i * x * y ** (i - 1) for i in (1, 2, 3)]
+    return r, dx, dy
+
+
+def _beale(x, y):
+    r, _, _ = _beale_terms(x, y)
+    return sum(ri * ri for ri in r)
+
+
+def _beale_grad(x, y):
+    r, dx, dy = _beale_terms(x, y)
+    return (
+        sum(2 * ri * di for ri, di in zip(r, dx, strict=True)),
+        sum(2 * ri * di for ri, di in zip(r, dy, strict=True)),
+    )
+
+
+def _himmelblau(x, y):
+    return (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2
+
+
+def _himmelblau_grad(x, y):
+    a, b = x * x + y - 11, x + y * y - 7
+    return 4 * x * a + 2 * b, 2 * a + 4 * y * b
+
+
+def _rates(*values: float) -> dict[str, float]:
+    return dict(zip(OPTIMIZER_NAMES, values, strict=True))
+
+
+#: The page's functions by key, each with its default start, step count and learning rates.
+SURFACES: dict[str, Surface] = {
+    "bowl": Surface(
+        "Bowl  x² + y²",
+        lambda x, y: x * x + y * y,
+        lambda x, y: (2 * x, 2 * y),
+        0.0,
+        ((0.0, 0.0),),
+        (-5.0, 5.0, -5.0, 5.0),
+        (-4.0, 3.0),
+        100,
+        _rates(0.1, 0.05, 0.05, 1.5, 0.1, 0.3, 0.3),
+    ),
+    "elongated": Surface(
+        "Elongated bowl  x²/20 + y²",
+        lambda x, y: x * x / 20 + y * y,
+        lambda x, y: (x / 10, 2 * y),
+        0.0,
+        ((0.0, 0.0),),
+        (-10.0, 10.0, -5.0, 5.0),
+        (-7.0, 2.0),
+        60,
+        _rates(0.95, 0.1, 0.1, 1.5, 0.1, 0.3, 0.3),
+    ),
+    "rosenbrock": Surface(
+        "Rosenbrock  (1 − x)² + 100 (y − x²)²",
+        _rosenbrock,
+        _rosenbrock_grad,
+        0.0,
+        ((1.0, 1.0),),
+        (-2.0, 2.0, -1.0, 3.0),
+        (-1.5, 2.5),
+        1000,
+        _rates(0.002, 0.0005, 0.0005, 0.5, 0.005, 0.1, 0.1),
+    ),
+    "beale": Surface(
+        "Beale",
+        _beale,
+        _beale_grad,
+        0.0,
+        ((3.0, 0.5),),
+        (-4.5, 4.5, -4.5, 4.5),
+        (1.0, 1.5),
+        500,
+        _rates(0.01, 0.001, 0.001, 0.5, 0.01, 0.1, 0.1),
+    ),
+    "himmelblau": Surface(
+        "Himmelblau  (x² + y − 11)² + (x + y² − 7)²",
+        _himmelblau,
+        _himmelblau_grad,
+        0.0,
+        ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
+        (-5.0, 5.0, -5.0, 5.0),
+        (0.0, -0.5),
+        200,
+        _rates(0.01, 0.002, 0.002, 1.0, 0.05, 0.2, 0.2),
+    ),
+    "saddle": Surface(
+        "Saddle  x² − y²  (no minimum)",
+        lambda x, y: x * x - y * y,
+        lambda x, y: (2 * x, -2 * y),
+        None,
+        (),
+        (-2.0, 2.0, -2.0, 2.0),
+        (-1.8, 0.01),
+        200,
+        _rates(0.05, 0.01, 0.01, 0.1, 0.01, 0.05, 0.05),
+        stop_outside=True,
+    ),
+}
