@@ -19,7 +19,16 @@ import numpy as np
 
 from core.optimizers import make_optimizer
 
-__all__ = ["OPTIMIZER_NAMES", "SURFACES", "TOLERANCE", "Surface", "Trajectory", "trajectory"]
+__all__ = [
+    "OPTIMIZER_NAMES",
+    "SURFACES",
+    "TOLERANCE",
+    "Surface",
+    "Trajectory",
+    "height_map",
+    "isolines",
+    "trajectory",
+]
 
 #: The race's optimizers, in the order of the page's rows (keys of core.optimizers.OPTIMIZERS).
 OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
@@ -119,6 +128,63 @@ def steps_to_tolerance(surface: Surface, path: np.ndarray) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
+def height_map(surface: Surface, resolution: int) -> np.ndarray:
+    """What the contour map shows, ``(resolution, resolution)`` indexed ``[ix, iy]`` at the
+    centres of a grid over the box: log10(f - f* + 1e-3), which spreads the levels near the
+    minimum as evenly as those far up the walls; f itself for a surface without a minimum."""
+    x0, x1, y0, y1 = surface.box
+    centres = (np.arange(resolution) + 0.5) / resolution
+    x, y = np.meshgrid(x0 + (x1 - x0) * centres, y0 + (y1 - y0) * centres, indexing="ij")
+    values = surface.f(x, y)
+    if surface.minimum is None:
+        return values
+    return np.log10(np.maximum(values - surface.minimum, 0.0) + TOLERANCE)
+
+
+def isolines(
+    values: np.ndarray, box: tuple[float, float, float, float], levels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The iso-lines of ``values`` ``(n, n)`` (as :func:`height_map` gives them, on a grid over
+    ``box``) at each of ``levels`` ``(k,)``, by marching squares: x and y ``(2 m,)`` of m
+    segments, each two consecutive points (to draw with ``connect="pairs"``).
+
+    A cell whose four edges all cross a level (a saddle cell) gets two segments, pairing its
+    crossings in edge order; the ambiguity costs at most a cell's width of drawing.
+    """
+    n = values.shape[0]
+    x0, x1, y0, y1 = box
+    above = values[..., None] > levels  # (n, n, k)
+    corners = (above[:-1, :-1], above[1:, :-1], above[1:, 1:], above[:-1, 1:])
+    # Only the cells whose corners are not all on one side of a level hold a piece of line.
+    mixed = (corners[0] | corners[1] | corners[2] | corners[3]) & ~(
+        corners[0] & corners[1] & corners[2] & corners[3]
+    )
+    i, j, k = np.nonzero(mixed)
+    level = levels[k]
+    a, b, c, d = values[i, j], values[i + 1, j], values[i + 1, j + 1], values[i, j + 1]
+    ends = ((a, b), (b, c), (d, c), (a, d))  # the cell's edges: bottom, right, top, left
+    with np.errstate(divide="ignore", invalid="ignore"):  # edges not crossed: unused
+        ts = [(level - e0) / (e1 - e0) for e0, e1 in ends]
+    crosses = np.stack([(e0 > level) != (e1 > level) for e0, e1 in ends], axis=1)
+    ones = np.ones_like(level)
+    points = np.stack(  # (cells, edge, 2): (index along x, index along y) of each crossing
+        [
+            np.stack([i + ts[0], j * ones], axis=1),
+            np.stack([i + ones, j + ts[1]], axis=1),
+            np.stack([i + ts[2], j + ones], axis=1),
+            np.stack([i * ones, j + ts[3]], axis=1),
+        ],
+        axis=1,
+    )
+    order = np.argsort(~crosses, axis=1, kind="stable")  # crossed edges first, in edge order
+    points = np.take_along_axis(points, order[..., None], axis=1)
+    count = crosses.sum(axis=1)
+    segments = np.concatenate([points[:, :2], points[count == 4, 2:]]).reshape(-1, 2)
+    x = x0 + (x1 - x0) * (segments[:, 0] + 0.5) / n
+    y = y0 + (y1 - y0) * (segments[:, 1] + 0.5) / n
+    return x, y
+
+
 # --------------------------------------------------------------------------- the functions
 
 
@@ -195,9 +261,9 @@ SURFACES: dict[str, Surface] = {
         0.0,
         ((1.0, 1.0),),
         (-2.0, 2.0, -1.0, 3.0),
-        (-1.5, 2.5),
+        (-1.2, 1.0),
         1000,
-        _rates(0.002, 0.0005, 0.0005, 0.5, 0.005, 0.1, 0.1),
+        _rates(0.0015, 0.0003, 0.0003, 0.5, 0.005, 0.1, 0.1),
     ),
     "beale": Surface(
         "Beale",
@@ -217,7 +283,7 @@ SURFACES: dict[str, Surface] = {
         0.0,
         ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
         (-5.0, 5.0, -5.0, 5.0),
-        (0.0, -0.5),
+        (-1.0, -0.5),
         200,
         _rates(0.01, 0.002, 0.002, 1.0, 0.05, 0.2, 0.2),
     ),

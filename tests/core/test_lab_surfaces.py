@@ -4,7 +4,14 @@
 import numpy as np
 import pytest
 
-from core.lab.surfaces import OPTIMIZER_NAMES, SURFACES, TOLERANCE, trajectory
+from core.lab.surfaces import (
+    OPTIMIZER_NAMES,
+    SURFACES,
+    TOLERANCE,
+    height_map,
+    isolines,
+    trajectory,
+)
 from core.optimizers import make_optimizer
 
 ELONGATED = SURFACES["elongated"]
@@ -116,3 +123,26 @@ def test_bad_arguments_raise_value_error():
         trajectory(ELONGATED, "lbfgs", 0.1, (0.0, 0.0), 1)
     with pytest.raises(ValueError, match="lr"):
         trajectory(ELONGATED, "sgd", 0.0, (0.0, 0.0), 1)
+
+
+def test_isolines_lie_on_their_level():
+    bowl = SURFACES["bowl"]
+    values = height_map(bowl, 100)
+    x, y = isolines(values, bowl.box, np.log10(np.array([1.0, 4.0]) + TOLERANCE))
+    assert len(x) == len(y) and len(x) % 2 == 0  # segments: pairs of points
+    radius = np.hypot(x, y)
+    inner, outer = radius < 1.5, radius >= 1.5
+    np.testing.assert_allclose(radius[inner], 1.0, rtol=2e-3)
+    np.testing.assert_allclose(radius[outer], 2.0, rtol=2e-3)
+    # A closed curve has one segment per cell it enters, i.e. per grid line it crosses: a
+    # circle of radius r crosses 2r / h lines of spacing h = 0.1 each way, twice, in x and y.
+    assert inner.sum() == 2 * (4 * 2 * 1.0 / 0.1)
+    assert outer.sum() == 2 * (4 * 2 * 2.0 / 0.1)
+
+
+def test_height_map_is_the_log_gap_to_the_minimum():
+    surface = SURFACES["elongated"]
+    values = height_map(surface, 4)  # centres at x = -7.5, -2.5, 2.5, 7.5 and y = ±3.75, ±1.25
+    assert values.shape == (4, 4)
+    np.testing.assert_allclose(values[0, 1], np.log10(7.5**2 / 20 + 1.25**2 + TOLERANCE))
+    np.testing.assert_allclose(height_map(SURFACES["saddle"], 2), [[0.0, 0.0], [0.0, 0.0]])
