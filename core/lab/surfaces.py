@@ -68,8 +68,8 @@ class Surface:
         """f at ``point``, shape ``(2,)``."""
         return float(self.f(point[0], point[1]))
 
-    def inside(self, point: np.ndarray) -> bool:
-        """Whether ``point`` ``(2,)`` lies in the plotted box."""
+    def inside(self, point) -> bool:
+        """Whether ``point`` (x, y) lies in the plotted box."""
         x0, x1, y0, y1 = self.box
         return bool(x0 <= point[0] <= x1 and y0 <= point[1] <= y1)
 
@@ -102,20 +102,22 @@ def trajectory(
     path = np.empty((steps + 1, 2))
     path[0] = theta
     done = 0
+    point = theta.tolist()  # Python floats: cheaper arithmetic than NumPy scalars
     for done in range(1, steps + 1):  # noqa: B007 (``done`` counts the steps taken)
-        grad[:] = surface.grad(theta[0], theta[1])
+        grad[:] = surface.grad(*point)
         opt.step(theta, grad)
         path[done] = theta
-        if _stops(surface, theta):
+        point = theta.tolist()
+        if _stops(surface, point):
             break
     path = path[: done + 1]
     return Trajectory(path, steps_to_tolerance(surface, path))
 
 
-def _stops(surface: Surface, theta: np.ndarray) -> bool:
-    if surface.stop_outside and not surface.inside(theta):
+def _stops(surface: Surface, point: list[float]) -> bool:
+    if not all(abs(v) <= DIVERGED for v in point):  # also true for NaN
         return True
-    return not (np.all(np.isfinite(theta)) and np.abs(theta).max() <= DIVERGED)
+    return surface.stop_outside and not surface.inside(point)
 
 
 def steps_to_tolerance(surface: Surface, path: np.ndarray) -> int | None:
@@ -262,8 +264,8 @@ SURFACES: dict[str, Surface] = {
         ((1.0, 1.0),),
         (-2.0, 2.0, -1.0, 3.0),
         (-1.2, 1.0),
-        1000,
-        _rates(0.0015, 0.0003, 0.0003, 0.5, 0.005, 0.1, 0.1),
+        600,
+        _rates(0.0015, 0.0004, 0.0004, 0.5, 0.005, 0.15, 0.15),
     ),
     "beale": Surface(
         "Beale",

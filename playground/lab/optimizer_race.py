@@ -63,9 +63,9 @@ ISOLINES = 14
 #: Timer period of the animation (ms) and the number of ticks a whole race takes.
 TICK_MS = 30
 TICKS_PER_RACE = 60
-#: Share of the colour map in the map's colours (the rest is the plot background): pale enough
-#: that every line reads on top of it, in either theme.
-MAP_STRENGTH = 0.45
+#: Share of the colour map in the map's colours (the rest is the plot background), per theme:
+#: faint enough that every line reads on top of it.
+MAP_STRENGTH = {"light": 0.45, "dark": 0.35}
 MAX_STEPS = 2000
 
 
@@ -81,12 +81,13 @@ def line_icon(color: str, size: int = 16) -> QIcon:
     return QIcon(pix)
 
 
-def map_lookup_table(background: str) -> np.ndarray:
-    """The contour map's colours ``(256, 3)`` uint8: viridis faded into ``background``."""
+def map_lookup_table(background: str, strength: float) -> np.ndarray:
+    """The contour map's colours ``(256, 3)`` uint8: viridis at ``strength`` (0..1) over
+    ``background``."""
     lut = pg.colormap.get("viridis").getLookupTable(nPts=256).astype(np.float64)
     rgb = QColor(background)
     base = np.array([rgb.red(), rgb.green(), rgb.blue()], dtype=np.float64)
-    return np.clip(base + (lut - base) * MAP_STRENGTH, 0, 255).astype(np.uint8)
+    return np.clip(base + (lut - base) * strength, 0, 255).astype(np.uint8)
 
 
 class OptimizerRacePage(LabPage):
@@ -95,21 +96,24 @@ class OptimizerRacePage(LabPage):
 
     title = "Gradient descent on a surface"
     explanation = (
-        "<p><b>Gradient descent</b> walks downhill against the gradient: "
-        "<b>θ ← θ − η ∇f(θ)</b>, with η the learning rate. On the elongated bowl "
-        "f = x²/20 + y² the walls across the valley (y) are 20× steeper than along it (x): "
-        "a rate that makes progress along x overshoots across y, so SGD <b>zigzags</b>.</p>"
-        "<p><b>Momentum</b> keeps a velocity, <b>v ← μv + ∇f,&nbsp; θ ← θ − ηv</b> (μ = 0.9): "
-        "the zigzags cancel and the steps along the valley add up, so it speeds along but rolls "
-        "<b>past the minimum</b> before swinging back (Nesterov: θ ← θ − η(∇f + μv)).</p>"
-        "<p><b>Adaptive rates</b> divide each coordinate's step by the size of its own "
-        "gradients, so steep and shallow directions move alike. Adam averages "
-        "<b>m ← β₁m + (1−β₁)g,&nbsp; v ← β₂v + (1−β₂)g²</b>, corrects their start from zero "
-        "with m̂ = m/(1−β₁<sup>t</sup>), v̂ = v/(1−β₂<sup>t</sup>), and steps "
-        "<b>θ ← θ − η m̂/(√v̂ + ε)</b>; AdaGrad divides by √Σg², RMSprop by a running "
-        "average.</p>"
-        "<p>Click the map to start elsewhere. The saddle x² − y² has no minimum: the runs stop "
-        "when they leave the map.</p>"
+        "<p><b>Gradient descent</b> steps downhill against the gradient, η being the learning "
+        "rate:</p>"
+        '<p align="center"><b>θ ← θ − η ∇f(θ)</b></p>'
+        "<p>On the elongated bowl f = x²/20 + y² the valley's walls (y) are 20× steeper than "
+        "its floor (x): a rate that makes progress along x overshoots across y, so SGD "
+        "<b>zigzags</b>.</p>"
+        "<p><b>Momentum</b> keeps a velocity (μ = 0.9; Nesterov is a look-ahead variant): the "
+        "zigzags cancel and the steps along the valley add up, so it speeds along but rolls "
+        "<b>past the minimum</b> before swinging back:</p>"
+        '<p align="center"><b>v ← μv + ∇f,&nbsp;&nbsp; θ ← θ − ηv</b></p>'
+        "<p><b>Adaptive rates</b> (AdaGrad, RMSprop, Adam) divide each coordinate's step by the "
+        "size of its own recent gradients, so steep and shallow directions move alike; Adam "
+        "averages g and g², corrects their start from zero, and steps with the ratio:</p>"
+        '<p align="center"><b>m ← β₁m + (1−β₁)g,&nbsp;&nbsp; v ← β₂v + (1−β₂)g²</b><br>'
+        "m′ = m / (1−β₁<sup>t</sup>),&nbsp;&nbsp; v′ = v / (1−β₂<sup>t</sup>)<br>"
+        "<b>θ ← θ − η m′ / (√v′ + ε)</b></p>"
+        "<p>Click the map to start elsewhere; the saddle x² − y² has no minimum, so the runs "
+        "stop when they leave the map.</p>"
     )
 
     #: the animation has drawn every path whole
@@ -333,12 +337,14 @@ class OptimizerRacePage(LabPage):
         self.contours.setData(*isolines(values, self.surface.box, levels))
         minima = np.array(self.surface.minima).reshape(-1, 2)
         self.minima.setData(minima[:, 0], minima[:, 1])
-        self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
 
     def _apply_colors(self) -> None:
         """Map, iso-line and marker colours for the current theme."""
-        background, foreground = PLOT_COLORS["dark" if is_dark(self) else "light"]
-        self.image.setLookupTable(map_lookup_table(pg.mkColor(background).name()))
+        shade = "dark" if is_dark(self) else "light"
+        background, foreground = PLOT_COLORS[shade]
+        lut = map_lookup_table(pg.mkColor(background).name(), MAP_STRENGTH[shade])
+        self.image.setLookupTable(lut)
         ink = QColor(foreground)
         ink.setAlpha(70)
         self.contours.setPen(pg.mkPen(ink, width=1))
