@@ -67,6 +67,8 @@ TICKS_PER_RACE = 60
 #: faint enough that every line reads on top of it.
 MAP_STRENGTH = {"light": 0.45, "dark": 0.35}
 MAX_STEPS = 2000
+#: Paths of at most this many steps show a dot at each step.
+DOTTED_STEPS = 250
 
 
 def line_icon(color: str, size: int = 16) -> QIcon:
@@ -219,9 +221,7 @@ class OptimizerRacePage(LabPage):
             self.final_f[name], self.reached[name] = QLabel(), QLabel()
             for column, widget in enumerate((box, rate, self.final_f[name], self.reached[name])):
                 table.addWidget(widget, row, column)
-        self.hint = QLabel(
-            "Click the map to start from there. Stars mark the minima, the ring the start."
-        )
+        self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.controls = QVBoxLayout()
         form = QGridLayout()
@@ -250,15 +250,20 @@ class OptimizerRacePage(LabPage):
         for widget in controls:
             widget.blockSignals(False)
         self._draw_map()
-        self._recompute(OPTIMIZER_NAMES)
-        if self.isVisible():
-            self.play()
+        self.hint.setText(
+            "Click the map to start from there (the ring). "
+            + (
+                "Stars mark the minima."
+                if self.surface.minima
+                else "This surface has no minimum: each run stops when it leaves the map."
+            )
+        )
+        self._recompute(OPTIMIZER_NAMES, race=self.isVisible())
 
     def set_start(self, x: float, y: float) -> None:
         """Race again from (x, y)."""
         self.start = (float(x), float(y))
-        self._recompute(OPTIMIZER_NAMES)
-        self.play()
+        self._recompute(OPTIMIZER_NAMES, race=True)
 
     def _clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
@@ -292,15 +297,21 @@ class OptimizerRacePage(LabPage):
         self.timer.stop()
 
     # -- computing and drawing -----------------------------------------------------------------
-    def _recompute(self, names) -> None:
-        """Run the optimizers ``names`` again and redraw their lines and rows."""
+    def _recompute(self, names, race: bool = False) -> None:
+        """Run the optimizers ``names`` again and redraw their lines and rows (from the first
+        step on when they ``race``)."""
         steps = self.steps.value()
         for name in names:
             lr = self.rates[name].value()
             self.trajectories[name] = trajectory(self.surface, name, lr, self.start, steps)
             self._show_result(name)
+            # a dot per step shows the step sizes; on long paths the dots would merge
+            self.lines[name].setSymbol("o" if steps <= DOTTED_STEPS else None)
         self.start_mark.setData([self.start[0]], [self.start[1]])
-        self._redraw(names)
+        if race:
+            self.play()
+        else:
+            self._redraw(names)
 
     def _redraw(self, names) -> None:
         """Give the lines ``names`` their paths (up to the animation's step) and the key."""
