@@ -25,6 +25,7 @@ __all__ = [
     "TOLERANCE",
     "Surface",
     "Trajectory",
+    "clipped_path",
     "height_map",
     "isolines",
     "trajectory",
@@ -128,6 +129,29 @@ def steps_to_tolerance(surface: Surface, path: np.ndarray) -> int | None:
         gap = np.abs(surface.f(path[:, 0], path[:, 1]) - surface.minimum)
     hits = np.flatnonzero(gap < TOLERANCE)
     return int(hits[0]) if hits.size else None
+
+
+def clipped_path(
+    path: np.ndarray, box: tuple[float, float, float, float], margin: float = 10.0
+) -> np.ndarray:
+    """``path`` ``(n, 2)`` (its first point in ``box``) up to where it first leaves ``box``
+    grown by ``margin`` times its size on each side, the last segment shortened to end on that
+    border (a diverging run's points run into the millions, and a drawing library may drop a
+    whole line with such coordinates). ``(k, 2)``, k <= n; the whole path if it stays in."""
+    x0, x1, y0, y1 = box
+    grow = margin * np.array([x1 - x0, y1 - y0])
+    lo, hi = np.array([x0, y0]) - grow, np.array([x1, y1]) + grow
+    inside = np.all((path >= lo) & (path <= hi), axis=1)  # NaN is outside
+    if inside.all():
+        return path
+    k = int(np.argmin(inside))
+    a, b = path[k - 1], path[k]
+    if not np.all(np.isfinite(b)):
+        return path[:k]
+    d = b - a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reach = np.where(d > 0, (hi - a) / d, np.where(d < 0, (lo - a) / d, np.inf))
+    return np.vstack([path[:k], a + min(1.0, float(reach.min())) * d])
 
 
 def height_map(surface: Surface, resolution: int) -> np.ndarray:

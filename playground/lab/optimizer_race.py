@@ -32,6 +32,7 @@ from core.lab.surfaces import (
     SURFACES,
     Surface,
     Trajectory,
+    clipped_path,
     height_map,
     isolines,
     trajectory,
@@ -126,6 +127,8 @@ class OptimizerRacePage(LabPage):
         self.surface: Surface = SURFACES["elongated"]
         self.start = self.surface.start
         self.trajectories: dict[str, Trajectory] = {}
+        #: each path as drawn (cut where a diverging run leaves far behind the map)
+        self.drawings: dict[str, np.ndarray] = {}
         #: steps drawn of each path while the race animates; None: whole paths
         self.drawn: int | None = None
         self.timer = QTimer(self)
@@ -269,7 +272,7 @@ class OptimizerRacePage(LabPage):
         if event.button() != Qt.MouseButton.LeftButton:
             return
         pos = self.plot.getPlotItem().vb.mapSceneToView(event.scenePos())
-        if self.surface.inside(np.array([pos.x(), pos.y()])):
+        if self.surface.inside((pos.x(), pos.y())):
             self.set_start(pos.x(), pos.y())
 
     # -- animation -----------------------------------------------------------------------------
@@ -304,6 +307,7 @@ class OptimizerRacePage(LabPage):
         for name in names:
             lr = self.rates[name].value()
             self.trajectories[name] = trajectory(self.surface, name, lr, self.start, steps)
+            self.drawings[name] = clipped_path(self.trajectories[name].path, self.surface.box)
             self._show_result(name)
             # a dot per step shows the step sizes; on long paths the dots would merge
             self.lines[name].setSymbol("o" if steps <= DOTTED_STEPS else None)
@@ -321,7 +325,7 @@ class OptimizerRacePage(LabPage):
             shown = self.visible[name].isChecked()
             line.setVisible(shown)
             if shown:
-                path = self.trajectories[name].path[:end]
+                path = self.drawings[name][:end]
                 line.setData(path[:, 0], path[:, 1])
         visible = [n for n in OPTIMIZER_NAMES if self.visible[n].isChecked()]
         entries = [(label(n), self.lines[n].opts["pen"]) for n in visible]

@@ -8,6 +8,7 @@ from core.lab.surfaces import (
     OPTIMIZER_NAMES,
     SURFACES,
     TOLERANCE,
+    clipped_path,
     height_map,
     isolines,
     trajectory,
@@ -146,3 +147,15 @@ def test_height_map_is_the_log_gap_to_the_minimum():
     assert values.shape == (4, 4)
     np.testing.assert_allclose(values[0, 1], np.log10(7.5**2 / 20 + 1.25**2 + TOLERANCE))
     np.testing.assert_allclose(height_map(SURFACES["saddle"], 2), [[0.0, 0.0], [0.0, 0.0]])
+
+
+def test_a_diverging_path_is_cut_where_it_leaves_the_drawing():
+    box = (-1.0, 1.0, -1.0, 1.0)  # grown by 10 sizes: [-21, 21] each way
+    path = np.array([[0.0, 0.0], [10.0, 5.0], [40.0, 20.0], [1e9, 1e8], [np.nan, np.nan]])
+    np.testing.assert_allclose(clipped_path(path, box), [[0, 0], [10, 5], [21, 10.5]])
+    np.testing.assert_allclose(clipped_path(path[:2], box), path[:2])  # stays in: untouched
+    assert clipped_path(np.array([[0.0, 0.0], [np.inf, 0.0]]), box).shape == (1, 2)
+    rosenbrock = SURFACES["rosenbrock"]
+    path, _ = trajectory(rosenbrock, "sgd", 0.5, (-1.2, 1.0), 100)
+    drawn = clipped_path(path, rosenbrock.box)
+    assert len(drawn) == 2 and drawn[-1, 0] == 42.0  # x1 + 10 * 4: the grown border

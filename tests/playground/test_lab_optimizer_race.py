@@ -109,3 +109,16 @@ def test_hidden_page_stops_the_race(page, qtbot):
     with qtbot.waitSignal(page.raceFinished, timeout=5000):
         page.shown()
     assert page.drawn is None
+
+
+def test_a_diverging_rate_says_so_and_its_line_still_shows(page, qtbot):
+    page.function.setCurrentIndex(page.function.findData("rosenbrock"))
+    page.timer.stop()
+    page.drawn = None
+    page.rates["sgd"].setValue(0.5)
+    assert page.reached["sgd"].text() == "— (diverged at 2)"
+    points = line_points(page, "sgd")
+    # the run jumps to (106.6, 45) then (-2.4e8, 1.1e6); its line is drawn towards the first
+    # jump, up to the border of the map grown by 10 sizes each way (x = 2 + 40)
+    slope = (45.0 - 1.0) / (106.6 + 1.2)
+    np.testing.assert_allclose(points, [[-1.2, 1.0], [42.0, 1.0 + slope * 43.2]])
