@@ -122,3 +122,15 @@ def test_a_diverging_rate_says_so_and_its_line_still_shows(page, qtbot):
     # jump, up to the border of the map grown by 10 sizes each way (x = 2 + 40)
     slope = (45.0 - 1.0) / (106.6 + 1.2)
     np.testing.assert_allclose(points, [[-1.2, 1.0], [42.0, 1.0 + slope * 43.2]])
+
+
+def test_the_map_follows_the_theme(page, qapp):
+    light = page.image.lut.copy()
+    try:
+        apply_theme(qapp, "dark")
+        dark = page.image.lut
+        # the map is faded into the plot's background: bright in the light theme, dark here
+        assert light.mean() > 150 and dark.mean() < 110
+    finally:
+        apply_theme(qapp, "light")
+    np.testing.assert_array_equal(page.image.lut, light)
