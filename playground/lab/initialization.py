@@ -1,0 +1,176 @@
+"""The Lab's Initialization page: 1,000 random inputs through 5 layers of 100 units of the
+engine's network, one histogram of each layer's activations, for a weight scale and an
+activation chosen live (:mod:`core.lab.init_stats`)."""
+
+from __future__ import annotations
+
+import sys
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.lab.init_stats import (
+    LAYERS,
+    RANGES,
+    SAMPLES,
+    UNITS,
+    LayerHistogram,
+    activation_histograms,
+)
+from playground.lab.page import LabPage, main
+
+#: The weight choices as the box shows them (n = 100 inputs per unit).
+INIT_NAMES = {
+    "std 1": "std 1",
+    "std 0.01": "std 0.01",
+    "Xavier": "Xavier (Glorot): √(1/n)",
+    "He": "He: √(2/n)",
+}
+ACTIVATION_NAMES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU"}
+BAR_PEN = pg.mkPen(8, 119, 189, 220, width=1)
+BAR_BRUSH = pg.mkBrush(8, 119, 189, 190)
+
+
+class InitializationPage(LabPage):
+    """Five histograms side by side with each layer's mean and std beneath."""
+
+    title = "Initialization and activation distributions"
+    explanation = (
+        "<p>Each unit sums n weighted inputs, and for independent weights and inputs the "
+        "variance of that sum is <b>Var(y) = n·Var(w)·Var(x)</b>. So every layer multiplies the "
+        "spread of the signal by about n·Var(w): below 1 the activations shrink towards 0 layer "
+        "after layer (std 0.01), above 1 they grow until sigmoid and tanh sit at their flat, "
+        "saturated ends (std 1) — and the gradients, flowing back through the same weights, "
+        "vanish in both cases. <b>Xavier</b> (Glorot) initialization draws w with "
+        "std = √(1/n), so n·Var(w) = 1 and the spread holds for tanh. ReLU zeroes half its "
+        "inputs, halving the variance, so <b>He</b> initialization doubles it: "
+        "std = √(2/n).</p>"
+        f"<p>Here {SAMPLES:,} random inputs pass through {LAYERS} layers of n = {UNITS} units "
+        "of the engine's network; each histogram shows one layer's activations.</p>"
+    )
+
+    #: emitted after the histograms show the current choices
+    redrawn = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.init = self._choice(INIT_NAMES, "Xavier")
+        self.init.setToolTip("How the weights are drawn: a fixed spread, or scaled by n.")
+        self.activation = self._choice(ACTIVATION_NAMES, "tanh")
+        self.activation.setToolTip("The activation after every layer.")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 9999)
+        self.seed.setToolTip("Another seed draws other inputs and weights.")
+        self.plots: list[pg.PlotWidget] = []
+        self.bars: list[pg.PlotDataItem] = []
+        self.stats: list[QLabel] = []
+        for i in range(LAYERS):
+            plot = self._histogram_plot(i + 1, self.plots[0] if i else None)
+            self.plots.append(plot)
+            self.bars.append(
+                plot.plot(stepMode="center", fillLevel=0, pen=BAR_PEN, brush=BAR_BRUSH)
+            )
+            label = QLabel()
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.stats.append(label)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.histograms: list[LayerHistogram] = []
+        self._lay_out()
+        for box in (self.init, self.activation):
+            box.currentIndexChanged.connect(self.redraw)
+        self.seed.valueChanged.connect(self.redraw)
+        self.redraw()
+
+    @staticmethod
+    def _histogram_plot(layer: int, first: pg.PlotWidget | None) -> pg.PlotWidget:
+        """Layer ``layer``'s plot; after the first, sharing its y axis without the numbers."""
+        plot = pg.PlotWidget(title=f"Layer {layer}")
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        plot.getAxis("bottom").enableAutoSIPrefix(False)
+        if first is None:
+            plot.setLabel("left", "share of activations")
+        else:
+            plot.setYLink(first)
+            plot.getAxis("left").setStyle(showValues=False)
+        return plot
+
+    @staticmethod
+    def _choice(names: dict[str, str], current: str) -> QComboBox:
+        box = QComboBox()
+        for key, text in names.items():
+            box.addItem(text, key)
+        box.setCurrentIndex(list(names).index(current))
+        return box
+
+    def _lay_out(self) -> None:
+        controls = QHBoxLayout()
+        for text, widget in (
+            ("Weights", self.init),
+            ("Activation", self.activation),
+            ("Seed", self.seed),
+        ):
+            controls.addWidget(QLabel(text))
+            controls.addWidget(widget)
+            controls.addSpacing(10)
+        controls.addStretch(1)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(4)
+        for i, (plot, label) in enumerate(zip(self.plots, self.stats, strict=True)):
+            grid.addWidget(plot, 0, i)
+            grid.addWidget(label, 1, i)
+            grid.setColumnStretch(i, 1)
+        grid.setRowStretch(0, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addLayout(grid, 1)
+        layout.addWidget(self.summary)
+
+    def redraw(self) -> None:
+        """Run the experiment with the engine for the current choices and redraw."""
+        init, activation = self.init.currentData(), self.activation.currentData()
+        self.histograms = activation_histograms(init, activation, self.seed.value())
+        lo, hi = RANGES[activation]
+        top = max(float(h.fractions.max()) for h in self.histograms)
+        for plot, bars, label, h in zip(
+            self.plots, self.bars, self.stats, self.histograms, strict=True
+        ):
+            bars.setData(h.edges, h.fractions)
+            plot.setXRange(lo, hi, padding=0.02)
+            label.setText(stats_text(h))
+        self.plots[0].setYRange(0.0, top, padding=0.05)
+        first, last = self.histograms[0].std, self.histograms[-1].std
+        relu = activation == "relu"
+        self.summary.setText(
+            f"The spread (std) goes from {_number(first)} in layer 1 to {_number(last)} in "
+            f"layer {LAYERS}, {_number(last / first)} times layer 1's. Each histogram: the "
+            f"share of a layer's {SAMPLES * UNITS:,} activations ({SAMPLES:,} inputs × {UNITS} "
+            "units) per value; values beyond the range drawn count in its end bins."
+            + (" ReLU gives exactly 0 for about half: the tall first bin." if relu else "")
+        )
+        self.redrawn.emit()
+
+
+def stats_text(h: LayerHistogram) -> str:
+    """The line under a histogram: the layer's mean and standard deviation."""
+    return f"mean {_number(h.mean)}   std {_number(h.std)}"
+
+
+def _number(value: float) -> str:
+    """Three significant digits and a true minus sign."""
+    return f"{value:.3g}".replace("-", "−")
+
+
+if __name__ == "__main__":
+    sys.exit(main(InitializationPage))
