@@ -9,7 +9,6 @@ import sys
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from core.activations import ACTIVATIONS
 from core.lab.activation_curves import SATURATION, ActivationCurve, activation_curve
+from playground.lab.controls import choice_box, control_row
 from playground.lab.page import LabPage, main
 from playground.views.curves_view import key_label
 
@@ -71,9 +71,9 @@ class ActivationsPage(LabPage):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.activation = self._choice(list(NAMES), "sigmoid")
+        self.activation = choice_box(NAMES, "sigmoid")
         self.activation.setToolTip("The activation drawn in blue, its saturated regions shaded.")
-        self.overlay = self._choice(["none", *NAMES], "tanh")
+        self.overlay = choice_box({"none": "(none)", **NAMES}, "tanh")
         self.overlay.setToolTip("A second activation, drawn in orange, to compare with.")
         self.alphas = {
             "leaky_relu": self._number(0.1, ACTIVATIONS["leaky_relu"].max_alpha, 0.01, 2),
@@ -106,14 +106,6 @@ class ActivationsPage(LabPage):
 
     # -- construction ----------------------------------------------------------------------------
     @staticmethod
-    def _choice(names: list[str], current: str) -> QComboBox:
-        box = QComboBox()
-        for name in names:
-            box.addItem(NAMES.get(name, "(none)"), name)
-        box.setCurrentIndex(names.index(current))
-        return box
-
-    @staticmethod
     def _number(
         value: float, high: float, step: float, decimals: int, low: float = 0.0
     ) -> QDoubleSpinBox:
@@ -136,18 +128,15 @@ class ActivationsPage(LabPage):
         return plot
 
     def _lay_out(self) -> None:
-        controls = QHBoxLayout()
-        for text, widget in (
-            ("Activation", self.activation),
-            ("Compare with", self.overlay),
-            ("Leaky ReLU α", self.alphas["leaky_relu"]),
-            ("ELU α", self.alphas["elu"]),
-            ("x range ±", self.span),
-        ):
-            controls.addWidget(QLabel(text))
-            controls.addWidget(widget)
-            controls.addSpacing(10)
-        controls.addStretch(1)
+        controls = control_row(
+            [
+                ("Activation", self.activation),
+                ("Compare with", self.overlay),
+                ("Leaky ReLU α", self.alphas["leaky_relu"]),
+                ("ELU α", self.alphas["elu"]),
+                ("x range ±", self.span),
+            ]
+        )
         plots = QHBoxLayout()
         plots.addWidget(self.value_plot)
         plots.addWidget(self.slope_plot)

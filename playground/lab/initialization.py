@@ -9,9 +9,7 @@ import sys
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QSpinBox,
     QVBoxLayout,
@@ -26,6 +24,7 @@ from core.lab.init_stats import (
     LayerHistogram,
     activation_histograms,
 )
+from playground.lab.controls import choice_box, control_row
 from playground.lab.page import LabPage, main
 
 #: The weight choices as the box shows them (n = 100 inputs per unit).
@@ -63,9 +62,9 @@ class InitializationPage(LabPage):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.init = self._choice(INIT_NAMES, "Xavier")
+        self.init = choice_box(INIT_NAMES, "Xavier")
         self.init.setToolTip("How the weights are drawn: a fixed spread, or scaled by n.")
-        self.activation = self._choice(ACTIVATION_NAMES, "tanh")
+        self.activation = choice_box(ACTIVATION_NAMES, "tanh")
         self.activation.setToolTip("The activation after every layer.")
         self.seed = QSpinBox()
         self.seed.setRange(0, 9999)
@@ -106,25 +105,10 @@ class InitializationPage(LabPage):
             plot.getAxis("left").setStyle(showValues=False)
         return plot
 
-    @staticmethod
-    def _choice(names: dict[str, str], current: str) -> QComboBox:
-        box = QComboBox()
-        for key, text in names.items():
-            box.addItem(text, key)
-        box.setCurrentIndex(list(names).index(current))
-        return box
-
     def _lay_out(self) -> None:
-        controls = QHBoxLayout()
-        for text, widget in (
-            ("Weights", self.init),
-            ("Activation", self.activation),
-            ("Seed", self.seed),
-        ):
-            controls.addWidget(QLabel(text))
-            controls.addWidget(widget)
-            controls.addSpacing(10)
-        controls.addStretch(1)
+        controls = control_row(
+            [("Weights", self.init), ("Activation", self.activation), ("Seed", self.seed)]
+        )
         grid = QGridLayout()
         grid.setHorizontalSpacing(4)
         for i, (plot, label) in enumerate(zip(self.plots, self.stats, strict=True)):

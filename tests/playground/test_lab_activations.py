@@ -3,6 +3,7 @@ the engine's numbers, a second one overlaid, saturated regions shaded where the 
 
 import numpy as np
 import pytest
+from lab_pages import choose, open_page
 
 from core.lab.activation_curves import activation_curve
 from playground.lab.activations import ActivationsPage
@@ -10,16 +11,7 @@ from playground.lab.activations import ActivationsPage
 
 @pytest.fixture
 def page(qtbot):
-    page = ActivationsPage()
-    qtbot.addWidget(page)
-    page.resize(1100, 700)
-    page.show()
-    return page
-
-
-def choose(qtbot, page, box, name):
-    with qtbot.waitSignal(page.redrawn, timeout=1000):
-        box.setCurrentIndex(box.findData(name))
+    return open_page(qtbot, ActivationsPage)
 
 
 def _drawn(item):

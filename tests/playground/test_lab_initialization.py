@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+from lab_pages import choose, open_page
 
 from core.lab.init_stats import activation_histograms
 from playground.lab.initialization import InitializationPage
@@ -12,16 +13,7 @@ from playground.lab.initialization import InitializationPage
 
 @pytest.fixture
 def page(qtbot):
-    page = InitializationPage()
-    qtbot.addWidget(page)
-    page.resize(1100, 700)
-    page.show()
-    return page
-
-
-def choose(qtbot, page, box, key):
-    with qtbot.waitSignal(page.redrawn, timeout=2000):
-        box.setCurrentIndex(box.findData(key))
+    return open_page(qtbot, InitializationPage)
 
 
 def shown_stats(page):
