@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -80,6 +81,8 @@ class InitializationPage(LabPage):
             )
             label = QLabel()
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            # new numbers never resize the plots (a relayout repaints all five)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self.stats.append(label)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
