@@ -55,16 +55,18 @@ class ActivationsPage(LabPage):
     explanation = (
         "<p>An <b>activation</b> f bends each neuron's weighted sum x into its output f(x); its "
         "<b>derivative</b> f′(x) decides how much gradient flows back through the neuron. "
-        "By the chain rule backpropagation multiplies the gradient by f′ at every layer, "
-        "∂L/∂x = ∂L/∂y · f′(x), so where f′ is close to 0 (the shaded <i>saturated</i> "
-        "regions, |f′(x)| &lt; 0.05) almost nothing comes back, and after a few saturated layers "
-        "the gradient has vanished.</p>"
-        "<p>The sigmoid σ(x) = 1 / (1 + e<sup>−x</sup>) has σ′(x) = σ(x)(1 − σ(x)), at most "
-        "0.25 and below 0.05 once |x| &gt; 2.9; tanh saturates beyond |x| ≈ 2.2. "
-        "ReLU passes the gradient unchanged for x &gt; 0 (f′ = 1) and none for x &lt; 0, where "
-        "a unit can “die”; Leaky ReLU and ELU keep a slope α there. "
-        "Softmax turns a vector of logits into probabilities: here one logit x against nine "
-        "logits of 0, p = e<sup>x</sup> / (e<sup>x</sup> + 9), a sigmoid shifted by ln 9.</p>"
+        "By the chain rule, backpropagation multiplies the gradient by f′ at every layer:</p>"
+        "<p align='center'>∂L/∂x&nbsp;=&nbsp;∂L/∂y&nbsp;·&nbsp;f′(x)</p>"
+        "<p>so where f′ is close to 0 (the shaded <i>saturated</i> regions, where f′(x) lies "
+        "between −0.05 and 0.05) almost nothing comes back, and after a few saturated layers "
+        "the gradient has vanished. "
+        "The sigmoid saturates beyond x&nbsp;=&nbsp;±2.9, tanh beyond ±2.2:</p>"
+        "<p align='center'>σ′(x)&nbsp;=&nbsp;σ(x)&nbsp;(1&nbsp;−&nbsp;σ(x))&nbsp;≤&nbsp;0.25</p>"
+        "<p>ReLU passes the gradient unchanged for x &gt; 0 (f′ = 1) and none for x &lt; 0, "
+        "where a unit can “die”; Leaky ReLU and ELU keep a slope α there. Softmax turns a vector "
+        "of logits into probabilities; here one logit x among ten whose nine others are 0, "
+        "p&nbsp;=&nbsp;e<sup>x</sup>&nbsp;/&nbsp;(e<sup>x</sup>&nbsp;+&nbsp;9), "
+        "a sigmoid shifted by ln&nbsp;9.</p>"
     )
 
     #: emitted after both plots show the current choices

@@ -45,17 +45,21 @@ class InitializationPage(LabPage):
 
     title = "Initialization and activation distributions"
     explanation = (
-        "<p>Each unit sums n weighted inputs, and for independent weights and inputs the "
-        "variance of that sum is <b>Var(y) = n·Var(w)·Var(x)</b>. So every layer multiplies the "
-        "spread of the signal by about n·Var(w): below 1 the activations shrink towards 0 layer "
-        "after layer (std 0.01), above 1 they grow until sigmoid and tanh sit at their flat, "
-        "saturated ends (std 1) — and the gradients, flowing back through the same weights, "
-        "vanish in both cases. <b>Xavier</b> (Glorot) initialization draws w with "
-        "std = √(1/n), so n·Var(w) = 1 and the spread holds for tanh. ReLU zeroes half its "
-        "inputs, halving the variance, so <b>He</b> initialization doubles it: "
-        "std = √(2/n).</p>"
-        f"<p>Here {SAMPLES:,} random inputs pass through {LAYERS} layers of n = {UNITS} units "
-        "of the engine's network; each histogram shows one layer's activations.</p>"
+        "<p>Each unit sums n weighted inputs; for independent weights and inputs of mean 0 the "
+        "variance of that sum is</p>"
+        "<p align='center'><b>Var(y)&nbsp;=&nbsp;n&nbsp;·&nbsp;Var(w)&nbsp;·&nbsp;Var(x)</b></p>"
+        "<p>So every layer multiplies the spread of the signal by about n·Var(w): below 1 the "
+        "activations shrink towards 0 layer after layer (std 0.01), above 1 they grow until "
+        "sigmoid and tanh sit at their flat, saturated ends (std 1), and either way the "
+        "gradients flowing back through the same weights vanish. <b>Xavier</b> (Glorot) "
+        "initialization makes n·Var(w) = 1, which keeps the spread for tanh; ReLU zeroes half "
+        "its inputs and so halves the variance, and <b>He</b> initialization doubles Var(w) to "
+        "make up for it:</p>"
+        "<p align='center'>Xavier:&nbsp;std&nbsp;=&nbsp;√(1/n)"
+        "&nbsp;&nbsp;&nbsp;&nbsp;He:&nbsp;std&nbsp;=&nbsp;√(2/n)</p>"
+        f"<p>Here {SAMPLES:,} random inputs pass through {LAYERS} layers of "
+        f"n&nbsp;=&nbsp;{UNITS} units of the engine's network; each histogram shows one "
+        "layer's activations.</p>"
     )
 
     #: emitted after the histograms show the current choices
