@@ -119,3 +119,11 @@ def test_bad_choices_name_the_field():
         activation_curve("elu", alpha=50)
     with pytest.raises(ValueError, match="x range"):
         activation_curve("relu", (3, -3))
+
+
+def test_curves_come_from_the_engines_own_layers(monkeypatch):
+    # a change to the engine's layer shows in the curve: no separate formula here
+    relu = ACTIVATIONS["relu"]
+    monkeypatch.setattr(relu, "backward", lambda self, dy: 3.0 * dy * (self._y > 0))
+    curve = activation_curve("relu", (-1, 1), points=5)
+    np.testing.assert_array_equal(curve.dy, [0, 0, 0, 3, 3])
