@@ -235,3 +235,36 @@ def describe_reaching(points: list[Checkpoint], target: float) -> str:
         end = points[-1]
         return f"{target:.1%} not reached in {end[0]:.1f} s ({end[1]:.1f} epochs; best {best:.2%})"
     return f"{target:.1%} at {hit[0]:.1f} s ({hit[1]:.1f} epochs)"
+
+
+def page_timings(page_class, changes: list[Callable[[object], None]], rounds: int = 5):
+    """A Lab page alone, offscreen, at 1100x700: seconds from creating it to its first picture
+    (painted into an image), and the median seconds from one of ``changes`` (each sets a control
+    of the page) to the repainted window (the events that recompute and paint it processed),
+    over ``rounds`` passes through the changes."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from playground.theme import apply_theme
+
+    app = QApplication.instance() or QApplication([])
+    apply_theme(app, "light")
+    start = time.perf_counter()
+    page = page_class()
+    page.resize(1100, 700)
+    page.show()
+    page.shown()
+    app.processEvents()
+    page.grab()
+    opened = time.perf_counter() - start
+    times = []
+    for _ in range(rounds):
+        for change in changes:
+            start = time.perf_counter()
+            change(page)
+            app.processEvents()
+            times.append(time.perf_counter() - start)
+    page.close()
+    return opened, statistics.median(times)

@@ -1,0 +1,18 @@
+"""Helpers for the Lab pages' tests: a page alone at its default size, and a choice made in one
+of its boxes, waited for until the page has redrawn."""
+
+from PySide6.QtWidgets import QComboBox
+
+
+def open_page(qtbot, page_class):
+    page = page_class()
+    qtbot.addWidget(page)
+    page.resize(1100, 700)
+    page.show()
+    return page
+
+
+def choose(qtbot, page, box: QComboBox, key: str) -> None:
+    """Choose the item whose data is ``key``; returns once the page has redrawn."""
+    with qtbot.waitSignal(page.redrawn, timeout=2000):
+        box.setCurrentIndex(box.findData(key))
