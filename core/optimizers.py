@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, ClassVar
 
@@ -285,15 +286,7 @@ class AdamW(Adam):
     name = "adamw"
     defaults: ClassVar[dict[str, Any]] = {**Adam.defaults, "weight_decay": 0.01}
     _decoupled = True
-
-    def __init__(
-        self,
-        lr: float,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.01,
-    ) -> None:
-        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    __init__ = functools.partialmethod(Adam.__init__, weight_decay=0.01)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
