@@ -2,6 +2,7 @@
 
 ``--preset NAME --train-seconds N --screenshot out.png`` builds a preset, trains for N seconds,
 renders the whole window to a PNG and exits; it works offscreen (``QT_QPA_PLATFORM=offscreen``).
+``--mode lab`` starts in another mode (here the Lab).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from collections.abc import Sequence
 from core import __version__
 from playground.presets import all_presets
 
+#: The Mode box's modes (``main_window.WORKSPACES``' ``mode``s), named here without loading Qt.
+MODES = ("plane", "images", "lab")
+
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="nn-playground", description="NN Playground desktop app")
@@ -23,6 +27,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "type": float,
             "default": 0.0,
             "help": "start training at once and pause after this many seconds",
+        },
+        "--mode": {
+            "choices": MODES,
+            "help": "start in this mode (default: the one last used, at first plane)",
         },
         "--screenshot": {"metavar": "PNG", "help": "save the window to PNG and exit"},
         "--draw": {
@@ -97,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.clear()
     apply_theme(app, chosen_theme(args.theme, settings or QSettings("nn-playground", "app")))
     window = MainWindow(settings=settings, preset=args.preset)
+    if args.mode and args.mode != window.mode:
+        window.set_mode(args.mode)
     window.resize(args.width, args.height)
     window.show()
     if args.train_seconds > 0:

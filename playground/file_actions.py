@@ -249,9 +249,13 @@ class FileActions(QObject):
         workspace = self.window.workspace
         session = _live_session(workspace)
         if session is None or workspace.spec is None:
-            raise ValueError(
-                f"{path}: the settings on screen build no network to take these weights; "
+            where = (
                 "build it in the Network panel first"
+                if workspace.trains
+                else ("open them in the Plane or Image mode, whose network takes them")
+            )
+            raise ValueError(
+                f"{path}: the settings on screen build no network to take these weights; {where}"
             )
         state = load_safetensors(path, Sequential(workspace.spec))  # before anything changes
         self._open(
@@ -340,11 +344,10 @@ class FileActions(QObject):
 
     def _session_to_save(self) -> Session | ImageSession | None:
         """The settings of the run the engine has, with the rates applied to it live."""
-        session = _live_session(self.window.workspace)
+        workspace = self.window.workspace
+        session = _live_session(workspace)
         if session is None:
-            QMessageBox.information(
-                self.window, "Nothing to save", "The current settings don't build a network."
-            )
+            QMessageBox.information(self.window, "Nothing to save", workspace.nothing_to_save)
         return session
 
     def _saved(self, path: str, error: str) -> None:
@@ -384,9 +387,11 @@ class FileActions(QObject):
 
     def export_history(self, path: str | None = None) -> bool:
         """Write the metric history, one row per epoch, as CSV."""
-        snap = self.window.workspace.last_snapshot
+        workspace = self.window.workspace
+        snap = workspace.last_snapshot
         if snap is None or not len(snap.history["epoch"]):
-            QMessageBox.information(self.window, "Nothing to export", "Train for an epoch first.")
+            why = "Train for an epoch first." if workspace.trains else workspace.nothing_to_save
+            QMessageBox.information(self.window, "Nothing to export", why)
             return False
         if path is None:
             path = self._ask_save(

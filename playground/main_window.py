@@ -30,7 +30,6 @@ from playground.about import add_help_menu
 from playground.file_actions import FileActions
 from playground.hint_bar import HintBar
 from playground.icon import app_icon
-from playground.image_session import session_from_json
 from playground.kept_runs import KeptRuns
 from playground.panels.sweep_dialog import SweepDialog
 from playground.presets import DEFAULT, all_presets, preset_speed
@@ -40,10 +39,11 @@ from playground.toolbar import RunToolbar
 from playground.worker import DONE, RUNNING, TrainingController
 from playground.workspaces.base import Workspace
 from playground.workspaces.images import ImageWorkspace
+from playground.workspaces.lab import LabWorkspace
 from playground.workspaces.plane import PlaneWorkspace
 
 #: The modes, in the Mode box's order (the first is the one shown at first).
-WORKSPACES: tuple[type[Workspace], ...] = (PlaneWorkspace, ImageWorkspace)
+WORKSPACES: tuple[type[Workspace], ...] = (PlaneWorkspace, ImageWorkspace, LabWorkspace)
 
 
 class MainWindow(QMainWindow):
@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         speed = preset_speed(preset or DEFAULT)
         self.toolbar = RunToolbar(self.settings, speed, modes, list(all_presets()), self)
         self.addToolBar(self.toolbar)
-        self.toolbar.reset_action.triggered.connect(self.reset_run)
+        self.toolbar.reset_action.triggered.connect(self._reset_pressed)
         self.toolbar.play_action.triggered.connect(self.toggle_play)
         self.toolbar.step_action.triggered.connect(self.step_epoch)
         self.toolbar.mode_box.activated.connect(self._mode_chosen)
@@ -206,20 +206,19 @@ class MainWindow(QMainWindow):
         mode = mode if mode in self.workspaces else WORKSPACES[0].mode
         chosen = all_presets()[preset] if preset is not None else None
         for ws in self.workspaces.values():
-            session = self._saved_session(ws.settings_key, ws.session_type)
+            session = self._saved_session(ws)
             if isinstance(chosen, ws.session_type):
                 session, mode, ws.preset = chosen, ws.mode, preset
-            ws.apply_session(session or all_presets()[ws.default_preset])
+            ws.apply_session(session or ws.default_session())
         self.set_mode(mode)
 
-    def _saved_session(self, key: str, kind: type) -> Any:
-        saved = self.settings.value(key)
+    def _saved_session(self, ws: Workspace) -> Any:
+        saved = self.settings.value(ws.settings_key)
         if saved:
             try:
-                session = session_from_json(str(saved))
+                return ws.parse_session(str(saved))
             except ValueError:
                 return None  # an older or damaged saved session: start from the default
-            return session if isinstance(session, kind) else None
         return None
 
     def _mode_chosen(self, index: int) -> None:
@@ -228,8 +227,13 @@ class MainWindow(QMainWindow):
             self.set_mode(mode)
 
     def _show_mode(self, mode: str) -> None:
-        self.stack.setCurrentWidget(self.workspaces[mode])
-        self.toolbar.show_mode(mode)
+        ws = self.workspaces[mode]
+        self.stack.setCurrentWidget(ws)
+        self.toolbar.show_mode(mode, ws.trains)
+        self.sweep_action.setEnabled(ws.trains)
+        if not ws.trains:  # no run's figures on screen
+            for label in (self.status_metrics, self.status_speed, self.status_note):
+                label.clear()
 
     def set_mode(self, mode: str) -> None:
         """Show the workspace of ``mode`` and set up a run there."""
@@ -280,6 +284,11 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     # -- runs ----------------------------------------------------------------------------------
+    def _reset_pressed(self) -> None:
+        """Reset: the mode starts its own work over (a Lab page), else a new run is set up."""
+        if not self.workspace.start_over():
+            self.reset_run()
+
     def reset_run(self, **start: Any) -> None:
         """Set up a fresh run from the current workspace's panels, or one that starts as
         ``start`` says (RunSetup's ``resume`` or ``initial_state``); the run it replaces is

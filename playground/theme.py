@@ -139,14 +139,23 @@ def restyle_plots(root: QWidget, background: str, foreground: str) -> None:
 
 def tinted(icon: QIcon, color: QColor, size: int = 32) -> QIcon:
     """``icon``'s shape filled with one ``color``: toolbar icons that read as well on a dark
-    background as on a light one (the style's own are drawn for light backgrounds)."""
+    background as on a light one (the style's own are drawn for light backgrounds); faded
+    when disabled (as in the Lab, where Play and Step don't apply)."""
     shape = icon.pixmap(size, size)
-    out = QPixmap(shape.size())
-    out.setDevicePixelRatio(shape.devicePixelRatio())
-    out.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(out)
-    painter.drawPixmap(0, 0, shape)
-    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
-    painter.fillRect(out.rect(), color)
-    painter.end()
-    return QIcon(out)
+
+    def filled(fill: QColor) -> QPixmap:
+        out = QPixmap(shape.size())
+        out.setDevicePixelRatio(shape.devicePixelRatio())
+        out.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(out)
+        painter.drawPixmap(0, 0, shape)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+        painter.fillRect(out.rect(), fill)
+        painter.end()
+        return out
+
+    faded = QColor(color)
+    faded.setAlphaF(0.3)
+    result = QIcon(filled(color))
+    result.addPixmap(filled(faded), QIcon.Mode.Disabled)
+    return result

@@ -23,6 +23,9 @@ WIDEST_COUNTER = " Epoch 999,999  Step 999,999 "
 #: How the Preset box names a preset whose settings were changed since it was loaded.
 CHANGED = "{} (changed)"
 NO_PRESET_TIP = "Load a ready-made data set and network that learns it."
+RESET_TIP = "Start over with new initial weights from the seed (R)."
+RESET_PAGE_TIP = "Start this page over, as it first opened (R)."
+LAB_PRESET_TIP = "The Lab has no presets: each page is its own experiment."
 
 
 class RunToolbar(QToolBar):
@@ -41,9 +44,7 @@ class RunToolbar(QToolBar):
         self.setObjectName("runToolbar")
         self.setMovable(False)
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.reset_action = self._action(
-            "Reset", "R", "Start over with new initial weights from the seed (R)."
-        )
+        self.reset_action = self._action("Reset", "R", RESET_TIP)
         self.play_action = self._action(
             "Play", Qt.Key.Key_Space, "Train continuously, or pause (Space)."
         )
@@ -127,8 +128,17 @@ class RunToolbar(QToolBar):
     def show_counts(self, epoch: int, step: int) -> None:
         self.epoch_label.setText(f" Epoch {count(epoch)}  Step {count(step)} ")
 
-    def show_mode(self, mode: str) -> None:
+    def show_mode(self, mode: str, trains: bool = True) -> None:
+        """Show ``mode`` in the Mode box; Play, Step, the counter, the presets and the speed
+        apply only to a mode that ``trains`` (the Lab's pages have their own controls), and
+        Reset there starts the page over."""
         self.mode_box.setCurrentIndex(self.mode_box.findData(mode))
+        for widget in (self.play_action, self.step_action, self.preset_box, self.speed_control):
+            widget.setEnabled(trains)
+        self.reset_action.setToolTip(RESET_TIP if trains else RESET_PAGE_TIP)
+        if not trains:
+            self.epoch_label.clear()
+            self.show_preset(None, False)
 
     def show_preset(self, name: str | None, changed: bool) -> None:
         """Name the preset the settings came from, marked when they were changed since."""
@@ -137,7 +147,7 @@ class RunToolbar(QToolBar):
             box.setItemText(i, box.itemData(i))
         if name is None:
             box.setCurrentIndex(0)
-            box.setToolTip(NO_PRESET_TIP)
+            box.setToolTip(NO_PRESET_TIP if box.isEnabled() else LAB_PRESET_TIP)
             return
         index = box.findData(name)
         box.setCurrentIndex(index)

@@ -12,7 +12,10 @@ File and Edit menus work with any of them:
 - for the files: :meth:`Workspace.views` (Export plots), ``training_panel`` (the rates that
   apply live), :attr:`Workspace.run_name`, :meth:`Workspace.metadata` (what a model file says);
 - the preset its settings came from (:meth:`Workspace.preset_state`) and its splitters'
-  positions (:meth:`Workspace.save_layout`, :meth:`Workspace.restore_layout`).
+  positions (:meth:`Workspace.save_layout`, :meth:`Workspace.restore_layout`);
+- whether it trains a network with the toolbar (``trains``: Play, Step, the presets, sweeps
+  and the files of a run apply to it; the Lab's pages have controls of their own), and what
+  Reset does in it (:meth:`Workspace.start_over`).
 
 A workspace tells the window things through signals only: ``statusMessage``, ``banner`` (a
 problem, "" hides it), ``resetNeeded`` (a panel change needs a new run: the window parks or
@@ -35,9 +38,11 @@ from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.training.config import TrainConfig
 from core.training.snapshot import Snapshot
+from playground.image_session import session_from_json
 from playground.layout import mode_splits
 from playground.panels.network_panel import NetworkPanel
 from playground.panels.training_panel import TrainingPanel
+from playground.presets import all_presets
 from playground.run_list import RunList
 from playground.session import reset_reason
 from playground.views.curves_view import CurvesView
@@ -63,6 +68,10 @@ class Workspace(QWidget):
     session_type: ClassVar[type]
     #: where its splitters' positions are kept (None: not kept)
     layout_key: ClassVar[str | None] = None
+    #: whether it trains a network with the toolbar (Play, Step, presets, sweeps, run files)
+    trains: ClassVar[bool] = True
+    #: what File says when asked to save or export a run it has not got
+    nothing_to_save: ClassVar[str] = "The current settings don't build a network."
 
     statusMessage = Signal(str, int)  # text, milliseconds
     banner = Signal(str)  # a problem to show ("" hides it)
@@ -124,7 +133,25 @@ class Workspace(QWidget):
     def stop_work(self) -> None:
         """The window closes: stop any work of the workspace's own (a download)."""
 
+    def start_over(self) -> bool:
+        """Reset was pressed: start the mode's own work over and return True, or return False
+        for the window to set up a new run (the training modes)."""
+        return False
+
     # -- sessions ----------------------------------------------------------------------------
+    def default_session(self) -> Any:
+        """The session shown when none was saved: the mode's default preset's."""
+        return all_presets()[self.default_preset]
+
+    @classmethod
+    def parse_session(cls, text: str) -> Any:
+        """A session of this mode from its saved JSON; raises ValueError for another mode's or
+        bad content."""
+        session = session_from_json(text)
+        if not isinstance(session, cls.session_type):
+            raise ValueError(f"session: not a {cls.title} session")
+        return session
+
     def apply_session(self, session: Any) -> None:
         """Show ``session`` in the panels without asking for a run."""
         with self.applying():

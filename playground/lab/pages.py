@@ -1,0 +1,14 @@
+"""The Lab's pages, in the course's order: the page list numbers them 1, 2, 3... in this order.
+A new page is one line here (its class, imported from its module)."""
+
+from __future__ import annotations
+
+from playground.lab.page import LabPage
+from playground.lab.perceptron import PerceptronPage
+
+PAGES: tuple[type[LabPage], ...] = (PerceptronPage,)
+
+
+def page_key(page: type[LabPage]) -> str:
+    """The name a page is kept under in settings: its module's, e.g. "perceptron"."""
+    return page.__module__.rsplit(".", 1)[-1]
