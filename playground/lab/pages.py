@@ -3,10 +3,20 @@ A new page is one line here (its class, imported from its module)."""
 
 from __future__ import annotations
 
+from playground.lab.activations import ActivationsPage
+from playground.lab.convolution import ConvolutionPage
+from playground.lab.initialization import InitializationPage
+from playground.lab.optimizer_race import OptimizerRacePage
 from playground.lab.page import LabPage
 from playground.lab.perceptron import PerceptronPage
 
-PAGES: tuple[type[LabPage], ...] = (PerceptronPage,)
+PAGES: tuple[type[LabPage], ...] = (
+    PerceptronPage,
+    ActivationsPage,
+    OptimizerRacePage,
+    InitializationPage,
+    ConvolutionPage,
+)
 
 
 def page_key(page: type[LabPage]) -> str:
