@@ -124,6 +124,11 @@ class Workspace(QWidget):
     def stop_work(self) -> None:
         """The window closes: stop any work of the workspace's own (a download)."""
 
+    def save_problem(self) -> str:
+        """Why what the workspace keeps on its own (its run list) could not be saved, after
+        trying once more ("" when all is saved)."""
+        return ""
+
     # -- sessions ----------------------------------------------------------------------------
     def apply_session(self, session: Any) -> None:
         """Show ``session`` in the panels without asking for a run."""
@@ -262,7 +267,10 @@ class TrainingWorkspace(Workspace):
         super().drop_run()
 
     def stop_work(self) -> None:
-        self.runs.save()
+        self.runs.save(wait=True)
+
+    def save_problem(self) -> str:
+        return self.runs.save_problem()
 
     def views(self) -> tuple[tuple[str, QWidget], ...]:
         """The curves and the statistics (a mode puts its own views first)."""

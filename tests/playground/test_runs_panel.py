@@ -110,7 +110,7 @@ def test_the_list_survives_a_restart(make_window, qtbot, runs_folder):
     assert len(kept) == 1
     window.workspace.runs.model.rename(kept[0].id, "my first run")
     window.close()
-    assert [r.name for r in load_runs(runs_folder / "plane.npz")] == ["my first run"]
+    assert [r.name for r in load_runs(runs_folder / "plane.npz")[0]] == ["my first run"]
     again = make_window()
     (record,) = again.workspace.runs.model.records
     assert (record.id, record.name, record.epochs) == (kept[0].id, "my first run", 1)
@@ -172,8 +172,7 @@ def test_the_list_keeps_at_most_its_cap_dropping_the_oldest_unpinned_run(qapp):
     from tests.core.test_runs import record
 
     model = RunsModel()
-    model.add(record(0))
-    model.set_pinned("run0", True)
+    model.add(record(0, pinned=True))
     for i in range(1, MAX_RUNS + 1):
         model.add(replace(record(1), id=f"r{i}"))
     ids = [r.id for r in model.records]
