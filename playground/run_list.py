@@ -6,9 +6,12 @@ Undo, an experiment whose runs were saved with it) goes on in its own record: re
 matched by their first epoch's history row.
 
 The list lives in ``<runs folder>/<mode>.npz`` (:func:`core.runs_archive.runs_folder`), saved
-atomically after each change and when the window closes, read when the workspace is made: a
-file that can't be read leaves the list empty, says why, and is set aside as
-``<mode>.damaged.npz``. Only pinned runs keep their weights there; in memory, the last
+atomically from a thread after each change (the newest list wins) and when the window closes
+(waited for), read in a thread when the workspace is made and shown when read, run by run: runs
+that can't be read (or a file that can't) are left out, the panel says why, and the file is
+set aside as ``<mode>.damaged.npz`` (``-2``, ``-3``… beside an earlier one).
+
+Only pinned runs keep their weights there; in memory, the last
 :data:`UNPINNED_WEIGHTS` unpinned runs keep theirs too, so pinning a recent run keeps them.
 """
 
@@ -57,6 +60,7 @@ class RunList(QObject):
     ``{"initial_state": weights}`` for a pinned run with weights, else empty)."""
 
     restoreRequested = Signal(object, dict)
+    _readDone = Signal()
 
     def __init__(self, workspace: Any, curves: Any) -> None:
         super().__init__(workspace)
@@ -75,6 +79,9 @@ class RunList(QObject):
         self._saver = RunsSaver(self)
         self._saver.saved.connect(self._saved)  # queued: it is emitted by the saving thread
         self._said = ""  # the last save error said
+        self.loaded = True  # the runs file is read (or there is none)
+        self._reading: threading.Thread | None = None
+        self._readDone.connect(self._show_read)
         self.model.changed.connect(self._save_timer.start)
         self.model.overlayChanged.connect(self._overlay)
         self.model.refused.connect(lambda text: workspace.statusMessage.emit(text, 8000))
@@ -247,33 +254,68 @@ class RunList(QObject):
 
     # -- the runs file -------------------------------------------------------------------------
     def load(self) -> None:
-        """Read the runs file, if any, run by run: a file that can't be read leaves the list
-        empty, one with runs that can't be read leaves them out; either way the panel and the
-        status bar say why, and the file is set aside (:func:`set_aside`)."""
+        """Read the runs file, if any, in a thread; the list shows it when read
+        (:meth:`_show_read`), merged with any run kept meanwhile."""
         if not self.path.exists():
             return
+        self.loaded = False
+        self._reading = threading.Thread(target=self._read, name="runs-read", daemon=True)
+        self._reading.start()
+
+    def _read(self) -> None:
+        """(The reading thread.) The file's runs, or why it can't be read."""
         try:
-            records, skipped = load_runs(self.path)
+            result: tuple[list[RunRecord], list[str]] | ValueError = load_runs(self.path)
         except ValueError as exc:
-            records, skipped = [], [str(exc)]
-            text = f"The saved runs could not be read ({exc}); the list starts empty."
+            result = exc
+        self._read_result = result
+        self._readDone.emit()  # queued to the window's thread
+
+    def wait_loaded(self, timeout: float = QUIT_WAIT) -> None:
+        """Until the runs file is read and shown (at most ``timeout`` seconds)."""
+        if self._reading is not None:
+            self._reading.join(timeout)
+            if not self._reading.is_alive():
+                self._show_read()
+
+    def _show_read(self) -> None:
+        """Show the runs read, run by run: a file that can't be read leaves the list as it is,
+        one with runs that can't be read leaves them out; either way the panel and the status
+        bar say why, and the file is set aside (:func:`set_aside`)."""
+        if self.loaded:
+            return
+        self.loaded, self._reading, result = True, None, self._read_result
+        if isinstance(result, ValueError):
+            records, skipped = [], [str(result)]
+            text = f"The saved runs could not be read ({result}); the list starts empty."
         else:
-            reasons = "; ".join(s.removeprefix(f"{self.path}: ") for s in skipped[:3])
+            (records, skipped), reasons = (
+                result,
+                "; ".join(s.removeprefix(f"{self.path}: ") for s in result[1][:3]),
+            )
             text = f"Saved runs left out as they could not be read: {len(skipped)} ({reasons})."
         if skipped:
             aside = set_aside(self.path)
             text += f" The file was kept as {aside}." if aside is not None else ""
             self.panel.show_problem(text)
-            QTimer.singleShot(0, lambda: self.workspace.statusMessage.emit(text, 15000))
+            self.workspace.statusMessage.emit(text, 15000)
+        ids = {r.id for r in self.model.records}
+        meanwhile = list(self.model.records)  # kept while the file was read: they win
         self.model.beginResetModel()
-        self.model.records = records
+        self.model.records = [r for r in records if r.id not in ids] + meanwhile
         self.model.endResetModel()
+        if meanwhile:
+            self._save_timer.start()
 
     def save(self, wait: bool = False) -> None:
         """Write the list (pinned runs with their weights) from the saving thread: records are
         frozen, the newest list wins. ``wait``: until it is written (at most
         :data:`QUIT_WAIT` seconds; the window is closing), saying why if it was not."""
         self._save_timer.stop()
+        if wait:
+            self.wait_loaded()
+        if not self.loaded:
+            return  # saved once the file is read (_show_read)
         if not self.model.records and not self.path.exists():
             return  # nothing to keep, nothing to empty
         self._saver.save(self.path, self.to_save())

@@ -113,6 +113,7 @@ def test_the_list_survives_a_restart(make_window, qtbot, runs_folder):
     window.close()
     assert [r.name for r in load_runs(runs_folder / "plane.npz")[0]] == ["my first run"]
     again = make_window()
+    qtbot.waitUntil(lambda: again.workspace.runs.loaded)
     (record,) = again.workspace.runs.model.records
     assert (record.id, record.name, record.epochs) == (kept[0].id, "my first run", 1)
     np.testing.assert_array_equal(record.history, kept[0].history)
@@ -123,6 +124,7 @@ def test_a_damaged_runs_file_leaves_an_empty_list_and_says_why(make_window, qtbo
     (runs_folder / "plane.npz").write_bytes(b"PK\x03\x04 damaged")
     window = make_window()
     runs = window.workspace.runs
+    qtbot.waitUntil(lambda: runs.loaded)
     assert runs.model.records == []
     assert "could not be read" in runs.panel.note.text()
     assert (runs_folder / "plane.damaged.npz").exists()  # set aside, not lost
@@ -234,6 +236,7 @@ def test_a_runs_file_with_a_bad_run_keeps_the_others_and_sets_the_file_aside(
     (runs_folder / "plane.damaged.npz").write_bytes(b"an earlier one")
     window = make_window()
     runs = window.workspace.runs
+    qtbot.waitUntil(lambda: runs.loaded)
     assert [r.id for r in runs.model.records] == ["run2"]
     assert "run 1: run run1: settings hold a value that is not finite" in runs.panel.note.text()
     assert (runs_folder / "plane.damaged.npz").read_bytes() == b"an earlier one"  # kept
@@ -319,6 +322,36 @@ def test_the_list_is_saved_from_a_thread_the_newest_list_winning(window, qtbot, 
 
 
 # -- the table and the overlays ----------------------------------------------------------------
+def test_the_runs_file_is_read_in_a_thread_and_merged_with_runs_kept_meanwhile(
+    make_window, qtbot, runs_folder, monkeypatch
+):
+    import threading
+
+    from core.runs_archive import load_runs as real_load
+    from core.runs_archive import save_runs
+    from tests.core.test_runs import record
+
+    save_runs(runs_folder / "plane.npz", [record(1), record(2)])
+    release, readers = threading.Event(), []
+
+    def slow_load(path):
+        readers.append(threading.current_thread())
+        release.wait(10)
+        return real_load(path)
+
+    monkeypatch.setattr("playground.run_list.load_runs", slow_load)
+    window = make_window()  # shown while the file is read
+    runs = window.workspace.runs
+    assert not runs.loaded and readers[0] is not threading.main_thread()
+    runs.add_runs([record(3)])
+    runs.save()  # not before the file is read: it would lose its runs
+    release.set()
+    qtbot.waitUntil(lambda: runs.loaded)
+    assert [r.id for r in runs.model.records] == ["run1", "run2", "run3"]
+    runs.save(wait=True)
+    assert [r.id for r in real_load(runs_folder / "plane.npz")[0]] == ["run1", "run2", "run3"]
+
+
 def test_pin_is_disabled_for_runs_without_weights(qapp):
     from playground.panels.runs_model import NO_WEIGHTS
     from tests.core.test_runs import record
