@@ -8,10 +8,10 @@ uninterrupted run would have given (same platform and NumPy).
 
 The file is an ``.npz`` archive like a model file (:mod:`core.io`; the container is
 :mod:`core.archive`), readable with plain NumPy (``np.load(path, allow_pickle=False)``); format
-version 2 (version 1, without ``trace``, still opens)::
+version 3 with a runs section, else 2 (versions 1, without ``trace``, and 2 still open)::
 
     meta.json            0-d unicode array, JSON:
-                         {"format": "nn-playground/experiment", "version": 2,
+                         {"format": "nn-playground/experiment", "version": 2 or 3,
                           "spec": {...}, "dtype": "float32",
                           "config": {...},         # TrainConfig.to_dict()
                           "data": {...},           # data-set parameters (the caller's)
@@ -24,7 +24,7 @@ version 2 (version 1, without ``trace``, still opens)::
                                       "data_start": [epoch, steps], "optimizer_start": steps},
                           "history_columns": ["epoch", "step", "time", "lr", ...],
                           "trace": {"width", "sum", "count", "points"},  (version 2)
-                          "runs": [{...}, ...]}  (optional: the run list, see below)
+                          "runs": [{...}, ...]}  (version 3: the run list, see below)
     param/<i>.<name>     weights, as in a model file
     buffer/<i>.<name>    BatchNorm running statistics, as in a model file
     optimizer/<name>     optimizer buffers, e.g. optimizer/exp_avg (n_params,) float, in the order
@@ -33,14 +33,17 @@ version 2 (version 1, without ``trace``, still opens)::
     permutation          (n_train,) int64: the current epoch's sample order (mid-epoch only)
     trace/steps          (points,) int64, trace/loss (points,) float64: the per-step loss curve
                          (version 2; :class:`core.trace.LossTrace`, continued exactly)
-    runs/<i>/history     (rows, 8) float64: run i's per-epoch history (optional, with "runs")
+    runs/<i>/history     (rows, 8) float64: run i's per-epoch history (version 3, with "runs")
     runs/<i>/param/...   a pinned run's weights (its "spec" in meta.json gives their shapes)
 
 ``runs`` is the app's run list saved with the experiment (:mod:`core.runs_archive`): each
 run's settings, name, counters and whether it keeps weights; at most
 :data:`core.runs.MAX_RUNS` runs of at most :data:`core.runs.MAX_HISTORY_ROWS` rows each, and
-weights for at most :data:`core.runs.MAX_PINNED` pinned runs. Files without it (version 1, or
-version 2 written before it) open with no runs.
+weights for at most :data:`core.runs.MAX_PINNED` pinned runs. Only version 3 has it (version 2
+shipped without it, so a version 2 program refuses such a file by its version rather than by
+members it does not know); a file without runs is written as version 2, which every program
+since version 2 opens. Files of versions 1 and 2 open with no runs; a ``runs`` key in them is
+refused.
 
 ``rng`` is NumPy's ``bit_generator.state`` of the run's generator (PCG64; JSON integers);
 ``position`` is how many samples of the current epoch were used (``n_train`` at a boundary);
@@ -104,8 +107,11 @@ from core.training.trainer import Trainer
 
 FORMAT = "nn-playground/experiment"
 VERSION = 2
-#: Versions this program reads: 1 (before the per-step loss trace was saved) and 2.
-READABLE = (1, 2)
+#: The version of a file with a runs section.
+RUNS_VERSION = 3
+#: Versions this program reads: 1 (before the per-step loss trace was saved), 2, and 3 (2 with
+#: the run list).
+READABLE = (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -236,7 +242,7 @@ def save_experiment(
         trainer_meta["batch_loss"] = None  # the trainer treats both alike
     meta = {
         "format": FORMAT,
-        "version": VERSION,
+        "version": RUNS_VERSION if runs else VERSION,
         "spec": model.spec,
         "dtype": str(model.dtype),
         "config": trainer.config.to_dict(),
@@ -290,6 +296,10 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
             expected["trace/steps"] = Expected((points,), "iu")
             expected["trace/loss"] = Expected((points,))
         run_entries: list[dict[str, Any]] = []
+        if "runs" in meta and meta["version"] < RUNS_VERSION:
+            raise ModelFileError(
+                f"{path}: a version {meta['version']} file with runs; runs need version 3"
+            )
         if "runs" in meta:
             run_entries, run_members = expected_runs(path, meta["runs"], EXPERIMENT_PREFIX)
             expected.update(run_members)

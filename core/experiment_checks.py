@@ -52,7 +52,7 @@ TRAINER_KEYS = (
 
 
 def check_trace_meta(path, meta: dict[str, Any]) -> int | None:
-    """The number of per-step loss points a version 2 file holds (None for version 1)."""
+    """The number of per-step loss points a version 2 or 3 file holds (None for version 1)."""
     if meta["version"] < 2:
         return None
     trace = meta.get("trace")

@@ -34,6 +34,12 @@ MAX_NAME_CHARS = 200
 MAX_SETTINGS_CHARS = 64 * 1024
 #: Run ids: 1 to 64 letters, digits, "-" or "_".
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: The app's modes, the only ones a run can be of.
+MODES = ("plane", "images")
+#: Control characters, refused in names (they would break tables, tooltips and CSV rows).
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: First characters a spreadsheet reads as a formula; CSV cells starting so get a "'".
+FORMULA_STARTS = ("=", "+", "-", "@")
 COLUMNS = History.COLUMNS
 #: The table's columns as CSV writes them (:func:`runs_csv`).
 CSV_COLUMNS = (
@@ -124,13 +130,17 @@ def check_record_meta(entry: Any) -> dict[str, Any]:
         raise ValueError(f"a run lacks {', '.join(missing)}")
     if not isinstance(entry["id"], str) or not ID_PATTERN.fullmatch(entry["id"]):
         raise ValueError("a run's id is not 1 to 64 letters, digits, '-' or '_'")
-    for key in ("name", "mode"):
-        if not isinstance(entry[key], str) or len(entry[key]) > MAX_NAME_CHARS:
-            raise ValueError(f"run {entry['id']}: {key} is not a text of at most 200 characters")
-    if not isinstance(entry["settings"], dict):
-        raise ValueError(f"run {entry['id']}: settings is not an object")
-    if len(json.dumps(entry["settings"])) > MAX_SETTINGS_CHARS:
-        raise ValueError(f"run {entry['id']}: settings take more than {MAX_SETTINGS_CHARS:,} chars")
+    name = entry["name"]
+    if not isinstance(name, str) or len(name) > MAX_NAME_CHARS or CONTROL.search(name):
+        raise ValueError(
+            f"run {entry['id']}: name is not a text of at most {MAX_NAME_CHARS} characters "
+            "without control characters"
+        )
+    if entry["mode"] not in MODES:
+        raise ValueError(
+            f"run {entry['id']}: mode is {str(entry['mode'])[:40]!r}; allowed: {', '.join(MODES)}"
+        )
+    check_settings(entry["id"], entry["settings"])
     out = dict(entry)
     for key, high in (("rows", MAX_HISTORY_ROWS), ("epochs", 2**62), ("steps", 2**62)):
         out[key] = _whole(entry, key, high)
@@ -150,6 +160,21 @@ def check_record_meta(entry: Any) -> dict[str, Any]:
         raise ValueError(f"run {entry['id']}: weights must be true (with a spec) or false")
     out["weights"] = weights
     return out
+
+
+def check_settings(run_id: str, settings: Any) -> None:
+    """A run's settings: a JSON object of finite numbers, at most :data:`MAX_SETTINGS_CHARS`
+    characters; ValueError naming the run otherwise."""
+    if not isinstance(settings, dict):
+        raise ValueError(f"run {run_id}: settings is not an object")
+    try:
+        text = json.dumps(settings, allow_nan=False)
+    except ValueError:
+        raise ValueError(f"run {run_id}: settings hold a value that is not finite") from None
+    except (TypeError, RecursionError):
+        raise ValueError(f"run {run_id}: settings are not plain JSON of a few levels") from None
+    if len(text) > MAX_SETTINGS_CHARS:
+        raise ValueError(f"run {run_id}: settings take more than {MAX_SETTINGS_CHARS:,} chars")
 
 
 def _whole(entry: dict[str, Any], key: str, high: int) -> int:
@@ -182,7 +207,13 @@ def record_meta(record: RunRecord) -> dict[str, Any]:
 
 
 def _cell(value: float) -> str:
-    return "" if math.isnan(value) else f"{value:.10g}"
+    """A number at full precision (it reads back as the same float); "" for nan."""
+    return "" if math.isnan(value) else repr(float(value))
+
+
+def _text_cell(text: str) -> str:
+    """A text a spreadsheet shows as text: one that would start a formula gets a "'"."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def runs_csv(records: list[RunRecord]) -> str:
@@ -193,7 +224,7 @@ def runs_csv(records: list[RunRecord]) -> str:
     for r in records:
         metrics = [_cell(r.last(k)) for k in ("train_loss", "test_loss", "train_acc", "test_acc")]
         writer.writerow(
-            [r.name, r.mode, r.epochs, r.steps, *metrics, _cell(r.wall_time), r.n_params]
-            + [int(r.pinned), json.dumps(r.settings, sort_keys=True)]
+            [_text_cell(r.name), r.mode, r.epochs, r.steps, *metrics, _cell(r.wall_time)]
+            + [r.n_params, int(r.pinned), json.dumps(r.settings, sort_keys=True)]
         )
     return text.getvalue()

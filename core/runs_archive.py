@@ -55,14 +55,27 @@ def runs_arrays(
     records: list[RunRecord], prefix: str
 ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
     """``(entries, arrays)``: each run's JSON part and its members under ``prefix``; weights
-    only for pinned runs. ValueError for more than :data:`MAX_RUNS` runs."""
+    only for pinned runs, and only for the first :data:`MAX_PINNED` of them (the others are
+    written without, as :func:`expected_runs` would refuse them). Each run is checked as its
+    reader checks it: ValueError naming the run for more than :data:`MAX_RUNS` runs or a run
+    the reader would refuse."""
     if len(records) > MAX_RUNS:
         raise ValueError(f"runs: {len(records)} runs; at most {MAX_RUNS:,} are kept")
-    entries, arrays = [], {}
+    entries, arrays, with_weights = [], {}, 0
     for i, record in enumerate(records):
         entry = record_meta(record)
+        if entry["weights"] and with_weights >= MAX_PINNED:
+            entry["weights"] = False
+            del entry["spec"]
+        with_weights += entry["weights"]
+        history = np.asarray(record.history, np.float64)
+        try:
+            check_record_meta(entry)
+            check_history_rows(history)
+        except ValueError as exc:
+            raise ValueError(f"run {i + 1} ({record.name[:40]}): {exc}") from None
         entries.append(entry)
-        arrays[f"{prefix}{i}/history"] = np.asarray(record.history, np.float64)
+        arrays[f"{prefix}{i}/history"] = history
         if entry["weights"]:
             shapes = state_shapes("run", check_spec("run", record.spec))
             for key in shapes:
@@ -81,10 +94,13 @@ def save_runs(path: str | os.PathLike, records: list[RunRecord]) -> None:
 
 # -- reading -------------------------------------------------------------------------------------
 def expected_runs(
-    path: str | os.PathLike, entries: Any, prefix: str
+    path: str | os.PathLike, entries: Any, prefix: str, skipped: list[str] | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, Expected]]:
     """Check the ``"runs"`` list of a ``meta.json``; returns the checked entries and the
-    members they call for, each with its exact shape."""
+    members they call for, each with its exact shape. Each entry keeps its place in the list
+    as ``"index"``. With ``skipped`` (a list), a run that fails its checks is left out and
+    named there, and runs with weights past :data:`MAX_PINNED` are read without them;
+    without it, any problem refuses the file (ModelFileError)."""
     if not isinstance(entries, list):
         raise ModelFileError(f"{path}: meta.json's 'runs' is not a list")
     if len(entries) > MAX_RUNS:
@@ -92,66 +108,128 @@ def expected_runs(
     checked, expected, ids = [], {}, set()
     for i, entry in enumerate(entries):
         try:
-            entry = check_record_meta(entry)
+            entry = _checked_entry(path, i, entry, ids)
         except ValueError as exc:
-            raise ModelFileError(f"{path}: run {i + 1}: {exc}") from None
-        if entry["id"] in ids:
-            raise ModelFileError(f"{path}: run {i + 1}: its id appears twice")
+            if skipped is None:
+                raise ModelFileError(str(exc)) from None
+            skipped.append(str(exc))
+            continue
         ids.add(entry["id"])
-        expected[f"{prefix}{i}/history"] = Expected((entry["rows"], len(COLUMNS)))
-        if entry["weights"]:
-            entry["spec"] = check_spec(f"{path}: run {i + 1}", entry["spec"])
-            entry["shapes"] = state_shapes(f"{path}: run {i + 1}", entry["spec"])
-            for key, shape in entry["shapes"].items():
-                expected[f"{prefix}{i}/{key}"] = Expected(shape)
+        if entry["weights"] and sum(e["weights"] for e in checked) >= MAX_PINNED:
+            if skipped is None:
+                raise ModelFileError(f"{path}: more than {MAX_PINNED} runs keep weights; refusing")
+            skipped.append(
+                f"{path}: run {i + 1}: past {MAX_PINNED} runs with weights; its "
+                "weights were not read"
+            )
+            entry["weights"] = False
+        expected.update(_members(prefix, entry))
         checked.append(entry)
-    if sum(e["weights"] for e in checked) > MAX_PINNED:
-        raise ModelFileError(f"{path}: more than {MAX_PINNED} runs keep weights; refusing")
     return checked, expected
 
 
-def read_runs(archive: Archive, entries: list[dict[str, Any]], prefix: str) -> list[RunRecord]:
+def _checked_entry(path: str | os.PathLike, i: int, entry: Any, ids: set[str]) -> dict[str, Any]:
+    """One run's checked JSON part (see :func:`expected_runs`); ValueError naming it."""
+    try:
+        entry = check_record_meta(entry)
+    except ValueError as exc:
+        raise ValueError(f"{path}: run {i + 1}: {exc}") from None
+    if entry["id"] in ids:
+        raise ValueError(f"{path}: run {i + 1}: its id appears twice")
+    entry["index"] = i
+    if entry["weights"]:
+        entry["spec"] = check_spec(f"{path}: run {i + 1}", entry["spec"])
+        entry["shapes"] = state_shapes(f"{path}: run {i + 1}", entry["spec"])
+    return entry
+
+
+def _members(prefix: str, entry: dict[str, Any]) -> dict[str, Expected]:
+    """The members one checked run calls for, with their exact shapes."""
+    i = entry["index"]
+    members = {f"{prefix}{i}/history": Expected((entry["rows"], len(COLUMNS)))}
+    if entry["weights"]:
+        for key, shape in entry["shapes"].items():
+            members[f"{prefix}{i}/{key}"] = Expected(shape)
+    return members
+
+
+def read_runs(
+    archive: Archive, entries: list[dict[str, Any]], prefix: str, skipped: list[str] | None = None
+) -> list[RunRecord]:
     """The runs of ``entries`` (from :func:`expected_runs`), their members read from
-    ``archive`` (whose members :meth:`Archive.expect` has checked) and checked."""
-    path, records = archive.path, []
-    for i, entry in enumerate(entries):
-        key = f"{prefix}{i}/history"
-        history = archive.read(key, Expected((entry["rows"], len(COLUMNS)))).astype(np.float64)
+    ``archive`` (whose members :meth:`Archive.expect` has checked) and checked. With
+    ``skipped``, a run whose arrays fail their checks is left out and named there."""
+    records = []
+    for entry in entries:
         try:
-            check_history_rows(history)
+            records.append(_read_run(archive, entry, prefix))
         except ValueError as exc:
-            raise ModelFileError(f"{path}: run {i + 1}: {exc}") from None
+            if skipped is None:
+                raise
+            skipped.append(str(exc))
+    return records
+
+
+def _read_run(archive: Archive, entry: dict[str, Any], prefix: str) -> RunRecord:
+    """One run's record, its arrays read and checked; ModelFileError naming the run."""
+    path, i = archive.path, entry["index"]
+    try:
+        history = archive.read(f"{prefix}{i}/history", Expected((entry["rows"], len(COLUMNS))))
+        history = history.astype(np.float64)
+        check_history_rows(history)
         weights = None
         if entry["weights"]:
             weights = {}
             for name, shape in entry["shapes"].items():
                 value = archive.read(f"{prefix}{i}/{name}", Expected(shape))
-                key = name.partition("/")[2]
-                weights[key] = check_values(path, f"run {i + 1} {name}", value, np.float32)
-        records.append(
-            RunRecord(
-                id=entry["id"],
-                name=entry["name"],
-                mode=entry["mode"],
-                settings=entry["settings"],
-                history=history,
-                epochs=entry["epochs"],
-                steps=entry["steps"],
-                wall_time=entry["wall_time"],
-                n_params=entry["n_params"],
-                pinned=entry["pinned"],
-                created=entry["created"],
-                spec=entry.get("spec") if weights is not None else None,
-                weights=weights,
-            )
-        )
-    return records
+                weights[name.partition("/")[2]] = check_values(path, name, value, np.float32)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: run {i + 1}: {str(exc).removeprefix(f'{path}: ')}") from None
+    return RunRecord(
+        id=entry["id"],
+        name=entry["name"],
+        mode=entry["mode"],
+        settings=entry["settings"],
+        history=history,
+        epochs=entry["epochs"],
+        steps=entry["steps"],
+        wall_time=entry["wall_time"],
+        n_params=entry["n_params"],
+        pinned=entry["pinned"],
+        created=entry["created"],
+        spec=entry.get("spec") if weights is not None else None,
+        weights=weights,
+    )
 
 
-def load_runs(path: str | os.PathLike) -> list[RunRecord]:
-    """Read and check a runs file (see the module docstring); ModelFileError for any problem."""
+def load_runs(path: str | os.PathLike) -> tuple[list[RunRecord], list[str]]:
+    """Read and check a runs file (see the module docstring) run by run: ``(runs, skipped)``,
+    ``skipped`` naming each run left out and why (the others are kept). ModelFileError when
+    the file itself can't be read (not a runs file, its list or its members' sizes)."""
+    skipped: list[str] = []
     with Archive(path, "runs file") as archive:
         meta = read_meta(archive, FORMAT, VERSION)
-        entries, expected = expected_runs(path, meta.get("runs"), "")
+        entries, expected = expected_runs(path, meta.get("runs"), "", skipped)
+        entries = [e for e in entries if _members_fit(archive, e, skipped)]
+        expected = {k: v for e in entries for k, v in _members("", e).items()}
+        # the members of runs (or weights) left out are not looked at; any other is refused
+        listed = {str(i) for i in range(len(meta["runs"]))}
+        archive.members = {
+            k: v
+            for k, v in archive.members.items()
+            if k in expected or k.partition("/")[0] not in listed
+        }
         archive.expect({"meta.json": META, **expected})  # before any run is decompressed
-        return read_runs(archive, entries, "")
+        return read_runs(archive, entries, "", skipped), skipped
+
+
+def _members_fit(archive: Archive, entry: dict[str, Any], skipped: list[str]) -> bool:
+    """Whether a run's members (a runs file's) are all there, none declaring more than its
+    shape takes; False (and named in ``skipped``) otherwise."""
+    for key, want in _members("", entry).items():
+        info = archive.members.get(key)
+        if info is None or info.file_size > want.nbytes:
+            what = "is missing" if info is None else "is larger than its shape"
+            skipped.append(f"{archive.path}: run {entry['index'] + 1}: {key} {what}")
+            return False
+    return True

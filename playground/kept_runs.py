@@ -60,6 +60,7 @@ class Host(Protocol):
 
     controller: TrainingController
     toolbar: RunToolbar  # its speed control
+    workspaces: dict[str, Workspace]  # by mode
 
     @property
     def mode(self) -> str: ...  # the mode on screen
@@ -249,6 +250,25 @@ class KeptRuns(QObject):
             if kept.steps > kept.clean_step:
                 if not self._ask_to_save(mode, kept.experiment.epoch, kept.steps):
                     return False
+        return self._quit_unsaved_lists()
+
+    def _quit_unsaved_lists(self) -> bool:
+        """Ask whether to quit when a workspace's run list could not be saved (its last
+        changes would be lost). True: go on quitting."""
+        for ws in self.window.workspaces.values():
+            problem = ws.save_problem()
+            if not problem:
+                continue
+            answer = QMessageBox.question(
+                self.window,
+                "Quit without the runs?",
+                f"The {ws.title} runs could not be saved ({problem}). Their last changes are "
+                "lost if you quit now. Quit anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
         return True
 
     def _ask_to_save(self, mode: str, epoch: int, step: int) -> bool:

@@ -6,9 +6,12 @@ Undo, an experiment whose runs were saved with it) goes on in its own record: re
 matched by their first epoch's history row.
 
 The list lives in ``<runs folder>/<mode>.npz`` (:func:`core.runs_archive.runs_folder`), saved
-atomically after each change and when the window closes, read when the workspace is made: a
-file that can't be read leaves the list empty, says why, and is set aside as
-``<mode>.damaged.npz``. Only pinned runs keep their weights there; in memory, the last
+atomically from a thread after each change (the newest list wins) and when the window closes
+(waited for), read in a thread when the workspace is made and shown when read, run by run: runs
+that can't be read (or a file that can't) are left out, the panel says why, and the file is
+set aside as ``<mode>.damaged.npz`` (``-2``, ``-3``… beside an earlier one).
+
+Only pinned runs keep their weights there; in memory, the last
 :data:`UNPINNED_WEIGHTS` unpinned runs keep theirs too, so pinning a recent run keeps them.
 """
 
@@ -17,16 +20,18 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
 import uuid
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.io import state_shapes
-from core.runs import COLUMNS, MAX_SETTINGS_CHARS, RunRecord, kept_history
+from core.runs import COLUMNS, MAX_PINNED, MAX_RUNS, MAX_SETTINGS_CHARS, RunRecord, kept_history
 from core.runs_archive import load_runs, runs_folder, save_runs
 from core.sweep.task import RunResult
 from core.training.snapshot import Snapshot
@@ -40,8 +45,12 @@ from playground.throttle import Throttled
 UPDATE_INTERVAL = 500
 #: Changes are saved this long after the last one (ms).
 SAVE_DELAY = 1000
+#: Seconds the last save waits for when the window closes.
+QUIT_WAIT = 10.0
 #: Unpinned runs that keep their weights in memory (the most recent ones).
 UNPINNED_WEIGHTS = 10
+#: The mark in a record's data settings that its point edits were left out (too long).
+EDITS_LEFT_OUT = "edits_left_out"
 
 
 class RunList(QObject):
@@ -51,6 +60,7 @@ class RunList(QObject):
     ``{"initial_state": weights}`` for a pinned run with weights, else empty)."""
 
     restoreRequested = Signal(object, dict)
+    _readDone = Signal()
 
     def __init__(self, workspace: Any, curves: Any) -> None:
         super().__init__(workspace)
@@ -66,6 +76,12 @@ class RunList(QObject):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY)
         self._save_timer.timeout.connect(self.save)
+        self._saver = RunsSaver(self)
+        self._saver.saved.connect(self._saved)  # queued: it is emitted by the saving thread
+        self._said = ""  # the last save error said
+        self.loaded = True  # the runs file is read (or there is none)
+        self._reading: threading.Thread | None = None
+        self._readDone.connect(self._show_read)
         self.model.changed.connect(self._save_timer.start)
         self.model.overlayChanged.connect(self._overlay)
         self.model.refused.connect(lambda text: workspace.statusMessage.emit(text, 8000))
@@ -162,10 +178,23 @@ class RunList(QObject):
 
     # -- runs from elsewhere, restoring, the overlay -------------------------------------------
     def add_runs(self, records: list[RunRecord] | tuple[RunRecord, ...]) -> None:
-        """Add runs made elsewhere (an experiment file, a sweep); those already here stay."""
-        for record in records:
-            if self.model.record(record.id) is None:
-                self.model.add(record)
+        """Add runs made elsewhere (an experiment file, a sweep); those already here stay.
+        Pinned runs past :data:`core.runs.MAX_PINNED` keep their pin but not their weights,
+        and the oldest unpinned runs leave past :data:`core.runs.MAX_RUNS`: the status bar
+        says how many."""
+        before = {r.id for r in self.model.records}
+        new = [r for r in records if r.id not in before]
+        unweighted = sum(not self.model.add(record) for record in new)
+        if len(new) < 2 and not unweighted and len(self.model.records) > len(before):
+            return  # one run (a sweep's) in a list with room: nothing to say
+        left = len(before - {r.id for r in self.model.records})
+        text = f"Added {runs_count(len(new))} to the Runs tab"
+        if left:
+            text += f"; the {runs_count(left)} oldest unpinned left (at most {MAX_RUNS:,} are kept)"
+        if unweighted:
+            text += f"; {runs_count(unweighted)} pinned came without weights"
+            text += f" (at most {MAX_PINNED} keep them)"
+        self.workspace.statusMessage.emit(text + ".", 10000)
 
     def add_sweep_run(self, result: RunResult, session: Any) -> None:
         """A finished run of a sweep (Run ▸ Sweep…), trained with ``session``'s settings."""
@@ -208,45 +237,176 @@ class RunList(QObject):
             self.workspace.statusMessage.emit(f"{record.name} is a run of another mode", 8000)
             return
         weights = record.weights if record.pinned else None
+        other = weights is not None and not same_spec(record.spec, session_spec(session))
+        if other:
+            weights = None  # they would not fit the network its settings build now
         self.restoreRequested.emit(session, {} if weights is None else {"initial_state": weights})
         what = "settings and weights" if weights is not None else "settings"
-        self.workspace.statusMessage.emit(f"Restored the {what} of {record.name}", 8000)
+        text = f"Restored the {what} of {record.name}"
+        if other:
+            text += "; its weights are for another network, so it starts afresh"
+        if record.settings.get("data", {}).get(EDITS_LEFT_OUT):
+            text += "; its point edits were not kept (they took more than 64 KiB)"
+        self.workspace.statusMessage.emit(text, 10000)
 
     def _overlay(self) -> None:
         self.curves.set_overlays([(r.name, color, r) for r, color in self.model.ticked()])
 
     # -- the runs file -------------------------------------------------------------------------
     def load(self) -> None:
-        """Read the runs file, if any; a file that can't be read leaves the list empty, says
-        why (the panel, the status bar) and is set aside."""
+        """Read the runs file, if any, in a thread; the list shows it when read
+        (:meth:`_show_read`), merged with any run kept meanwhile."""
         if not self.path.exists():
             return
-        try:
-            records = load_runs(self.path)
-        except ValueError as exc:
-            aside = self.path.with_name(f"{self.workspace.mode}.damaged.npz")
-            try:
-                os.replace(self.path, aside)
-            except OSError:
-                aside = self.path
-            text = f"The saved runs could not be read ({exc}); the list starts empty."
-            text += f" The file was kept as {aside}." if aside != self.path else ""
-            self.panel.show_problem(text)
-            QTimer.singleShot(0, lambda: self.workspace.statusMessage.emit(text, 15000))
-            return
-        self.model.beginResetModel()
-        self.model.records = records
-        self.model.endResetModel()
+        self.loaded = False
+        self._reading = threading.Thread(target=self._read, name="runs-read", daemon=True)
+        self._reading.start()
 
-    def save(self) -> None:
-        """Write the list (pinned runs with their weights) now."""
+    def _read(self) -> None:
+        """(The reading thread.) The file's runs, or why it can't be read."""
+        try:
+            result: tuple[list[RunRecord], list[str]] | ValueError = load_runs(self.path)
+        except ValueError as exc:
+            result = exc
+        self._read_result = result
+        self._readDone.emit()  # queued to the window's thread
+
+    def wait_loaded(self, timeout: float = QUIT_WAIT) -> None:
+        """Until the runs file is read and shown (at most ``timeout`` seconds)."""
+        if self._reading is not None:
+            self._reading.join(timeout)
+            if not self._reading.is_alive():
+                self._show_read()
+
+    def _show_read(self) -> None:
+        """Show the runs read, run by run: a file that can't be read leaves the list as it is,
+        one with runs that can't be read leaves them out; either way the panel and the status
+        bar say why, and the file is set aside (:func:`set_aside`)."""
+        if self.loaded:
+            return
+        self.loaded, self._reading, result = True, None, self._read_result
+        if isinstance(result, ValueError):
+            records, skipped = [], [str(result)]
+            text = f"The saved runs could not be read ({result}); the list starts empty."
+        else:
+            (records, skipped), reasons = (
+                result,
+                "; ".join(s.removeprefix(f"{self.path}: ") for s in result[1][:3]),
+            )
+            text = f"Saved runs left out as they could not be read: {len(skipped)} ({reasons})."
+        if skipped:
+            aside = set_aside(self.path)
+            text += f" The file was kept as {aside}." if aside is not None else ""
+            self.panel.show_problem(text)
+            self.workspace.statusMessage.emit(text, 15000)
+        ids = {r.id for r in self.model.records}
+        meanwhile = list(self.model.records)  # kept while the file was read: they win
+        self.model.beginResetModel()
+        self.model.records = [r for r in records if r.id not in ids] + meanwhile
+        self.model.endResetModel()
+        if meanwhile:
+            self._save_timer.start()
+
+    def save(self, wait: bool = False) -> None:
+        """Write the list (pinned runs with their weights) from the saving thread: records are
+        frozen, the newest list wins. ``wait``: until it is written (at most
+        :data:`QUIT_WAIT` seconds; the window is closing), saying why if it was not."""
         self._save_timer.stop()
+        if wait:
+            self.wait_loaded()
+        if not self.loaded:
+            return  # saved once the file is read (_show_read)
         if not self.model.records and not self.path.exists():
             return  # nothing to keep, nothing to empty
-        try:
-            save_runs(self.path, self.to_save())
-        except (OSError, ValueError) as exc:
-            self.workspace.statusMessage.emit(f"The runs could not be saved: {exc}", 10000)
+        self._saver.save(self.path, self.to_save())
+        if wait:
+            self._saver.wait(QUIT_WAIT)
+            self._saved()
+
+    def _saved(self) -> None:
+        """A save ended: say why if it failed (once per failure)."""
+        error = self._saver.error
+        if error and error != self._said:
+            self.workspace.statusMessage.emit(f"The runs could not be saved: {error}", 10000)
+        self._said = error
+
+    def save_problem(self) -> str:
+        """Why the runs could not be saved ("" when they were): the list is saved first,
+        waiting at most :data:`QUIT_WAIT` seconds."""
+        self.save(wait=True)
+        if self._saver.busy():
+            return f"the runs are still being written to {self.path}"
+        return self._saver.error
+
+
+class RunsSaver(QObject):
+    """Writes run lists in a thread of its own, one at a time: a list handed over while one
+    is written replaces any still waiting (the newest wins). ``saved`` follows each write;
+    ``error`` is why the last one failed ("" if it did not)."""
+
+    saved = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.error = ""
+        self._lock = threading.Lock()
+        self._pending: tuple[Path, list[RunRecord]] | None = None
+        self._thread: threading.Thread | None = None
+
+    def save(self, path: Path, records: list[RunRecord]) -> None:
+        with self._lock:
+            self._pending = path, records
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._drain, name="runs-save", daemon=True)
+                self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                job, self._pending = self._pending, None
+                if job is None:
+                    self._thread = None
+                    return
+            try:
+                save_runs(*job)
+                error = ""
+            except (OSError, ValueError) as exc:
+                error = str(exc)
+            with self._lock:
+                self.error = error
+            self.saved.emit()
+
+    def busy(self) -> bool:
+        with self._lock:
+            return self._thread is not None
+
+    def wait(self, timeout: float) -> None:
+        """Until every list handed over is written, or ``timeout`` seconds."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+
+def runs_count(n: int) -> str:
+    """ "1 run", "2 runs"..."""
+    return f"{n:,} run{'s' * (n != 1)}"
+
+
+def set_aside(path: Path) -> Path | None:
+    """Move a runs file that could not be read (all of it or some runs) to
+    ``<mode>.damaged.npz``, or ``<mode>.damaged-2.npz``, ``-3``… if that exists (an earlier one
+    is never overwritten); the name it has now, or None if it could not be moved."""
+    stem = path.name.removesuffix(".npz")
+    for k in range(1, 1000):
+        aside = path.with_name(f"{stem}.damaged{'' if k == 1 else f'-{k}'}.npz")
+        if not aside.exists():
+            try:
+                os.rename(path, aside)
+            except OSError:
+                return None
+            return aside
+    return None
 
 
 def settings_of(session: Any) -> dict[str, Any]:
@@ -254,8 +414,26 @@ def settings_of(session: Any) -> dict[str, Any]:
     make it longer than :data:`core.runs.MAX_SETTINGS_CHARS`."""
     settings = session.to_dict()
     if len(json.dumps(settings)) > MAX_SETTINGS_CHARS and "edits" in settings.get("data", {}):
-        settings["data"] = {**settings["data"], "edits": [], "queued_edits": []}
+        data = {**settings["data"], "edits": [], "queued_edits": [], EDITS_LEFT_OUT: True}
+        settings["data"] = data  # the mark is ignored by the session, read by restore
     return settings
+
+
+def session_spec(session: Any) -> dict[str, Any] | None:
+    """The architecture ``session``'s settings build now (None if they build none): a plane
+    session's for its data set, an image session's for the digits."""
+    try:
+        if hasattr(session, "build_dataset"):
+            return session.build_spec(session.build_dataset())
+        return session.build_spec()
+    except (ValueError, OSError):
+        return None
+
+
+def same_spec(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Whether two specs are the same architecture (as JSON: a tuple equals a list)."""
+    as_json = lambda spec: json.dumps(spec, sort_keys=True)  # noqa: E731
+    return a is not None and b is not None and as_json(a) == as_json(b)
 
 
 def param_count(spec: dict[str, Any] | None) -> int:

@@ -6,6 +6,7 @@ and :meth:`RunsModel.update` (the live run, a sweep, a file), keyed by their ``i
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import replace
 from typing import Any
@@ -28,7 +29,8 @@ COLUMNS = (
     ("Params", "n_params", "Trainable parameters"),
 )
 NAME, PIN = 0, 1
-#: Overlay colours, apart from the live run's blue and orange.
+#: The first overlay colours, apart from the live run's blue and orange; more are made by
+#: :func:`overlay_color`.
 PALETTE = (
     (44, 160, 44),
     (214, 39, 40),
@@ -39,6 +41,23 @@ PALETTE = (
     (188, 189, 34),
     (127, 127, 127),
 )
+#: Why a run without weights can't be pinned.
+NO_WEIGHTS = (
+    "Its weights are no longer kept (only pinned runs and the last few runs keep theirs): "
+    "restoring it restores its settings only"
+)
+
+
+def overlay_color(k: int) -> QColor:
+    """The ``k``-th overlay colour: :data:`PALETTE`, then hues a golden angle apart (each new
+    one far from the ones before), at three levels of brightness."""
+    if k < len(PALETTE):
+        return QColor(*PALETTE[k])
+    k -= len(PALETTE)
+    hue = (0.07 + k * 0.618034) % 1.0
+    return QColor.fromHsvF(hue, 0.85, (0.95, 0.7, 0.5)[(k // 12) % 3])
+
+
 _ROOT = QModelIndex()
 #: The role that sorts: raw numbers (nan last), names as text.
 SORT_ROLE = Qt.ItemDataRole.UserRole
@@ -82,12 +101,16 @@ class RunsModel(QAbstractTableModel):
         self.colors: dict[str, QColor] = {}  # ticked run id -> its colour
 
     # -- records in and out --------------------------------------------------------------------
-    def add(self, record: RunRecord) -> None:
+    def add(self, record: RunRecord) -> bool:
         """Add a run (or replace the one with its id); the oldest unpinned runs leave beyond
-        :data:`core.runs.MAX_RUNS`."""
+        :data:`core.runs.MAX_RUNS`. A pinned run with weights past :data:`core.runs.MAX_PINNED`
+        keeps its pin but not its weights: False then."""
         if self.row_of(record.id) is not None:
             self.update(record)
-            return
+            return True
+        kept = not (record.pinned and record.weights is not None and self.pins_full())
+        if not kept:
+            record = replace(record, weights=None, spec=None)
         self.beginInsertRows(QModelIndex(), len(self.records), len(self.records))
         self.records.append(record)
         self.endInsertRows()
@@ -95,6 +118,11 @@ class RunsModel(QAbstractTableModel):
             unpinned = [r.id for r in self.records if not r.pinned] or [self.records[0].id]
             self.remove([unpinned[0]])
         self.changed.emit()
+        return kept
+
+    def pins_full(self) -> bool:
+        """Whether :data:`core.runs.MAX_PINNED` runs keep their weights already."""
+        return sum(r.pinned and r.weights is not None for r in self.records) >= MAX_PINNED
 
     def update(self, record: RunRecord) -> None:
         """Replace the run with ``record``'s id (added if it is not in the list)."""
@@ -135,9 +163,9 @@ class RunsModel(QAbstractTableModel):
         if row is None or on == (run_id in self.colors):
             return
         if on:
-            used = {c.getRgb()[:3] for c in self.colors.values()}
-            free = [c for c in PALETTE if c not in used] or [PALETTE[len(self.colors) % 8]]
-            self.colors[run_id] = QColor(*free[0])
+            used = {c.rgb() for c in self.colors.values()}
+            k = next(k for k in range(len(used) + 1) if overlay_color(k).rgb() not in used)
+            self.colors[run_id] = overlay_color(k)
         else:
             del self.colors[run_id]
         self.dataChanged.emit(self.index(row, NAME), self.index(row, NAME))
@@ -148,8 +176,11 @@ class RunsModel(QAbstractTableModel):
         record = self.record(run_id)
         if record is None:
             return False
-        if on and sum(r.pinned for r in self.records) >= MAX_PINNED:
-            self.refused.emit(f"At most {MAX_PINNED} runs can be pinned: unpin one first.")
+        if on and record.weights is None:
+            self.refused.emit(f"{record.name}: {NO_WEIGHTS.lower()}.")
+            return False
+        if on and self.pins_full():
+            self.refused.emit(f"At most {MAX_PINNED} runs keep their weights: unpin one first.")
             return False
         self.update(replace(record, pinned=on))
         self.changed.emit()
@@ -183,6 +214,8 @@ class RunsModel(QAbstractTableModel):
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if index.column() in (NAME, PIN):
             flags |= Qt.ItemFlag.ItemIsUserCheckable
+        if index.column() == PIN and not self._can_pin(self.records[index.row()]):
+            flags &= ~Qt.ItemFlag.ItemIsEnabled
         if index.column() == NAME:
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
@@ -196,7 +229,7 @@ class RunsModel(QAbstractTableModel):
             return cell_text(value, what)
         if role == SORT_ROLE:
             if isinstance(value, float) and math.isnan(value):
-                return math.inf  # runs without the value sort last
+                return None  # runs without the value: last either way (RunsProxy)
             return value.lower() if isinstance(value, str) else float(value)
         checked = Qt.CheckState.Checked, Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.CheckStateRole and index.column() == NAME:
@@ -206,10 +239,17 @@ class RunsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and index.column() == NAME:
             return self.colors.get(record.id)
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == NAME:
-            return record.name
+            return html.escape(record.name)  # a tooltip may be read as rich text
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == PIN:
+            return None if self._can_pin(record) else NO_WEIGHTS
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > PIN:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    @staticmethod
+    def _can_pin(record: RunRecord) -> bool:
+        """A run can be pinned if it still has its weights (and unpinned always)."""
+        return record.pinned or record.weights is not None
 
     def setData(self, index: QModelIndex, value, role=Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
         if not index.isValid():

@@ -9,7 +9,7 @@ the file dialogs, atomically.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,6 +33,18 @@ from playground.panels.runs_model import NAME, SORT_ROLE, RunsModel
 NAME_WIDTH = 220
 
 
+class RunsProxy(QSortFilterProxyModel):
+    """Sorts by :data:`SORT_ROLE`; runs without a value (None) come last in either order."""
+
+    def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:  # noqa: N802 (Qt name)
+        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        if a is None or b is None:
+            # Qt reverses the comparison for a descending sort: missing is "least" then
+            descending = self.sortOrder() == Qt.SortOrder.DescendingOrder
+            return a is not b and (a is None) == descending
+        return a < b
+
+
 class RunsPanel(QWidget):
     """``restoreRequested(id)``: restore that run's settings (and a pinned run's weights)."""
 
@@ -41,9 +53,8 @@ class RunsPanel(QWidget):
     def __init__(self, model: RunsModel | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model if model is not None else RunsModel(self)
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = RunsProxy(self)
         self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
@@ -123,7 +134,23 @@ class RunsPanel(QWidget):
             self.restoreRequested.emit(ids[0])
 
     def delete_selected(self) -> None:
-        self.model.remove(self.selected_ids())
+        """Delete the selected runs; asks first when a pinned run with weights is among them."""
+        ids = self.selected_ids()
+        kept = [r.name for r in map(self.model.record, ids) if r.pinned and r.weights is not None]
+        if kept:
+            answer = QMessageBox.question(
+                self,
+                "Delete pinned runs?",
+                f"{len(kept)} of the selected runs {'are' if len(kept) > 1 else 'is'} pinned "
+                f"and keep{'s' * (len(kept) == 1)} {'their' if len(kept) > 1 else 'its'} "
+                f"weights ({', '.join(kept[:3])}{', …' if len(kept) > 3 else ''}). Delete "
+                "them with the others?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.model.remove(ids)
 
     def rename_selected(self) -> None:
         ids = self.selected_ids()

@@ -4,6 +4,8 @@ and a log-scale toggle for the loss."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -31,6 +33,7 @@ def key_label(entries: list[tuple[str, QPen]]) -> str:
     for name, pen in entries:
         color = pen.color()
         dash = "┅" if pen.style() == Qt.PenStyle.DashLine else "━"
+        name = html.escape(name)  # a run's name is the user's text, never markup
         parts.append(f'<span style="color:{color.name()}">{dash}</span>&nbsp;{name}')
     return "&nbsp;&nbsp;&nbsp;".join(parts)
 
@@ -186,7 +189,9 @@ class CurvesView(QWidget):
             self.acc_plot.removeItem(acc)
         log = self.log_scale.isChecked()
         for name, color, record in runs:
-            pen = pg.mkPen(color, width=2)
+            # thin and cosmetic: 20 antialiased 2-px overlays made each repaint ~20 times
+            # slower (benchmarks/runs_overlay.py); the live run stays bold
+            pen = pg.mkPen(color, width=1, cosmetic=True)
             if record.id not in self._overlay_items:
                 self._overlay_items[record.id] = (
                     self.loss_plot.plot(pen=pen, name=name),

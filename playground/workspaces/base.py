@@ -138,6 +138,11 @@ class Workspace(QWidget):
         for the window to set up a new run (the training modes)."""
         return False
 
+    def save_problem(self) -> str:
+        """Why what the workspace keeps on its own (its run list) could not be saved, after
+        trying once more ("" when all is saved)."""
+        return ""
+
     # -- sessions ----------------------------------------------------------------------------
     def default_session(self) -> Any:
         """The session shown when none was saved: the mode's default preset's."""
@@ -289,7 +294,10 @@ class TrainingWorkspace(Workspace):
         super().drop_run()
 
     def stop_work(self) -> None:
-        self.runs.save()
+        self.runs.save(wait=True)
+
+    def save_problem(self) -> str:
+        return self.runs.save_problem()
 
     def views(self) -> tuple[tuple[str, QWidget], ...]:
         """The curves and the statistics (a mode puts its own views first)."""
