@@ -4,8 +4,11 @@ accuracy and loss) and Cancel stopping them all at once.
 
 The values are checked as they are typed (the preview says how many runs, or what is wrong, in
 the app's words); the tasks are built and the workers started off the GUI thread
-(:class:`playground.sweep_runner.SweepRunner`). Each finished run is also emitted as
-``runFinished(RunResult, session)``, for a list of runs.
+(:class:`playground.sweep_runner.SweepRunner`). Start sweeps the session on screen at that
+moment. While the window's own run trains, the sweep uses one worker process fewer (at least
+one), so that the run, the sweep and the window share the cores. Each finished run is also
+emitted as ``runFinished(RunResult, session)``; given ``runs_for``, the runs fill their mode's
+Runs tab live (:class:`playground.sweep_rows.SweepRows`).
 
 Alone (``python -m playground.panels.sweep_dialog [--theme dark] [--screenshot FILE]``) it
 sweeps the default plane session; the screenshot is taken once the first run has finished.
@@ -47,10 +50,12 @@ from playground.sweep_plan import (
     SWEEP_SETTINGS,
     count_runs,
     default_epochs,
+    describe_session,
     parse_values,
     run_session,
     sweep_tasks,
 )
+from playground.sweep_rows import SweepRows
 from playground.sweep_runner import SweepRunner
 
 COLUMNS = ("Run", "Progress", "Test accuracy", "Test loss")
@@ -101,8 +106,11 @@ class _SettingRow(QWidget):
 
 class SweepDialog(QDialog):
     """A sweep of ``session`` (plane or image; or a function giving the session on screen,
-    read each time the dialog is shown, see :meth:`show_session`). ``workers``: most worker
-    processes (default: the cores less one); ``cache_dir``: where image data sets are found."""
+    read each time the dialog is shown and at Start, see :meth:`show_session`). ``workers``:
+    most worker processes (default: the cores less one); ``cache_dir``: where image data sets
+    are found; ``busy()``: whether the window's own run is training (one worker fewer then);
+    ``runs_for(session)``: the run list (:class:`playground.run_list.RunList`) a run of that
+    session joins."""
 
     runFinished = Signal(object, object)  # RunResult, the session that run trained
 
@@ -113,10 +121,14 @@ class SweepDialog(QDialog):
         *,
         workers: int | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
+        busy: Callable[[], bool] | None = None,
+        runs_for: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(parent)
         self._session_of = session if callable(session) else lambda: session
         self.cache_dir = cache_dir
+        self._busy, self._runs_for = busy, runs_for
+        self.rows: SweepRows | None = None  # the sweep's rows in the Runs tab
         self.setWindowTitle("Sweep")
         self.intro = QLabel()
         self.intro.setWordWrap(True)
@@ -145,6 +157,7 @@ class SweepDialog(QDialog):
         self._read_session()
         self._results: dict[int, RunResult] = {}
         self._runs = 0
+        self._training = False  # the workers started
         for edit in (self.first.values_edit, self.second.values_edit):
             edit.textChanged.connect(self._update_preview)
         for box in (self.first.key_box, self.second.key_box):
@@ -163,20 +176,23 @@ class SweepDialog(QDialog):
         self.resize(620, 460)
         QApplication.instance().aboutToQuit.connect(self.cancel)
 
-    def _read_session(self) -> None:
-        """Sweep the session on screen now (a copy: the runs don't follow later changes)."""
+    def _read_session(self, epochs: bool = True) -> None:
+        """Sweep the session on screen now (a copy: the runs don't follow later changes);
+        ``epochs``: with its epochs per run."""
         self.session = self._session_of().copy()
         mode = "image" if isinstance(self.session, ImageSession) else "plane"
         self.intro.setText(
-            f"Train the {mode} session once per combination of these values, several runs at a "
-            "time."
+            f"Train the {mode} session on screen ({describe_session(self.session)}) once per "
+            "combination of these values, several runs at a time."
         )
-        self.epochs_box.setValue(default_epochs(self.session))
+        if epochs:
+            self.epochs_box.setValue(default_epochs(self.session))
 
     def show_session(self) -> None:
         """Run ▸ Sweep…: show the dialog, for the session on screen now unless a sweep runs."""
         if not self.runner.running:
             self._read_session()
+            self._update_preview()
         self.show()
         self.raise_()
         self.activateWindow()
@@ -212,9 +228,18 @@ class SweepDialog(QDialog):
             self._say(str(exc), problem=True)
             self.start_button.setEnabled(False)
             return
-        at_once = min(runs, self.runner.workers)
-        self._say(f"{runs} run{'s' if runs > 1 else ''}, {at_once} at a time")
+        workers = self.workers()
+        fewer = (
+            " (one fewer: the window's run is training)" if workers < self.runner.workers else ""
+        )
+        self._say(f"{runs} run{'s' if runs > 1 else ''}, {min(runs, workers)} at a time{fewer}")
         self.start_button.setEnabled(True)
+
+    def workers(self) -> int:
+        """Worker processes for a sweep now: the runner's, one fewer (at least one) while the
+        window's own run trains."""
+        busy = self._busy is not None and self._busy()
+        return max(1, self.runner.workers - 1) if busy else self.runner.workers
 
     def _say(self, text: str, problem: bool = False) -> None:
         self.preview.setText(text)
@@ -227,25 +252,41 @@ class SweepDialog(QDialog):
 
     # -- running -------------------------------------------------------------------------------
     def start(self) -> bool:
-        """Start the sweep the dialog shows (False, with the message shown, if its values are
-        refused); the tasks are built and trained off the GUI thread."""
+        """Start the sweep the dialog shows, of the session on screen now (False, with the
+        message shown, if its values are refused or a sweep runs); the tasks are built and
+        trained off the GUI thread."""
+        if self.runner.running:
+            return False
+        self._read_session(epochs=False)
         try:
             sweeps = self.sweeps()
         except ValueError as exc:
             self._say(str(exc), problem=True)
             return False
         session, epochs, cache_dir = self.session, self.epochs_box.value(), self.cache_dir
+        workers = self.workers()
         self._swept, self._epochs = session, epochs
-        names = [run_name(settings) for settings in combinations(sweeps)]
+        combos = list(combinations(sweeps))
+        names = [run_name(settings) for settings in combos]
         self._fill_table(names)
-        self._results, self._runs = {}, len(names)
+        self._results, self._runs, self._training = {}, len(names), False
+        if self._runs_for is not None:
+            runs = [
+                (n, run_session(session, c, epochs)) for n, c in zip(names, combos, strict=True)
+            ]
+            self.rows = SweepRows(self._runs_for(session), runs, self)
         self._set_running(True)
         self._say("Starting the worker processes…")
-        self.runner.start(lambda: sweep_tasks(session, sweeps, epochs, cache_dir))
+        self.runner.start(
+            lambda cancelled: sweep_tasks(session, sweeps, epochs, cache_dir, workers, cancelled),
+            workers,
+        )
         return True
 
     def _run_finished(self, result: RunResult) -> None:
         session = run_session(self._swept, result.settings, self._epochs)
+        if self.rows is not None:
+            self.rows.finished(result, session)
         self.runFinished.emit(result, session)
 
     def cancel(self) -> None:
@@ -271,9 +312,12 @@ class SweepDialog(QDialog):
         return self.table.cellWidget(index, 1)
 
     def _started(self, runs: int, workers: int) -> None:
+        self._training = True
         self._say(f"Training {runs} runs, {workers} at a time…")
 
     def _show_progress(self, index: int, progress: RunProgress) -> None:
+        if self.rows is not None:
+            self.rows.progress(progress)
         bar = self.bar(index)
         bar.setRange(0, max(progress.epochs, 1))
         bar.setValue(min(progress.epoch, bar.maximum()))
@@ -284,16 +328,22 @@ class SweepDialog(QDialog):
         bar = self.bar(index)
         bar.setRange(0, 1)
         bar.setValue(1)
-        stopped = "" if result.reason == "epochs" else result.reason.split(":")[0]
-        bar.setFormat(stopped or f"{result.epochs} epochs, {result.seconds:.1f} s")
+        bar.setFormat(outcome(result))
         hint = f"\n{result.warning}" if result.warning else ""
         bar.setToolTip(f"Stopped: {result.reason}{hint}")
+        self.table.item(index, 0).setToolTip(bar.toolTip())
         self.table.item(index, 2).setText(metric(result.test_acc, percent=True))
         self.table.item(index, 3).setText(metric(result.test_loss))
         self._say(f"{len(self._results)} of {self._runs} runs done…")
 
-    def _done(self, cancelled: bool) -> None:
+    def _ended(self) -> None:
         self._set_running(False)
+        if self.rows is not None:
+            self.rows.ended()
+            self.rows = None
+
+    def _done(self, cancelled: bool) -> None:
+        self._ended()
         finished = len(self._results)
         if cancelled:
             for row in range(self._runs):
@@ -304,9 +354,16 @@ class SweepDialog(QDialog):
             self._say(f"Done: {finished} runs.")
 
     def _failed(self, message: str) -> None:
-        self._set_running(False)
-        self.table.setRowCount(0)
-        self._say(f"Can't start the sweep: {message}", problem=True)
+        self._ended()
+        if not self._training:
+            self.table.setRowCount(0)
+            self._say(f"Can't start the sweep: {message}", problem=True)
+            return
+        for row in range(self._runs):
+            if row not in self._results:
+                self.bar(row).setFormat("stopped")
+        finished = len(self._results)
+        self._say(f"Stopped after {finished} of {self._runs} runs: {message}", problem=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.cancel()
@@ -315,6 +372,17 @@ class SweepDialog(QDialog):
     def reject(self) -> None:
         self.cancel()
         super().reject()
+
+
+def outcome(result: RunResult) -> str:
+    """What the progress column says of a finished run: its epochs and seconds, or why it
+    stopped (e.g. "diverged"; the whole reason for a run that trained no epoch, which does not
+    join the Runs tab)."""
+    if result.epochs < 1:
+        return result.reason if result.reason != "epochs" else "no epoch trained"
+    if result.reason != "epochs":
+        return result.reason.split(":")[0]
+    return f"{result.epochs} epochs, {result.seconds:.1f} s"
 
 
 def main(argv: list[str] | None = None) -> int:
