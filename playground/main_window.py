@@ -391,6 +391,7 @@ class MainWindow(QMainWindow):
         if event.spontaneous() and not self.kept.confirm_quit():
             event.ignore()
             return
+        self.sweep_dialog.end()  # a sweep's runs stay in the Runs tab as they are now
         for ws in self.workspaces.values():
             ws.stop_work()
         self.save_settings()

@@ -204,6 +204,7 @@ class RunList(QObject):
         )
         self.model.update(record)
         self._prune_weights()
+        self._save_timer.start()  # (an update alone is not saved: the live run's is too often)
 
     def add_sweep_rows(self, runs: list[tuple[str, Any]]) -> list[str]:
         """A sweep starts: a row per run ((name, the session it trains)), named

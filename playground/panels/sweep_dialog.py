@@ -294,6 +294,14 @@ class SweepDialog(QDialog):
         if self.runner.running:
             self.runner.cancel()
 
+    def end(self) -> None:
+        """The window closes: stop the sweep, its runs left in the Runs tab as they are now
+        (those that trained no epoch leave) before the run lists are saved."""
+        self.cancel()
+        if self.rows is not None:
+            self.rows.ended()
+            self.rows = None
+
     def _fill_table(self, names: list[str]) -> None:
         self.table.setRowCount(0)
         self.table.setRowCount(len(names))
@@ -338,9 +346,7 @@ class SweepDialog(QDialog):
 
     def _ended(self) -> None:
         self._set_running(False)
-        if self.rows is not None:
-            self.rows.ended()
-            self.rows = None
+        self.end()
 
     def _done(self, cancelled: bool) -> None:
         self._ended()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from core import memory
+from core.runs_archive import load_runs
 from core.sweep.task import RunProgress, failed_result, run_task
 from playground import sweep_runner
 from playground.panels import sweep_dialog
@@ -421,3 +422,32 @@ def test_a_sweep_that_breaks_midway_says_so_and_keeps_its_finished_rows(qtbot, d
     assert d.preview.text() == "Stopped after 1 of 2 runs: out of memory"
     assert d.table.rowCount() == 2 and d.table.item(0, 2).text().endswith("%")
     assert d.bar(1).text() == "stopped" and d.start_button.isEnabled()
+
+
+def test_closing_the_window_mid_sweep_keeps_what_its_runs_trained(make_window, qtbot, monkeypatch):
+    scripted(monkeypatch, hold={0})
+    window = make_window("xor")
+    runs = window.plane.runs
+    saved = []
+    monkeypatch.setattr(runs, "save", lambda: saved.append(runs.to_save()))
+    before = len(runs.model.records)
+    d = sweep_in(window, "0.01, 0.1")
+    d.start()
+    qtbot.waitUntil(lambda: d.bar(0).value() == 2, timeout=30_000)  # run 0 at epoch 2
+    window.close()
+    assert [(r.name, r.epochs) for r in saved[-1][before:]] == [("lr 0.01", 2)]
+
+
+def test_a_finished_sweep_run_is_saved_in_place_of_its_row(make_window, qtbot):
+    window = make_window("xor")
+    runs = window.plane.runs
+    session = tiny_session(epochs=2)
+    [row] = runs.add_sweep_rows([("lr 0.1", session)])
+    runs.save()  # the waiting row, on disk
+    task = sweep_tasks(session, [("lr", (0.1,))], epochs=2)[0]
+    runs.add_sweep_run(run_task(task), session, row)
+
+    def saved():
+        return [(r.id, r.name, r.epochs) for r in load_runs(runs.path)][-1:]
+
+    qtbot.waitUntil(lambda: saved() == [(row, "lr 0.1", 2)], timeout=5000)
