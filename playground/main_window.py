@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         self.sweep_dialog = SweepDialog(  # its runs fill their mode's Runs tab live
             lambda: self.workspace.session(),
             self,
-            busy=lambda: self.controller.state == RUNNING,  # the sweep leaves it a core
+            controller=self.controller,  # the sweep leaves its run a core
             runs_for=lambda session: self._workspace_of(session).runs,
         )
         self.sweep_action = run_menu.addAction("Sweep…", self.sweep_dialog.show_session)

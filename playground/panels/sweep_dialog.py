@@ -5,8 +5,9 @@ accuracy and loss) and Cancel stopping them all at once.
 The values are checked as they are typed (the preview says how many runs, or what is wrong, in
 the app's words); the tasks are built and the workers started off the GUI thread
 (:class:`playground.sweep_runner.SweepRunner`). Start sweeps the session on screen at that
-moment. While the window's own run trains, the sweep uses one worker process fewer (at least
-one), so that the run, the sweep and the window share the cores. Each finished run is also
+moment. While the window's own run trains, the sweep leaves it a core: it uses one worker
+process fewer, or, when that would leave none (two cores), the window's run pauses while the
+sweep trains and goes on when it ends, so that the window never waits. Each finished run is also
 emitted as ``runFinished(RunResult, session)``; given ``runs_for``, the runs fill their mode's
 Runs tab live (:class:`playground.sweep_rows.SweepRows`).
 
@@ -25,13 +26,11 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -45,72 +44,30 @@ from core.sweep.settings import combinations, run_name
 from core.sweep.task import RunProgress, RunResult
 from core.training.config import MAX_EPOCHS
 from playground.image_session import ImageSession
+from playground.panels.sweep_parts import SettingRow, metric, outcome
 from playground.panels.widgets import REFUSED_COLOR
 from playground.sweep_plan import (
-    SWEEP_SETTINGS,
     count_runs,
     default_epochs,
     describe_session,
-    parse_values,
     run_session,
     sweep_tasks,
 )
 from playground.sweep_rows import SweepRows
 from playground.sweep_runner import SweepRunner
+from playground.worker import RUNNING
 
 COLUMNS = ("Run", "Progress", "Test accuracy", "Test loss")
-NOTHING = "Nothing else"
-
-
-def metric(value: float | None, percent: bool = False) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.1%}" if percent else f"{value:.4g}"
-
-
-class _SettingRow(QWidget):
-    """A setting to vary (a box of the settings) and its values (a comma-separated list)."""
-
-    def __init__(self, first: str | None, optional: bool) -> None:
-        super().__init__()
-        self.key_box = QComboBox()
-        if optional:
-            self.key_box.addItem(NOTHING, None)
-        for key, (label, _) in SWEEP_SETTINGS.items():
-            self.key_box.addItem(label, key)
-        self.values_edit = QLineEdit()
-        self.values_edit.setToolTip("Values separated by commas, e.g. 0.003, 0.01, 0.03")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.key_box)
-        layout.addWidget(self.values_edit, 1)
-        self.key_box.currentIndexChanged.connect(self._key_changed)
-        self.key_box.setCurrentIndex(max(0, self.key_box.findData(first)))
-        self._key_changed()
-
-    @property
-    def key(self) -> str | None:
-        return self.key_box.currentData()
-
-    def _key_changed(self) -> None:
-        """Another setting: its usual values, to edit."""
-        key = self.key
-        self.values_edit.setEnabled(key is not None)
-        self.values_edit.setText(SWEEP_SETTINGS[key][1] if key else "")
-
-    def sweep(self) -> tuple[str, tuple[Any, ...]] | None:
-        """(key, values), None when nothing is chosen; ValueError naming the setting."""
-        key = self.key
-        return None if key is None else (key, parse_values(key, self.values_edit.text()))
 
 
 class SweepDialog(QDialog):
     """A sweep of ``session`` (plane or image; or a function giving the session on screen,
-    read each time the dialog is shown and at Start, see :meth:`show_session`). ``workers``:
-    most worker processes (default: the cores less one); ``cache_dir``: where image data sets
-    are found; ``busy()``: whether the window's own run is training (one worker fewer then);
-    ``runs_for(session)``: the run list (:class:`playground.run_list.RunList`) a run of that
-    session joins."""
+        read each time the dialog is shown and at Start, see :meth:`show_session`). ``workers``:
+        most worker processes (default: the cores less one); ``cache_dir``: where image data sets
+        are found; ``controller``: the window's :class:`playground.worker.TrainingController`
+    (its run is left a core while it trains, see :meth:`workers`);
+        ``runs_for(session)``: the run list (:class:`playground.run_list.RunList`) a run of that
+        session joins."""
 
     runFinished = Signal(object, object)  # RunResult, the session that run trained
 
@@ -121,20 +78,21 @@ class SweepDialog(QDialog):
         *,
         workers: int | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
-        busy: Callable[[], bool] | None = None,
+        controller: Any | None = None,
         runs_for: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(parent)
         self._session_of = session if callable(session) else lambda: session
         self.cache_dir = cache_dir
-        self._busy, self._runs_for = busy, runs_for
+        self.controller, self._runs_for = controller, runs_for
+        self._paused: Any = None  # the window's run the sweep paused (its setup), to go on
         self.rows: SweepRows | None = None  # the sweep's rows in the Runs tab
         self.setWindowTitle("Sweep")
         self.intro = QLabel()
         self.intro.setWordWrap(True)
         self.runner = SweepRunner(self, workers)
-        self.first = _SettingRow("lr", optional=False)
-        self.second = _SettingRow("optimizer", optional=True)
+        self.first = SettingRow("lr", optional=False)
+        self.second = SettingRow("optimizer", optional=True)
         self.epochs_box = QSpinBox()
         self.epochs_box.setRange(1, MAX_EPOCHS)
         self.epochs_box.setMaximumWidth(120)
@@ -228,18 +186,37 @@ class SweepDialog(QDialog):
             self._say(str(exc), problem=True)
             self.start_button.setEnabled(False)
             return
-        workers = self.workers()
-        fewer = (
-            " (one fewer: the window's run is training)" if workers < self.runner.workers else ""
-        )
-        self._say(f"{runs} run{'s' if runs > 1 else ''}, {min(runs, workers)} at a time{fewer}")
+        workers, note = self.workers(), ""
+        if self._window_trains():
+            note = (
+                " (one fewer: the window's run is training)"
+                if workers < self.runner.workers
+                else " (the window's run pauses while they train)"
+            )
+        self._say(f"{runs} run{'s' if runs > 1 else ''}, {min(runs, workers)} at a time{note}")
         self.start_button.setEnabled(True)
 
     def workers(self) -> int:
-        """Worker processes for a sweep now: the runner's, one fewer (at least one) while the
-        window's own run trains."""
-        busy = self._busy is not None and self._busy()
-        return max(1, self.runner.workers - 1) if busy else self.runner.workers
+        """Worker processes for a sweep now: the runner's, one fewer while the window's own
+        run trains (with one worker, the window's run pauses instead: :meth:`start`)."""
+        fewer = self._window_trains() and self.runner.workers > 1
+        return self.runner.workers - fewer
+
+    def _window_trains(self) -> bool:
+        return self.controller is not None and self.controller.state == RUNNING
+
+    def _pause_window_run(self) -> None:
+        """With one worker left, the window's training run pauses while the sweep trains."""
+        if self._window_trains() and self.runner.workers == 1:
+            self.controller.pause()
+            self._paused = self.controller.last_setup
+
+    def _resume_window_run(self) -> None:
+        """The run the sweep paused goes on (unless it was replaced or played meanwhile)."""
+        paused, self._paused = self._paused, None
+        if paused is not None and self.controller.last_setup is paused:
+            if self.controller.state != RUNNING:
+                self.controller.start()
 
     def _say(self, text: str, problem: bool = False) -> None:
         self.preview.setText(text)
@@ -265,6 +242,7 @@ class SweepDialog(QDialog):
             return False
         session, epochs, cache_dir = self.session, self.epochs_box.value(), self.cache_dir
         workers = self.workers()
+        self._pause_window_run()
         self._swept, self._epochs = session, epochs
         combos = list(combinations(sweeps))
         names = [run_name(settings) for settings in combos]
@@ -347,6 +325,7 @@ class SweepDialog(QDialog):
     def _ended(self) -> None:
         self._set_running(False)
         self.end()
+        self._resume_window_run()
 
     def _done(self, cancelled: bool) -> None:
         self._ended()
@@ -378,17 +357,6 @@ class SweepDialog(QDialog):
     def reject(self) -> None:
         self.cancel()
         super().reject()
-
-
-def outcome(result: RunResult) -> str:
-    """What the progress column says of a finished run: its epochs and seconds, or why it
-    stopped (e.g. "diverged"; the whole reason for a run that trained no epoch, which does not
-    join the Runs tab)."""
-    if result.epochs < 1:
-        return result.reason if result.reason != "epochs" else "no epoch trained"
-    if result.reason != "epochs":
-        return result.reason.split(":")[0]
-    return f"{result.epochs} epochs, {result.seconds:.1f} s"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from playground.panels import sweep_dialog
 from playground.panels.sweep_dialog import SweepDialog
 from playground.session import Session
 from playground.sweep_plan import sweep_tasks
-from playground.worker import RUNNING
+from playground.worker import PAUSED, RUNNING
 
 
 def tiny_session(epochs: int = 4) -> Session:
@@ -344,16 +344,32 @@ def test_cancel_while_the_tasks_are_built_starts_no_worker(qtbot, dialog, monkey
     assert d.preview.text() == "Cancelled: 0 of 2 runs finished."
 
 
+class FakeController:
+    """The window's controller as the dialog sees it: its run's state, pause and start."""
+
+    def __init__(self):
+        self.state, self.last_setup, self.calls = RUNNING, object(), []
+
+    def pause(self):
+        self.calls.append("pause")
+        self.state = PAUSED
+
+    def start(self):
+        self.calls.append("start")
+        self.state = RUNNING
+
+
 def test_while_the_windows_run_trains_the_sweep_uses_one_worker_fewer(qtbot, monkeypatch):
     pools = scripted(monkeypatch)
-    busy = [True]
-    d = SweepDialog(tiny_session(epochs=1), workers=2, busy=lambda: busy[0])
+    controller = FakeController()
+    d = SweepDialog(tiny_session(epochs=1), workers=2, controller=controller)
     qtbot.addWidget(d)
     choose(d, ("seed", "0, 1"), None)
     assert d.preview.text() == "2 runs, 1 at a time (one fewer: the window's run is training)"
     with qtbot.waitSignal(d.runner.done, timeout=30_000):
         d.start()
-    busy[0] = False
+    assert controller.calls == []  # it trains on beside the sweep
+    controller.state = PAUSED
     d.show_session()  # Run ▸ Sweep… again
     assert d.preview.text() == "2 runs, 2 at a time"
     with qtbot.waitSignal(d.runner.done, timeout=30_000):
@@ -361,14 +377,40 @@ def test_while_the_windows_run_trains_the_sweep_uses_one_worker_fewer(qtbot, mon
     assert [pool.size for pool in pools] == [1, 2]
 
 
-def test_the_window_says_when_its_run_trains(make_window, qtbot):
+def test_with_one_worker_the_windows_run_pauses_while_the_sweep_trains(qtbot, monkeypatch):
+    scripted(monkeypatch, hold={0})
+    controller = FakeController()
+    d = SweepDialog(tiny_session(epochs=1), workers=1, controller=controller)
+    qtbot.addWidget(d)
+    choose(d, ("seed", "0, 1"), None)
+    assert d.preview.text() == "2 runs, 1 at a time (the window's run pauses while they train)"
+    d.start()
+    assert controller.calls == ["pause"]
+    with qtbot.waitSignal(d.runner.done, timeout=10_000):
+        d.cancel()
+    assert controller.calls == ["pause", "start"]  # it goes on when the sweep ends
+    d.start()
+    controller.last_setup = object()  # the window's run was replaced meanwhile: it stays
+    with qtbot.waitSignal(d.runner.done, timeout=10_000):
+        d.cancel()
+    assert controller.calls == ["pause", "start", "pause"]
+
+
+def test_the_windows_run_is_paused_for_a_one_worker_sweep(make_window, qtbot, monkeypatch):
+    scripted(monkeypatch, hold={0})
     window = make_window("xor")
-    d = window.sweep_dialog
+    d = sweep_in(window, "0.01, 0.1")
     d.runner.workers = 2
     assert d.workers() == 2
     window.toggle_play()
     qtbot.waitUntil(lambda: window.controller.state == RUNNING, timeout=10_000)
     assert d.workers() == 1
+    d.runner.workers = 1
+    d.start()
+    qtbot.waitUntil(lambda: window.controller.state == PAUSED, timeout=10_000)
+    with qtbot.waitSignal(d.runner.done, timeout=10_000):
+        d.cancel()
+    qtbot.waitUntil(lambda: window.controller.state == RUNNING, timeout=10_000)
     window.toggle_play()
 
 
