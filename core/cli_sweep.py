@@ -21,15 +21,13 @@ import sys
 from dataclasses import replace
 from typing import Any, TextIO
 
-import numpy as np
-
-from core import memory
 from core.cli_data import DATA_OPTIONS, data_recipe
 from core.cli_options import build_parser, task_from_args
 from core.cli_outputs import OUTPUTS, check_output_path
 from core.progress import fmt
 from core.recipe import ImageRecipe, Recipe
 from core.sweep.cluster import ClusterPool
+from core.sweep.fit import too_large
 from core.sweep.pool import LocalPool, check_workers
 from core.sweep.results import result_record, results_format, results_table, write_results
 from core.sweep.settings import combinations, parse_sweeps, run_name
@@ -152,43 +150,16 @@ def run_sweep(args: argparse.Namespace, stdout: TextIO) -> int:
     return 0 if any(r.usable for r in results) else 1
 
 
-def run_memory(task: RunTask, info: Any) -> int:
-    """Bytes a worker needs for ``task``: the estimate of its network
-    (:func:`core.memory.estimate_memory`) plus the training data of ``info`` (a
-    :meth:`Recipe.describe`) twice, the copy the worker holds and the one shuffled each epoch."""
-    batch = min(int(task.config.batch_size), info.n_train)
-    estimate = memory.estimate_memory(task.spec, batch, optimizer=task.config.optimizer)
-    return estimate.total + 2 * info.n_train * int(np.prod(info.input_shape)) * 4
-
-
 def check_side_by_side(tasks: list[RunTask], workers: int) -> None:
     """ValueError (naming the runs and the figures) when the ``workers`` runs that need the
-    most memory, trained at once, need more than is available."""
-    available = memory.available_memory()
-    if available is None or workers < 2:
-        return  # one at a time: each run was checked alone
-    infos: dict[int, Any] = {}
-    needs = []
-    for task in tasks:
-        if id(task.recipe) not in infos:
-            infos[id(task.recipe)] = task.recipe.describe()
-        needs.append((run_memory(task, infos[id(task.recipe)]), task.index, task.name))
-    needs.sort(key=lambda n: (-n[0], n[1]))
-    largest = needs[:workers]
-    total = sum(n for n, _, _ in largest)
-    if total <= available:
+    most memory, trained at once, need more than is available (:func:`core.sweep.fit.too_large`)."""
+    problem = too_large(tasks, workers)
+    if problem is None:
         return
-    fit = 0
-    while sum(n for n, _, _ in needs[: fit + 1]) <= available:
-        fit += 1
-    size = memory.format_bytes
-    runs = ", ".join(f"{name} {size(n)}" for n, _, name in largest)
-    fewer = f"--workers {fit} or fewer" if fit > 1 else "--workers 1"
+    fewer = f"--workers {problem.fit} or fewer" if problem.fit > 1 else "--workers 1"
     raise ValueError(
-        f"--workers: {workers} runs side by side need about {size(total)} of memory (the "
-        f"largest: {runs}; each its network and its worker's two copies of the training data), "
-        f"but {size(available)} is available; allowed: {fewer}, or smaller networks "
-        "(--layers, --arch) or a smaller --batch-size"
+        f"--workers: {problem.workers} runs side by side {problem.figures()}; allowed: "
+        f"{fewer}, or smaller networks (--layers, --arch) or a smaller --batch-size"
     )
 
 

@@ -144,11 +144,13 @@ class MainWindow(QMainWindow):
         for action in (tb.play_action, tb.step_action, tb.reset_action):
             run_menu.addAction(action)
         run_menu.addSeparator()
-        self.sweep_dialog = SweepDialog(lambda: self.workspace.session(), self)
-        self.sweep_action = run_menu.addAction("Sweep…", self.sweep_dialog.show_session)
-        self.sweep_dialog.runFinished.connect(  # each finished run joins its mode's Runs tab
-            lambda result, session: self._workspace_of(session).runs.add_sweep_run(result, session)
+        self.sweep_dialog = SweepDialog(  # its runs fill their mode's Runs tab live
+            lambda: self.workspace.session(),
+            self,
+            controller=self.controller,  # the sweep leaves its run a core
+            runs_for=lambda session: self._workspace_of(session).runs,
         )
+        self.sweep_action = run_menu.addAction("Sweep…", self.sweep_dialog.show_session)
         self._build_view_menu()
         add_help_menu(self)
 
@@ -398,6 +400,7 @@ class MainWindow(QMainWindow):
         if event.spontaneous() and not self.kept.confirm_quit():
             event.ignore()
             return
+        self.sweep_dialog.end()  # a sweep's runs stay in the Runs tab as they are now
         for ws in self.workspaces.values():
             ws.stop_work()
         self.save_settings()

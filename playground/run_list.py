@@ -196,12 +196,29 @@ class RunList(QObject):
             text += f" (at most {MAX_PINNED} keep them)"
         self.workspace.statusMessage.emit(text + ".", 10000)
 
-    def add_sweep_run(self, result: RunResult, session: Any) -> None:
-        """A finished run of a sweep (Run ▸ Sweep…), trained with ``session``'s settings."""
+    #: The end of the name of a sweep's run that has not started yet.
+    SWEEP_WAITING = " (waiting)"
+
+    @classmethod
+    def sweep_name(cls, name: str) -> str:
+        """A sweep run's name once it trains (the user's own name, if renamed, stays)."""
+        return name.removesuffix(cls.SWEEP_WAITING)
+
+    def add_sweep_run(self, result: RunResult, session: Any, run_id: str | None = None) -> None:
+        """A finished run of a sweep (Run ▸ Sweep…), trained with ``session``'s settings, with
+        its final weights (pinning it keeps them); it takes the place of its row ``run_id``
+        (:meth:`add_sweep_rows`: its name and pin stay). A run that failed or trained no epoch
+        leaves the list, as does one whose row was deleted while it trained."""
+        row = self.model.record(run_id) if run_id is not None else None
+        if run_id is not None and row is None:
+            return
+        if result.epochs < 1 or not result.history:
+            self.drop_sweep_rows([] if row is None else [row.id])
+            return
         rows = np.column_stack([result.history[column] for column in COLUMNS])
         record = RunRecord(
-            id=uuid.uuid4().hex,
-            name=self.unique_name(result.name),  # what the sweep varied
+            id=uuid.uuid4().hex if row is None else row.id,
+            name=self.unique_name(result.name) if row is None else self.sweep_name(row.name),
             mode=self.workspace.mode,
             settings=settings_of(session),
             history=kept_history(rows),
@@ -209,10 +226,58 @@ class RunList(QObject):
             steps=result.steps,
             wall_time=result.seconds,
             n_params=result.params,
-            created=time.time(),
+            pinned=row is not None and row.pinned,
+            created=time.time() if row is None else row.created,
             spec=result.spec,
+            weights=result.weights,
         )
-        self.add_runs([record])
+        self.model.update(record)
+        self._prune_weights()
+        self._save_timer.start()  # (an update alone is not saved: the live run's is too often)
+
+    def add_sweep_rows(self, runs: list[tuple[str, Any]]) -> list[str]:
+        """A sweep starts: a row per run ((name, the session it trains)), named
+        "… (waiting)" until its progress arrives; their ids, in order."""
+        ids = []
+        for name, session in runs:
+            record = RunRecord(
+                id=uuid.uuid4().hex,
+                name=self.unique_name(name) + self.SWEEP_WAITING,
+                mode=self.workspace.mode,
+                settings=settings_of(session),
+                history=np.zeros((0, len(COLUMNS))),
+                epochs=0,
+                steps=0,
+                wall_time=0.0,
+                n_params=0,
+                created=time.time(),
+            )
+            self.model.add(record)
+            ids.append(record.id)
+        return ids
+
+    def update_sweep_row(
+        self, run_id: str, rows: np.ndarray, epochs: int, steps: int, seconds: float
+    ) -> None:
+        """A sweep's run progressed: its row shows ``rows`` (its history so far, ``(n,
+        len(COLUMNS))``), unless it was deleted meanwhile."""
+        record = self.model.record(run_id)
+        if record is not None:
+            self.model.update(
+                replace(
+                    record,
+                    name=self.sweep_name(record.name),
+                    history=rows,
+                    epochs=epochs,
+                    steps=steps,
+                    wall_time=float(seconds),
+                )
+            )
+
+    def drop_sweep_rows(self, ids: list[str]) -> None:
+        """The rows of sweep runs that end without an epoch trained leave the list."""
+        if ids:
+            self.model.remove(ids)
 
     def records(self) -> list[RunRecord]:
         """Every run as it is now (the current one brought up to its last snapshot)."""

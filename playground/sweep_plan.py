@@ -14,13 +14,14 @@ from __future__ import annotations
 import copy
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from core.data.features import check_features
 from core.model import Sequential
 from core.recipe import Recipe, ToyRecipe, TrainingData, points_data
+from core.sweep.fit import too_large
 from core.sweep.settings import combinations, parse_sweep, run_name
 from core.sweep.task import RunTask
 from core.training.batches import min_batch
@@ -154,23 +155,34 @@ def image_arrays(
     )
 
 
+class SweepCancelled(Exception):
+    """The sweep was cancelled while its tasks were being built."""
+
+
 def sweep_tasks(
     session: Session | ImageSession,
     sweeps: Sequence[tuple[str, Sequence[Any]]],
     epochs: int,
     cache_dir: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    cancelled: Callable[[], bool] | None = None,
 ) -> list[RunTask]:
     """One task per combination of ``sweeps`` (the first setting varying slowest), each
-    trained for ``epochs``; the runs on the same data share one recipe. May take a second
-    (images are read): call it off the GUI thread. ValueError, naming the run, for a
-    combination that can't train (e.g. a network that can't be built)."""
+    trained for ``epochs``; the runs on the same data share one recipe (its training set is
+    counted once). May take a second (images are read): call it off the GUI thread.
+    ValueError, naming the run, for a combination that can't train (e.g. a network that can't
+    be built), or when ``workers`` runs at once would not fit in memory; SweepCancelled as soon
+    as ``cancelled()`` says so (it is asked between runs)."""
     count_runs(sweeps)
     images = isinstance(session, ImageSession)
     base = None if images else plane_recipe(session)
     dataset = None if images else session.build_dataset()
     loaded: dict[str, TrainingData] = {}
+    n_train: dict[int, int] = {}  # id(recipe) -> its training points
     tasks = []
     for index, settings in enumerate(combinations(sweeps)):
+        if cancelled is not None and cancelled():
+            raise SweepCancelled
         name = run_name(settings)
         run = run_session(session, settings, epochs)
         try:
@@ -182,11 +194,43 @@ def sweep_tasks(
                 if layout not in loaded:
                     loaded[layout] = image_arrays(session, layout, cache_dir)
                 recipe = loaded[layout]
-            check_batch(spec, run.training.batch_size, len(recipe.build().x_train))
+            if id(recipe) not in n_train:
+                n_train[id(recipe)] = (
+                    len(dataset.x_train) if dataset is not None else recipe.n_train
+                )
+            check_batch(spec, run.training.batch_size, n_train[id(recipe)])
         except ValueError as exc:
             raise ValueError(f"{exc} (in the run {name})") from None
         tasks.append(RunTask(recipe, spec, run.training, index, name, settings))
+    check_memory(tasks, min(workers, len(tasks)))
     return tasks
+
+
+def check_memory(tasks: list[RunTask], workers: int) -> None:
+    """ValueError, in the app's words, when ``workers`` of the runs side by side would need
+    more memory than is free (:func:`core.sweep.fit.too_large`)."""
+    problem = too_large(tasks, workers)
+    if problem is not None:
+        one = " (one at a time fits)" if problem.fit == 1 else ""
+        raise ValueError(
+            f"Memory: {problem.workers} runs at a time {problem.figures()}; allowed: smaller "
+            f"hidden layers, a smaller batch size or fewer training images{one}"
+        )
+
+
+def describe_session(session: Session | ImageSession) -> str:
+    """The session's key settings in a few words, e.g. ``"spiral, hidden 8-8 tanh, sgd lr 0.03,
+    batch 10"``."""
+    dense = [row for row in session.network.hidden if row.kind == "dense"]
+    layers = "-".join(str(row.units) for row in dense) or "none"
+    activation = f" {dense[0].activation}" if dense else ""
+    convs = sum(row.kind == "conv" for row in session.network.hidden)
+    conv = f"{convs} conv + " if convs else ""
+    t = session.training
+    return (
+        f"{session.data.dataset}, {conv}hidden {layers}{activation}, {t.optimizer} lr {t.lr:g}, "
+        f"batch {t.batch_size}"
+    )
 
 
 def check_batch(spec: dict[str, Any], batch_size: int, n_train: int) -> None:

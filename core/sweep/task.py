@@ -21,6 +21,9 @@ from core.training.trainer import Trainer, build_trainer
 
 #: Seconds between progress reports of a run (the command line's progress bar and the workers').
 PROGRESS_INTERVAL = 0.25
+#: A result carries its run's final weights only below this many parameters (20 MB of float32):
+#: enough for every plane network and the image presets, small enough to pass between processes.
+MAX_WEIGHT_PARAMS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class RunTask:
 @dataclass(frozen=True)
 class RunProgress:
     """Where a running run is: ``epoch`` of ``epochs`` (0: no limit), its last metrics (None
-    before the first epoch ends) and its training seconds so far."""
+    before the first epoch ends), its training seconds and steps so far."""
 
     index: int
     epoch: int
@@ -49,6 +52,8 @@ class RunProgress:
     test_loss: float | None
     test_acc: float | None
     seconds: float
+    step: int = 0
+    train_acc: float | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,9 @@ class RunResult:
     to ``(epochs,)`` float64 (nan where not applicable); ``seconds`` is the training time;
     ``params`` the number of trainable parameters; ``reason`` why it stopped (``"epochs"``,
     ``"diverged: ..."``, ``"failed: ..."`` when it could not run); ``warning`` the hint of a
-    run that does not learn. ``config`` is :meth:`TrainConfig.to_dict`."""
+    run that does not learn. ``config`` is :meth:`TrainConfig.to_dict`. ``weights`` are the
+    final model's (:meth:`core.model.Sequential.get_state`), None for a run that could not run
+    or has :data:`MAX_WEIGHT_PARAMS` parameters or more."""
 
     index: int
     name: str
@@ -75,6 +82,7 @@ class RunResult:
     history: dict[str, np.ndarray]
     spec: dict[str, Any]
     config: dict[str, Any]
+    weights: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def diverged(self) -> bool:
@@ -138,6 +146,7 @@ def run_task(
             on_progress(progress_of(task, snap))
 
     trainer, last = execute(task, data, report)
+    params = int(trainer.model.n_params)
     return RunResult(
         index=task.index,
         name=task.name,
@@ -146,7 +155,7 @@ def run_task(
         epochs=last.epoch,
         steps=last.step,
         seconds=last.elapsed,
-        params=int(trainer.model.n_params),
+        params=params,
         train_loss=last.train_loss,
         train_acc=last.train_acc,
         test_loss=last.test_loss,
@@ -155,6 +164,7 @@ def run_task(
         history=trainer.history.columns(),
         spec=task.spec,
         config=task.config.to_dict(),
+        weights=trainer.model.get_state() if params < MAX_WEIGHT_PARAMS else None,
     )
 
 
@@ -168,6 +178,8 @@ def progress_of(task: RunTask, snap: Snapshot) -> RunProgress:
         snap.test_loss,
         snap.test_acc,
         snap.elapsed,
+        snap.step,
+        snap.train_acc,
     )
 
 

@@ -4,8 +4,12 @@ accuracy and loss) and Cancel stopping them all at once.
 
 The values are checked as they are typed (the preview says how many runs, or what is wrong, in
 the app's words); the tasks are built and the workers started off the GUI thread
-(:class:`playground.sweep_runner.SweepRunner`). Each finished run is also emitted as
-``runFinished(RunResult, session)``, for a list of runs.
+(:class:`playground.sweep_runner.SweepRunner`). Start sweeps the session on screen at that
+moment. While the window's own run trains, the sweep leaves it a core: it uses one worker
+process fewer, or, when that would leave none (two cores), the window's run pauses while the
+sweep trains and goes on when it ends, so that the window never waits. Each finished run is also
+emitted as ``runFinished(RunResult, session)``; given ``runs_for``, the runs fill their mode's
+Runs tab live (:class:`playground.sweep_rows.SweepRows`).
 
 Alone (``python -m playground.panels.sweep_dialog [--theme dark] [--screenshot FILE]``) it
 sweeps the default plane session; the screenshot is taken once the first run has finished.
@@ -22,13 +26,11 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -41,67 +43,30 @@ from core.sweep.settings import combinations, run_name
 from core.sweep.task import RunProgress, RunResult
 from core.training.config import MAX_EPOCHS
 from playground.image_session import ImageSession
+from playground.panels.sweep_parts import SettingRow, metric, outcome
 from playground.panels.widgets import REFUSED_COLOR, spin
 from playground.sweep_plan import (
-    SWEEP_SETTINGS,
     count_runs,
     default_epochs,
-    parse_values,
+    describe_session,
     run_session,
     sweep_tasks,
 )
+from playground.sweep_rows import SweepRows
 from playground.sweep_runner import SweepRunner
+from playground.worker import RUNNING
 
 COLUMNS = ("Run", "Progress", "Test accuracy", "Test loss")
-NOTHING = "Nothing else"
-
-
-def metric(value: float | None, percent: bool = False) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.1%}" if percent else f"{value:.4g}"
-
-
-class _SettingRow(QWidget):
-    """A setting to vary (a box of the settings) and its values (a comma-separated list)."""
-
-    def __init__(self, first: str | None, optional: bool) -> None:
-        super().__init__()
-        self.key_box = QComboBox()
-        if optional:
-            self.key_box.addItem(NOTHING, None)
-        for key, (label, _) in SWEEP_SETTINGS.items():
-            self.key_box.addItem(label, key)
-        self.values_edit = QLineEdit()
-        self.values_edit.setToolTip("Values separated by commas, e.g. 0.003, 0.01, 0.03")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.key_box)
-        layout.addWidget(self.values_edit, 1)
-        self.key_box.currentIndexChanged.connect(self._key_changed)
-        self.key_box.setCurrentIndex(max(0, self.key_box.findData(first)))
-        self._key_changed()
-
-    @property
-    def key(self) -> str | None:
-        return self.key_box.currentData()
-
-    def _key_changed(self) -> None:
-        """Another setting: its usual values, to edit."""
-        key = self.key
-        self.values_edit.setEnabled(key is not None)
-        self.values_edit.setText(SWEEP_SETTINGS[key][1] if key else "")
-
-    def sweep(self) -> tuple[str, tuple[Any, ...]] | None:
-        """(key, values), None when nothing is chosen; ValueError naming the setting."""
-        key = self.key
-        return None if key is None else (key, parse_values(key, self.values_edit.text()))
 
 
 class SweepDialog(QDialog):
     """A sweep of ``session`` (plane or image; or a function giving the session on screen,
-    read each time the dialog is shown, see :meth:`show_session`). ``workers``: most worker
-    processes (default: the cores less one); ``cache_dir``: where image data sets are found."""
+        read each time the dialog is shown and at Start, see :meth:`show_session`). ``workers``:
+        most worker processes (default: the cores less one); ``cache_dir``: where image data sets
+        are found; ``controller``: the window's :class:`playground.worker.TrainingController`
+    (its run is left a core while it trains, see :meth:`workers`);
+        ``runs_for(session)``: the run list (:class:`playground.run_list.RunList`) a run of that
+        session joins."""
 
     runFinished = Signal(object, object)  # RunResult, the session that run trained
 
@@ -112,16 +77,21 @@ class SweepDialog(QDialog):
         *,
         workers: int | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
+        controller: Any | None = None,
+        runs_for: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(parent)
         self._session_of = session if callable(session) else lambda: session
         self.cache_dir = cache_dir
+        self.controller, self._runs_for = controller, runs_for
+        self._paused: Any = None  # the window's run the sweep paused (its setup), to go on
+        self.rows: SweepRows | None = None  # the sweep's rows in the Runs tab
         self.setWindowTitle("Sweep")
         self.intro = QLabel()
         self.intro.setWordWrap(True)
         self.runner = SweepRunner(self, workers)
-        self.first = _SettingRow("lr", optional=False)
-        self.second = _SettingRow("optimizer", optional=True)
+        self.first = SettingRow("lr", optional=False)
+        self.second = SettingRow("optimizer", optional=True)
         self.epochs_box = spin(1, MAX_EPOCHS, "Epochs each run trains")
         self.epochs_box.setMaximumWidth(120)
         self.preview = QLabel()
@@ -143,6 +113,7 @@ class SweepDialog(QDialog):
         self._read_session()
         self._results: dict[int, RunResult] = {}
         self._runs = 0
+        self._training = False  # the workers started
         for edit in (self.first.values_edit, self.second.values_edit):
             edit.textChanged.connect(self._update_preview)
         for box in (self.first.key_box, self.second.key_box):
@@ -161,20 +132,23 @@ class SweepDialog(QDialog):
         self.resize(620, 460)
         QApplication.instance().aboutToQuit.connect(self.cancel)
 
-    def _read_session(self) -> None:
-        """Sweep the session on screen now (a copy: the runs don't follow later changes)."""
+    def _read_session(self, epochs: bool = True) -> None:
+        """Sweep the session on screen now (a copy: the runs don't follow later changes);
+        ``epochs``: with its epochs per run."""
         self.session = self._session_of().copy()
         mode = "image" if isinstance(self.session, ImageSession) else "plane"
         self.intro.setText(
-            f"Train the {mode} session once per combination of these values, several runs at a "
-            "time."
+            f"Train the {mode} session on screen ({describe_session(self.session)}) once per "
+            "combination of these values, several runs at a time."
         )
-        self.epochs_box.setValue(default_epochs(self.session))
+        if epochs:
+            self.epochs_box.setValue(default_epochs(self.session))
 
     def show_session(self) -> None:
         """Run ▸ Sweep…: show the dialog, for the session on screen now unless a sweep runs."""
         if not self.runner.running:
             self._read_session()
+            self._update_preview()
         self.show()
         self.raise_()
         self.activateWindow()
@@ -210,9 +184,37 @@ class SweepDialog(QDialog):
             self._say(str(exc), problem=True)
             self.start_button.setEnabled(False)
             return
-        at_once = min(runs, self.runner.workers)
-        self._say(f"{runs} run{'s' if runs > 1 else ''}, {at_once} at a time")
+        workers, note = self.workers(), ""
+        if self._window_trains():
+            note = (
+                " (one fewer: the window's run is training)"
+                if workers < self.runner.workers
+                else " (the window's run pauses while they train)"
+            )
+        self._say(f"{runs} run{'s' if runs > 1 else ''}, {min(runs, workers)} at a time{note}")
         self.start_button.setEnabled(True)
+
+    def workers(self) -> int:
+        """Worker processes for a sweep now: the runner's, one fewer while the window's own
+        run trains (with one worker, the window's run pauses instead: :meth:`start`)."""
+        fewer = self._window_trains() and self.runner.workers > 1
+        return self.runner.workers - fewer
+
+    def _window_trains(self) -> bool:
+        return self.controller is not None and self.controller.state == RUNNING
+
+    def _pause_window_run(self) -> None:
+        """With one worker left, the window's training run pauses while the sweep trains."""
+        if self._window_trains() and self.runner.workers == 1:
+            self.controller.pause()
+            self._paused = self.controller.last_setup
+
+    def _resume_window_run(self) -> None:
+        """The run the sweep paused goes on (unless it was replaced or played meanwhile)."""
+        paused, self._paused = self._paused, None
+        if paused is not None and self.controller.last_setup is paused:
+            if self.controller.state != RUNNING:
+                self.controller.start()
 
     def _say(self, text: str, problem: bool = False) -> None:
         self.preview.setText(text)
@@ -225,31 +227,56 @@ class SweepDialog(QDialog):
 
     # -- running -------------------------------------------------------------------------------
     def start(self) -> bool:
-        """Start the sweep the dialog shows (False, with the message shown, if its values are
-        refused); the tasks are built and trained off the GUI thread."""
+        """Start the sweep the dialog shows, of the session on screen now (False, with the
+        message shown, if its values are refused or a sweep runs); the tasks are built and
+        trained off the GUI thread."""
+        if self.runner.running:
+            return False
+        self._read_session(epochs=False)
         try:
             sweeps = self.sweeps()
         except ValueError as exc:
             self._say(str(exc), problem=True)
             return False
         session, epochs, cache_dir = self.session, self.epochs_box.value(), self.cache_dir
+        workers = self.workers()
+        self._pause_window_run()
         self._swept, self._epochs = session, epochs
-        names = [run_name(settings) for settings in combinations(sweeps)]
+        combos = list(combinations(sweeps))
+        names = [run_name(settings) for settings in combos]
         self._fill_table(names)
-        self._results, self._runs = {}, len(names)
+        self._results, self._runs, self._training = {}, len(names), False
+        if self._runs_for is not None:
+            runs = [
+                (n, run_session(session, c, epochs)) for n, c in zip(names, combos, strict=True)
+            ]
+            self.rows = SweepRows(self._runs_for(session), runs, self)
         self._set_running(True)
         self._say("Starting the worker processes…")
-        self.runner.start(lambda: sweep_tasks(session, sweeps, epochs, cache_dir))
+        self.runner.start(
+            lambda cancelled: sweep_tasks(session, sweeps, epochs, cache_dir, workers, cancelled),
+            workers,
+        )
         return True
 
     def _run_finished(self, result: RunResult) -> None:
         session = run_session(self._swept, result.settings, self._epochs)
+        if self.rows is not None:
+            self.rows.finished(result, session)
         self.runFinished.emit(result, session)
 
     def cancel(self) -> None:
         """Stop every run at once."""
         if self.runner.running:
             self.runner.cancel()
+
+    def end(self) -> None:
+        """The window closes: stop the sweep, its runs left in the Runs tab as they are now
+        (those that trained no epoch leave) before the run lists are saved."""
+        self.cancel()
+        if self.rows is not None:
+            self.rows.ended()
+            self.rows = None
 
     def _fill_table(self, names: list[str]) -> None:
         self.table.setRowCount(0)
@@ -269,9 +296,12 @@ class SweepDialog(QDialog):
         return self.table.cellWidget(index, 1)
 
     def _started(self, runs: int, workers: int) -> None:
+        self._training = True
         self._say(f"Training {runs} runs, {workers} at a time…")
 
     def _show_progress(self, index: int, progress: RunProgress) -> None:
+        if self.rows is not None:
+            self.rows.progress(progress)
         bar = self.bar(index)
         bar.setRange(0, max(progress.epochs, 1))
         bar.setValue(min(progress.epoch, bar.maximum()))
@@ -282,16 +312,21 @@ class SweepDialog(QDialog):
         bar = self.bar(index)
         bar.setRange(0, 1)
         bar.setValue(1)
-        stopped = "" if result.reason == "epochs" else result.reason.split(":")[0]
-        bar.setFormat(stopped or f"{result.epochs} epochs, {result.seconds:.1f} s")
+        bar.setFormat(outcome(result))
         hint = f"\n{result.warning}" if result.warning else ""
         bar.setToolTip(f"Stopped: {result.reason}{hint}")
+        self.table.item(index, 0).setToolTip(bar.toolTip())
         self.table.item(index, 2).setText(metric(result.test_acc, percent=True))
         self.table.item(index, 3).setText(metric(result.test_loss))
         self._say(f"{len(self._results)} of {self._runs} runs done…")
 
-    def _done(self, cancelled: bool) -> None:
+    def _ended(self) -> None:
         self._set_running(False)
+        self.end()
+        self._resume_window_run()
+
+    def _done(self, cancelled: bool) -> None:
+        self._ended()
         finished = len(self._results)
         if cancelled:
             for row in range(self._runs):
@@ -302,9 +337,16 @@ class SweepDialog(QDialog):
             self._say(f"Done: {finished} runs.")
 
     def _failed(self, message: str) -> None:
-        self._set_running(False)
-        self.table.setRowCount(0)
-        self._say(f"Can't start the sweep: {message}", problem=True)
+        self._ended()
+        if not self._training:
+            self.table.setRowCount(0)
+            self._say(f"Can't start the sweep: {message}", problem=True)
+            return
+        for row in range(self._runs):
+            if row not in self._results:
+                self.bar(row).setFormat("stopped")
+        finished = len(self._results)
+        self._say(f"Stopped after {finished} of {self._runs} runs: {message}", problem=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.cancel()

@@ -17,6 +17,7 @@ from core import cli, cli_options, cli_sweep, memory
 from core.data import registry
 from core.recipe import ImageRecipe, TrainingData
 from core.sweep import pool as sweep_pool
+from core.sweep.fit import run_memory
 from core.sweep.task import run_task
 
 DATA = ("--dataset", "spiral", "--samples", "60", "--epochs", "3")
@@ -164,7 +165,7 @@ def test_runs_side_by_side_must_fit_in_memory_together(capsys, no_sweep, monkeyp
     sweep = (*DATA, "--sweep", "layers=300-300,200,100", "--workers", "2")
     _, tasks = cli_sweep.sweep_tasks(cli_options.build_parser().parse_args(sweep))
     info = tasks[0].recipe.describe()
-    first, second, third = (cli_sweep.run_memory(t, info) for t in tasks)
+    first, second, third = (run_memory(t, info) for t in tasks)
     assert first > second > third
     monkeypatch.setattr(memory, "available_memory", lambda: first + second - 1)
     assert cli.main([*sweep, "--progress", "none"]) == 2

@@ -195,3 +195,18 @@ def test_settings_are_spelled_as_sweep_takes_them_everywhere():
     assert [(r["layers"], r["settings"]["layers"]) for r in runs] == [("4-4",) * 2, ("none",) * 2]
     table = results_table(results, keys).splitlines()
     assert re.search(r"\s4-4\s+on\s", table[1]) and re.search(r"\snone\s+on\s", table[2])
+
+
+def test_a_result_carries_its_final_weights_below_the_bound(monkeypatch):
+    from core.sweep import task as task_module
+    from core.sweep.task import execute
+
+    _, tasks = sweep_tasks(parse(*BASE, "--sweep", "lr=0.1"))
+    result = run_task(tasks[0])
+    trainer, _ = execute(tasks[0])  # the same run again: the same weights, bit for bit
+    state = trainer.model.get_state()
+    assert result.weights is not None and set(result.weights) == set(state)
+    for key, value in state.items():
+        np.testing.assert_array_equal(result.weights[key], value, err_msg=key)
+    monkeypatch.setattr(task_module, "MAX_WEIGHT_PARAMS", result.params)  # at the bound: none
+    assert run_task(tasks[0]).weights is None

@@ -8,12 +8,15 @@ import time
 import numpy as np
 import pytest
 
-from core.sweep.task import run_task
+from core import memory
+from core.runs_archive import load_runs
+from core.sweep.task import RunProgress, failed_result, run_task
 from playground import sweep_runner
 from playground.panels import sweep_dialog
 from playground.panels.sweep_dialog import SweepDialog
 from playground.session import Session
 from playground.sweep_plan import sweep_tasks
+from playground.worker import PAUSED, RUNNING
 
 
 def tiny_session(epochs: int = 4) -> Session:
@@ -195,3 +198,298 @@ def test_a_2x2_sweep_fills_four_rows_of_the_runs_tab(make_window, qtbot):
         assert record.epochs == 2 and len(record.history) == 2 and record.mode == "plane"
         assert record.settings["training"]["epochs"] == 2
     d.close()
+
+
+class ScriptedPool:
+    """Stands for the runner's LocalPool without processes: trains the tasks here, in the
+    runner's thread, one after another. ``fail``: run index -> the reason it could not run;
+    ``hold``: runs that report epoch 2 then wait for Cancel; ``error``: raised after the first
+    result (a pool that breaks midway)."""
+
+    def __init__(self, workers, fail=None, hold=(), error=None):
+        self.size, self.processes, self.cancelled = workers, [], False
+        self.fail, self.hold, self.error = fail or {}, set(hold), error
+        self._stop = threading.Event()
+
+    def run(self, tasks, on_progress=None):
+        for task in tasks:
+            if self.cancelled:
+                return
+            if task.index in self.fail:
+                yield failed_result(task, self.fail[task.index])
+            elif task.index in self.hold:
+                on_progress(RunProgress(task.index, 2, 100, 0.5, 0.6, 0.75, 0.1, 10, 0.8))
+                self._stop.wait(30)
+                return
+            else:
+                yield run_task(task, on_progress)
+            if self.error is not None:
+                raise self.error
+
+    def cancel(self):
+        self.cancelled = True
+        self._stop.set()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+def scripted(monkeypatch, **script):
+    """The runner's pools are ScriptedPools; the list of those made (to look at)."""
+    made = []
+
+    def make(workers):
+        made.append(ScriptedPool(workers, **script))
+        return made[-1]
+
+    monkeypatch.setattr(sweep_runner, "LocalPool", make)
+    return made
+
+
+def sweep_in(window, values: str, epochs: int = 2):
+    d = window.sweep_dialog
+    window.sweep_action.trigger()
+    choose(d, ("lr", values), None)
+    d.epochs_box.setValue(epochs)
+    return d
+
+
+def test_a_failed_run_stays_out_of_the_runs_tab_and_its_row_says_why(
+    make_window, qtbot, monkeypatch
+):
+    scripted(monkeypatch, fail={1: "the data are gone"})
+    window = make_window("xor")
+    model = window.plane.runs.model
+    before = len(model.records)
+    d = sweep_in(window, "0.01, 0.1")
+    with qtbot.waitSignal(d.runner.done, timeout=30_000):
+        d.start()
+    assert [r.name for r in model.records[before:]] == ["lr 0.01"]
+    assert d.bar(1).text() == "failed: the data are gone"
+    assert d.bar(0).text().startswith("2 epochs")
+    assert d.preview.text() == "Done: 2 runs."
+
+
+def test_the_runs_fill_the_runs_tab_live(make_window, qtbot, monkeypatch):
+    scripted(monkeypatch, hold={1})
+    window = make_window("xor")
+    model = window.plane.runs.model
+    before = len(model.records)
+    d = sweep_in(window, "0.01, 0.1, 0.3")
+    d.start()
+    rows = model.records[before:]  # at once, before any run trained
+    assert [(r.name, r.epochs) for r in rows] == [
+        ("lr 0.01 (waiting)", 0),
+        ("lr 0.1 (waiting)", 0),
+        ("lr 0.3 (waiting)", 0),
+    ]
+    ids = [r.id for r in rows]
+    qtbot.waitUntil(lambda: model.record(ids[1]).epochs == 2, timeout=30_000)
+    first, second, third = (model.record(i) for i in ids)
+    assert (first.name, first.epochs, len(first.history)) == ("lr 0.01", 2, 2)  # finished
+    assert first.weights is not None
+    assert (second.name, second.steps) == ("lr 0.1", 10)  # its progress
+    assert second.last("test_acc") == 0.75 and second.last("train_loss") == 0.5
+    assert third.name == "lr 0.3 (waiting)"
+    with qtbot.waitSignal(d.runner.done, timeout=10_000) as done:
+        d.cancel()
+    assert done.args == [True]
+    # the run that trained two epochs stays with them; the one that never started leaves
+    assert [r.id for r in model.records[before:]] == ids[:2]
+    assert model.record(ids[1]).epochs == 2
+
+
+def test_a_pinned_sweep_run_restores_with_its_weights(make_window, qtbot, monkeypatch):
+    scripted(monkeypatch)
+    window = make_window("xor")
+    runs = window.plane.runs
+    d = sweep_in(window, "0.1")
+    with qtbot.waitSignal(d.runner.done, timeout=30_000):
+        d.start()
+    record = runs.model.records[-1]
+    assert record.name == "lr 0.1" and record.weights is not None
+    assert runs.model.set_pinned(record.id, True)
+    with qtbot.waitSignal(window.runReset, timeout=20_000):
+        runs.restore(record.id)
+    assert window.workspace.session().training.lr == 0.1
+    start = window.controller.last_setup.initial_state
+    assert start is not None and set(start) == set(record.weights)
+    qtbot.waitUntil(lambda: window.workspace.last_snapshot is not None, timeout=20_000)
+    for key, value in window.workspace.last_snapshot.weights.items():
+        np.testing.assert_array_equal(value, record.weights[key], err_msg=key)
+
+
+def test_cancel_while_the_tasks_are_built_starts_no_worker(qtbot, dialog, monkeypatch):
+    building, go_on = threading.Event(), threading.Event()
+    real_tasks = sweep_dialog.sweep_tasks
+
+    def slow_tasks(*args, **kwargs):
+        building.set()
+        go_on.wait(10)
+        return real_tasks(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_dialog, "sweep_tasks", slow_tasks)
+    pools = scripted(monkeypatch)
+    d = dialog(tiny_session())
+    choose(d, ("seed", "0, 1"), None)
+    d.start()
+    assert building.wait(10)
+    with qtbot.waitSignal(d.runner.done, timeout=10_000) as done:
+        d.cancel_button.click()
+        go_on.set()
+    assert done.args == [True] and pools == []
+    assert d.preview.text() == "Cancelled: 0 of 2 runs finished."
+
+
+class FakeController:
+    """The window's controller as the dialog sees it: its run's state, pause and start."""
+
+    def __init__(self):
+        self.state, self.last_setup, self.calls = RUNNING, object(), []
+
+    def pause(self):
+        self.calls.append("pause")
+        self.state = PAUSED
+
+    def start(self):
+        self.calls.append("start")
+        self.state = RUNNING
+
+
+def test_while_the_windows_run_trains_the_sweep_uses_one_worker_fewer(qtbot, monkeypatch):
+    pools = scripted(monkeypatch)
+    controller = FakeController()
+    d = SweepDialog(tiny_session(epochs=1), workers=2, controller=controller)
+    qtbot.addWidget(d)
+    choose(d, ("seed", "0, 1"), None)
+    assert d.preview.text() == "2 runs, 1 at a time (one fewer: the window's run is training)"
+    with qtbot.waitSignal(d.runner.done, timeout=30_000):
+        d.start()
+    assert controller.calls == []  # it trains on beside the sweep
+    controller.state = PAUSED
+    d.show_session()  # Run ▸ Sweep… again
+    assert d.preview.text() == "2 runs, 2 at a time"
+    with qtbot.waitSignal(d.runner.done, timeout=30_000):
+        d.start()
+    assert [pool.size for pool in pools] == [1, 2]
+
+
+def test_with_one_worker_the_windows_run_pauses_while_the_sweep_trains(qtbot, monkeypatch):
+    scripted(monkeypatch, hold={0})
+    controller = FakeController()
+    d = SweepDialog(tiny_session(epochs=1), workers=1, controller=controller)
+    qtbot.addWidget(d)
+    choose(d, ("seed", "0, 1"), None)
+    assert d.preview.text() == "2 runs, 1 at a time (the window's run pauses while they train)"
+    d.start()
+    assert controller.calls == ["pause"]
+    with qtbot.waitSignal(d.runner.done, timeout=10_000):
+        d.cancel()
+    assert controller.calls == ["pause", "start"]  # it goes on when the sweep ends
+    d.start()
+    controller.last_setup = object()  # the window's run was replaced meanwhile: it stays
+    with qtbot.waitSignal(d.runner.done, timeout=10_000):
+        d.cancel()
+    assert controller.calls == ["pause", "start", "pause"]
+
+
+def test_the_windows_run_is_paused_for_a_one_worker_sweep(make_window, qtbot, monkeypatch):
+    scripted(monkeypatch, hold={0})
+    window = make_window("xor")
+    d = sweep_in(window, "0.01, 0.1")
+    d.runner.workers = 2
+    assert d.workers() == 2
+    window.toggle_play()
+    qtbot.waitUntil(lambda: window.controller.state == RUNNING, timeout=10_000)
+    assert d.workers() == 1
+    d.runner.workers = 1
+    d.start()
+    qtbot.waitUntil(lambda: window.controller.state == PAUSED, timeout=10_000)
+    with qtbot.waitSignal(d.runner.done, timeout=10_000):
+        d.cancel()
+    qtbot.waitUntil(lambda: window.controller.state == RUNNING, timeout=10_000)
+    window.toggle_play()
+
+
+def test_too_little_memory_for_the_runs_side_by_side_is_said_in_the_apps_words(
+    qtbot, dialog, monkeypatch
+):
+    monkeypatch.setattr(memory, "available_memory", lambda: 1000)
+    pools = scripted(monkeypatch)
+    d = dialog(tiny_session())
+    choose(d, ("seed", "0, 1"), None)
+    with qtbot.waitSignal(d.runner.failed, timeout=10_000):
+        d.start()
+    text = d.preview.text()
+    assert text.startswith("Can't start the sweep: Memory: 2 runs at a time need about ")
+    assert text.endswith(
+        "is available; allowed: smaller hidden layers, a smaller batch size or fewer "
+        "training images"
+    )
+    assert "--" not in text and pools == []
+
+
+def test_start_sweeps_the_session_on_screen_now(qtbot, dialog, monkeypatch):
+    scripted(monkeypatch)
+    on_screen = [tiny_session()]
+    d = dialog(lambda: on_screen[0])
+    assert "(xor, hidden 8-4 tanh, adam lr 0.01, batch 32)" in d.intro.text()
+    changed = tiny_session()
+    changed.data.dataset, changed.training.optimizer = "circle", "sgd"
+    on_screen[0] = changed
+    choose(d, ("seed", "0"), None)
+    d.epochs_box.setValue(1)
+    sessions = []
+    d.runFinished.connect(lambda _, session: sessions.append(session))
+    with qtbot.waitSignal(d.runner.done, timeout=30_000):
+        d.start()
+    assert d.intro.text() == (
+        "Train the plane session on screen (circle, hidden 8-4 tanh, sgd lr 0.01, batch 32) "
+        "once per combination of these values, several runs at a time."
+    )
+    assert (sessions[0].data.dataset, sessions[0].training.optimizer) == ("circle", "sgd")
+    assert sessions[0].training.epochs == 1  # the epochs chosen stay
+
+
+def test_a_sweep_that_breaks_midway_says_so_and_keeps_its_finished_rows(qtbot, dialog, monkeypatch):
+    scripted(monkeypatch, error=MemoryError())
+    d = dialog(tiny_session(epochs=1))
+    choose(d, ("seed", "0, 1"), None)
+    with qtbot.waitSignal(d.runner.failed, timeout=30_000) as failed:
+        d.start()
+    assert failed.args == ["out of memory"] and not d.runner.running
+    assert d.preview.text() == "Stopped after 1 of 2 runs: out of memory"
+    assert d.table.rowCount() == 2 and d.table.item(0, 2).text().endswith("%")
+    assert d.bar(1).text() == "stopped" and d.start_button.isEnabled()
+
+
+def test_closing_the_window_mid_sweep_keeps_what_its_runs_trained(make_window, qtbot, monkeypatch):
+    scripted(monkeypatch, hold={0})
+    window = make_window("xor")
+    runs = window.plane.runs
+    saved = []
+    monkeypatch.setattr(runs, "save", lambda: saved.append(runs.to_save()))
+    before = len(runs.model.records)
+    d = sweep_in(window, "0.01, 0.1")
+    d.start()
+    qtbot.waitUntil(lambda: d.bar(0).value() == 2, timeout=30_000)  # run 0 at epoch 2
+    window.close()
+    assert [(r.name, r.epochs) for r in saved[-1][before:]] == [("lr 0.01", 2)]
+
+
+def test_a_finished_sweep_run_is_saved_in_place_of_its_row(make_window, qtbot):
+    window = make_window("xor")
+    runs = window.plane.runs
+    session = tiny_session(epochs=2)
+    [row] = runs.add_sweep_rows([("lr 0.1", session)])
+    runs.save()  # the waiting row, on disk
+    task = sweep_tasks(session, [("lr", (0.1,))], epochs=2)[0]
+    runs.add_sweep_run(run_task(task), session, row)
+
+    def saved():
+        return [(r.id, r.name, r.epochs) for r in load_runs(runs.path)][-1:]
+
+    qtbot.waitUntil(lambda: saved() == [(row, "lr 0.1", 2)], timeout=5000)

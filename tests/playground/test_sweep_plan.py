@@ -5,14 +5,16 @@ import numpy as np
 import pytest
 from dev_data import DEV_MNIST
 
+from core import memory
 from core.data.csv import read_points_csv
 from core.data.features import feature_map
 from core.recipe import ToyRecipe, TrainingData
+from core.sweep.fit import run_memory
 from playground.image_data import ImageDataSettings, load_image_data
 from playground.image_session import ImageSession
 from playground.network_settings import LayerSettings
 from playground.session import Session
-from playground.sweep_plan import count_runs, parse_values, sweep_tasks, vary
+from playground.sweep_plan import SweepCancelled, count_runs, parse_values, sweep_tasks, vary
 
 
 def plane_session(**data) -> Session:
@@ -181,3 +183,41 @@ def test_image_runs_train_on_the_workspaces_balanced_subsets():
     assert_arrays(tasks[0].recipe, want.x_train, want.y_train, want.x_test, want.y_test)
     assert tasks[0].recipe.x_train.shape == (100, 1, 28, 28)
     assert np.bincount(tasks[0].recipe.y_train).tolist() == [10] * 10  # balanced
+
+
+def test_the_training_set_is_counted_once_and_cancel_is_asked_between_runs(monkeypatch):
+    builds = []
+    real_build = ToyRecipe.build
+    monkeypatch.setattr(ToyRecipe, "build", lambda self: builds.append(1) or real_build(self))
+    session = plane_session()
+    values = parse_values("lr", "0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008")
+
+    tasks = sweep_tasks(session, [("lr", values)], epochs=2)
+    assert len(tasks) == 8 and builds == []  # the workers build the toy set, not the plan
+
+    asked = []
+    with pytest.raises(SweepCancelled):
+        sweep_tasks(
+            session, [("lr", values)], 2, cancelled=lambda: asked.append(1) or len(asked) > 2
+        )
+    assert len(asked) == 3  # before each run: the third run was not made
+
+
+def test_runs_side_by_side_must_fit_in_memory_in_the_apps_words(monkeypatch):
+    session = plane_session()
+    sweeps = [("layers", parse_values("layers", "300-300, 200, 100"))]
+    tasks = sweep_tasks(session, sweeps, epochs=2)
+    info = tasks[0].recipe.describe()
+    first, second, _ = (run_memory(t, info) for t in tasks)
+    monkeypatch.setattr(memory, "available_memory", lambda: first + second - 1)
+    with pytest.raises(ValueError) as refused:
+        sweep_tasks(session, sweeps, epochs=2, workers=2)
+    size = memory.format_bytes
+    assert str(refused.value) == (
+        f"Memory: 2 runs at a time need about {size(first + second)} of memory (the largest: "
+        f"300-300 {size(first)}, 200 {size(second)}; each its network and its worker's two "
+        f"copies of the training data), but {size(first + second - 1)} is available; allowed: "
+        "smaller hidden layers, a smaller batch size or fewer training images (one at a time "
+        "fits)"
+    )
+    assert len(sweep_tasks(session, sweeps, epochs=2, workers=1)) == 3  # one at a time fits
