@@ -268,3 +268,20 @@ def page_timings(page_class, changes: list[Callable[[object], None]], rounds: in
             times.append(time.perf_counter() - start)
     page.close()
     return opened, statistics.median(times)
+
+
+def page_timings_each(page_class, changes: dict[str, Callable[[object], None]], rounds: int = 5):
+    """:func:`page_timings` for each of ``changes`` (name -> change) on a page of its own: the
+    median open time, and the median time of each change by name."""
+    opens, medians = [], {}
+    for name, change in changes.items():
+        opened, medians[name] = page_timings(page_class, [change], rounds)
+        opens.append(opened)
+    return statistics.median(opens), medians
+
+
+def describe_page_timings(page_class, changes: dict[str, Callable[[object], None]], rounds: int):
+    """``"<change> 12.3 ms, ...; page open 45 ms"`` (see :func:`page_timings_each`)."""
+    opened, medians = page_timings_each(page_class, changes, rounds)
+    parts = ", ".join(f"{name} {median * 1e3:.1f} ms" for name, median in medians.items())
+    return f"{parts}; page open {opened * 1e3:.0f} ms"

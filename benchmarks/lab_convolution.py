@@ -6,9 +6,8 @@ tiny CNN come later, in the background, and are not started here)."""
 from __future__ import annotations
 
 import itertools
-import statistics
 
-from common import page_timings
+from common import describe_page_timings
 
 from playground.lab.convolution import ConvolutionPage
 
@@ -24,15 +23,9 @@ def main() -> None:
         ),
         "position picked": lambda page: page.set_position(k := next(n) % 20, 20 - k),
     }
-    opens, parts = [], []
-    for name, change in changes.items():
-        opened, median = page_timings(ConvolutionPage, [change], ROUNDS)
-        opens.append(opened)
-        parts.append(f"{name} {median * 1e3:.1f} ms")
     print(
-        f"lab convolution page 1100x700: control -> redrawn picture, median of {ROUNDS}: "
-        f"{', '.join(parts)}; page open to first picture "
-        f"{statistics.median(opens) * 1e3:.0f} ms (median of {len(opens)})"
+        f"lab convolution page 1100x700, control -> redrawn picture (median of {ROUNDS}): "
+        + describe_page_timings(ConvolutionPage, changes, ROUNDS)
     )
 
 

@@ -5,46 +5,33 @@ to open the page to its first picture."""
 
 from __future__ import annotations
 
-import os
+import itertools
 import statistics
-import time
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from common import page_timings_each
+
+from playground.lab.perceptron import PerceptronPage
 
 
 def main() -> None:
-    from PySide6.QtWidgets import QApplication
+    n = itertools.count()
 
-    from playground.lab.perceptron import PerceptronPage
-    from playground.theme import apply_theme
+    def build(page) -> None:
+        page.set_gate("XOR")
+        page.build_network()
 
-    app = QApplication.instance() or QApplication([])
-    apply_theme(app)
-    start = time.perf_counter()
-    page = PerceptronPage()
-    page.resize(1100, 700)
-    page.show()
-    page.shown()
-    page.repaint()
-    app.processEvents()
-    opened = time.perf_counter() - start
-
-    def timed(action) -> float:
-        t0 = time.perf_counter()
-        action()
-        page.repaint()  # the picture as drawn, not just asked for
-        app.processEvents()
-        return time.perf_counter() - t0
-
-    slider = page.sliders[0]
-    slides = [timed(lambda v=v: slider.setValue(v)) for v in range(-20, 21)]
-    steps = [timed(page.step) for _ in range(40)]
-    page.set_gate("XOR")
-    builds = [timed(page.build_network) for _ in range(5)]
+    opens, parts = [], []
+    for name, (change, rounds) in {
+        "slider to picture": (lambda page: page.sliders[0].setValue(next(n) % 41 - 20), 41),
+        "step to picture": (lambda page: page.step(), 40),
+        "2-2-1 build": (build, 5),
+    }.items():
+        opened, medians = page_timings_each(PerceptronPage, {name: change}, rounds)
+        opens.append(opened)
+        parts.append(f"{name} {medians[name] * 1e3:.1f} ms")
     print(
-        f"lab perceptron: slider to picture median {statistics.median(slides) * 1e3:.1f} ms, "
-        f"step to picture {statistics.median(steps) * 1e3:.1f} ms, 2-2-1 build "
-        f"{statistics.median(builds) * 1e3:.0f} ms, page open {opened * 1e3:.0f} ms"
+        f"lab perceptron (median): {', '.join(parts)}; page open "
+        f"{statistics.median(opens) * 1e3:.0f} ms"
     )
 
 

@@ -1,4 +1,5 @@
-"""The hint bar: a non-blocking hint above the workspace while a run does not learn."""
+"""The bars above the workspace: the banner (a problem, e.g. a run that can't be built) and the
+hint bar (a non-blocking hint while a run does not learn)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,20 @@ class HintBar(QFrame):
         """A new run: no hint, and the next one shows."""
         self.dismissed = False
         self.hide()
+
+
+class Banner(QLabel):
+    """A problem shown above the workspace, in red, until it is hidden ("")."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setWordWrap(True)
+        self.setStyleSheet(
+            "#banner { background: #fde2e1; color: #8a1c13; padding: 8px; border-radius: 4px; }"
+        )
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        self.setText(text)
+        self.setVisible(bool(text))

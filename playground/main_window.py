@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from core.training.snapshot import Snapshot
 from playground.about import add_help_menu
 from playground.file_actions import FileActions
-from playground.hint_bar import HintBar
+from playground.hint_bar import Banner, HintBar
 from playground.icon import app_icon
 from playground.kept_runs import KeptRuns
 from playground.panels.sweep_dialog import SweepDialog
@@ -86,13 +86,7 @@ class MainWindow(QMainWindow):
 
     # -- layout --------------------------------------------------------------------------------
     def _build_layout(self) -> None:
-        self.banner = QLabel()
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet(
-            "#banner { background: #fde2e1; color: #8a1c13; padding: 8px; border-radius: 4px; }"
-        )
-        self.banner.hide()
+        self.banner = Banner()
         self.hint = HintBar()
         self.stack = QStackedWidget()
         for ws in self.workspaces.values():
@@ -134,10 +128,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.files.populate(file_menu)
         file_menu.addSeparator()
-        quit_action = QAction("Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.quit)
-        file_menu.addAction(quit_action)
+        file_menu.addAction("Quit", QKeySequence(QKeySequence.StandardKey.Quit), self.quit)
         self.kept.populate(self.menuBar().addMenu("&Edit"))
         run_menu = self.menuBar().addMenu("&Run")
         tb = self.toolbar
@@ -375,8 +366,7 @@ class MainWindow(QMainWindow):
 
     def _show_banner(self, text: str) -> None:
         """Show a problem above the workspace ("": hide it)."""
-        self.banner.setText(text)
-        self.banner.setVisible(bool(text))
+        self.banner.show_text(text)
 
     # -- dropped files and closing -------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)

@@ -13,18 +13,20 @@ set aside as ``<mode>.damaged.npz`` (``-2``, ``-3``… beside an earlier one).
 
 Only pinned runs keep their weights there; in memory, the last
 :data:`UNPINNED_WEIGHTS` unpinned runs keep theirs too, so pinning a recent run keeps them.
+
+Over 400 lines as one class: the live run, the runs added from files and sweeps, restoring and
+loading all change the same list, its save timer and the current run's record (the writing
+thread is apart, :mod:`playground.runs_saver`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 import time
 import uuid
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,13 +34,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.io import state_shapes
 from core.runs import COLUMNS, MAX_PINNED, MAX_RUNS, MAX_SETTINGS_CHARS, RunRecord, kept_history
-from core.runs_archive import load_runs, runs_folder, save_runs
+from core.runs_archive import load_runs, runs_folder
 from core.sweep.task import RunResult
 from core.training.snapshot import Snapshot
 from playground.image_session import session_from_dict
 from playground.panels.runs_model import RunsModel
 from playground.panels.runs_panel import RunsPanel
 from playground.run_names import run_name
+from playground.runs_saver import RunsSaver, set_aside
 from playground.throttle import Throttled
 
 #: The live run's record follows its snapshots at most this often (ms).
@@ -404,74 +407,9 @@ class RunList(QObject):
         return self._saver.error
 
 
-class RunsSaver(QObject):
-    """Writes run lists in a thread of its own, one at a time: a list handed over while one
-    is written replaces any still waiting (the newest wins). ``saved`` follows each write;
-    ``error`` is why the last one failed ("" if it did not)."""
-
-    saved = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.error = ""
-        self._lock = threading.Lock()
-        self._pending: tuple[Path, list[RunRecord]] | None = None
-        self._thread: threading.Thread | None = None
-
-    def save(self, path: Path, records: list[RunRecord]) -> None:
-        with self._lock:
-            self._pending = path, records
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._drain, name="runs-save", daemon=True)
-                self._thread.start()
-
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                job, self._pending = self._pending, None
-                if job is None:
-                    self._thread = None
-                    return
-            try:
-                save_runs(*job)
-                error = ""
-            except (OSError, ValueError) as exc:
-                error = str(exc)
-            with self._lock:
-                self.error = error
-            self.saved.emit()
-
-    def busy(self) -> bool:
-        with self._lock:
-            return self._thread is not None
-
-    def wait(self, timeout: float) -> None:
-        """Until every list handed over is written, or ``timeout`` seconds."""
-        with self._lock:
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-
-
 def runs_count(n: int) -> str:
     """ "1 run", "2 runs"..."""
     return f"{n:,} run{'s' * (n != 1)}"
-
-
-def set_aside(path: Path) -> Path | None:
-    """Move a runs file that could not be read (all of it or some runs) to
-    ``<mode>.damaged.npz``, or ``<mode>.damaged-2.npz``, ``-3``… if that exists (an earlier one
-    is never overwritten); the name it has now, or None if it could not be moved."""
-    stem = path.name.removesuffix(".npz")
-    for k in range(1, 1000):
-        aside = path.with_name(f"{stem}.damaged{'' if k == 1 else f'-{k}'}.npz")
-        if not aside.exists():
-            try:
-                os.rename(path, aside)
-            except OSError:
-                return None
-            return aside
-    return None
 
 
 def settings_of(session: Any) -> dict[str, Any]:

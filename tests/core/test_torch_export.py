@@ -12,7 +12,7 @@ from core import cli
 from core.archive import ModelFileError
 from core.io import load_model
 from core.model import Sequential
-from core.spec import mlp_spec
+from core.spec import mlp_spec, parse_arch
 from core.torch_export import export_torch, torch_source, torch_state
 from core.torch_import import engine_state, load_safetensors
 from core.training.config import TrainConfig
@@ -215,16 +215,8 @@ def test_weights_must_be_floating_point(tmp_path):
 
 
 def test_softmax_inside_an_image_network_runs_over_the_last_axis(torch, tmp_path):
-    spec = {
-        "input_shape": [2, 5, 5],
-        "layers": [
-            {"type": "conv", "filters": 3, "kernel_size": 3},
-            {"type": "softmax"},
-            {"type": "flatten"},
-            {"type": "dense", "units": 2},
-        ],
-        "loss": "softmax_ce",
-    }
+    layers = parse_arch("conv:3x3,softmax,flatten,dense:2")
+    spec = {"input_shape": [2, 5, 5], "layers": layers, "loss": "softmax_ce"}
     model = Sequential(spec, rng=np.random.default_rng(0))
     module = exported(model, tmp_path, "torch_conv_softmax")
     x = np.random.default_rng(1).normal(size=(6, 2, 5, 5)).astype(np.float32)

@@ -226,7 +226,7 @@ def test_a_runs_file_with_a_bad_run_keeps_the_others_and_sets_the_file_aside(
     make_window, qtbot, runs_folder
 ):
     from core.runs_archive import save_runs
-    from playground.run_list import set_aside
+    from playground.runs_saver import set_aside
     from tests.core.archives import rewrite
     from tests.core.test_runs import record
 
@@ -283,7 +283,7 @@ def test_a_failed_save_of_the_runs_is_asked_about_when_quitting(window, qtbot, m
     def fail(path, records):
         raise OSError("disk full")
 
-    monkeypatch.setattr("playground.run_list.save_runs", fail)
+    monkeypatch.setattr("playground.runs_saver.save_runs", fail)
     asked = []
 
     def question(parent, title, text, *args):
@@ -308,7 +308,7 @@ def test_the_list_is_saved_from_a_thread_the_newest_list_winning(window, qtbot, 
         release.wait(10)
         written.append([r.id for r in records])
 
-    monkeypatch.setattr("playground.run_list.save_runs", slow_save)
+    monkeypatch.setattr("playground.runs_saver.save_runs", slow_save)
     runs = window.workspace.runs
     for i in range(3):
         runs.add_runs([replace(record(1), id=f"r{i}")])

@@ -471,7 +471,7 @@ def test_closing_the_window_mid_sweep_keeps_what_its_runs_trained(make_window, q
     window = make_window("xor")
     runs = window.plane.runs
     saved = []
-    monkeypatch.setattr(runs, "save", lambda: saved.append(runs.to_save()))
+    monkeypatch.setattr(runs, "save", lambda wait=False: saved.append(runs.to_save()))
     before = len(runs.model.records)
     d = sweep_in(window, "0.01, 0.1")
     d.start()
@@ -484,12 +484,13 @@ def test_a_finished_sweep_run_is_saved_in_place_of_its_row(make_window, qtbot):
     window = make_window("xor")
     runs = window.plane.runs
     session = tiny_session(epochs=2)
+    qtbot.waitUntil(lambda: runs.loaded, timeout=5000)  # the list is read in a thread
     [row] = runs.add_sweep_rows([("lr 0.1", session)])
-    runs.save()  # the waiting row, on disk
+    runs.save(wait=True)  # the waiting row, on disk
     task = sweep_tasks(session, [("lr", (0.1,))], epochs=2)[0]
     runs.add_sweep_run(run_task(task), session, row)
 
     def saved():
-        return [(r.id, r.name, r.epochs) for r in load_runs(runs.path)][-1:]
+        return [(r.id, r.name, r.epochs) for r in load_runs(runs.path)[0]][-1:]
 
     qtbot.waitUntil(lambda: saved() == [(row, "lr 0.1", 2)], timeout=5000)
