@@ -90,6 +90,12 @@ class LabWorkspace(Workspace):
         self.page_list.setToolTip("The Lab's pages, in the course's order.")
         for number, page in enumerate(PAGES, 1):
             self.page_list.addItem(f"{number}. {page.title}")
+            self.page_list.item(number - 1).setToolTip(page.title)
+        # Every page stays in sight, however wide the page beside it: titles are cut, not scrolled.
+        self.page_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.page_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        frame = 2 * self.page_list.frameWidth()
+        self.page_list.setMinimumHeight(len(PAGES) * self.page_list.sizeHintForRow(0) + frame)
         self.explanation = QTextBrowser()
         self.explanation.setOpenExternalLinks(True)
         self.explanation.document().setDefaultStyleSheet(EXPLANATION_CSS)
