@@ -124,6 +124,8 @@ class BackpropPage(LabPage):
         self.play_button.toggled.connect(self._play_toggled)
         self.step_button = button("Step", "One training step: a batch of 10 points.")
         self.step_button.clicked.connect(self.train_step)
+        self.new_button = button("New run", "Start the run over from new weights.")
+        self.new_button.clicked.connect(self.new_run)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.check_button = button(
@@ -176,6 +178,7 @@ class BackpropPage(LabPage):
         runs = QHBoxLayout()
         runs.addWidget(self.play_button)
         runs.addWidget(self.step_button)
+        runs.addWidget(self.new_button)
         left = QVBoxLayout()
         left.addLayout(form)
         left.addWidget(self.plot, 1)
@@ -244,6 +247,9 @@ class BackpropPage(LabPage):
         self.refresh()
 
     def _play_toggled(self, on: bool) -> None:
+        if on and self.trainer.divergence is not None:  # a diverged run trains no further
+            self.play_button.setChecked(False)
+            return
         self.play_button.setText("Pause" if on else "Play")
         if on:
             self.timer.start()
@@ -252,12 +258,18 @@ class BackpropPage(LabPage):
         self._show_status()
 
     def _tick(self) -> None:
-        self.trainer.run_epoch()
-        self.refresh()
+        self._train(self.trainer.run_epoch)
 
     def train_step(self) -> None:
         """One training step (a batch), then the chosen point's record anew."""
-        self.trainer.step()
+        self._train(self.trainer.step)
+
+    def _train(self, step) -> None:
+        """Train by ``step``; a run that diverges stops (the status says why)."""
+        with np.errstate(all="ignore"):  # a diverging run overflows: the status tells
+            step()
+        if self.trainer.divergence is not None:
+            self.play_button.setChecked(False)
         self.refresh()
 
     def shown(self) -> None:
@@ -342,6 +354,11 @@ class BackpropPage(LabPage):
     def _show_status(self) -> None:
         t, r = self.trainer, self.record
         state = "training" if self.play_button.isChecked() else "paused"
+        if t.divergence is not None:
+            self.status.setText(
+                f"<b>Stopped at epoch {t.epoch}</b>: {t.divergence}, then press New run."
+            )
+            return
         self.status.setText(
             f"Epoch {t.epoch}, {state}; accuracy {t.history.last('train_acc'):.0%}.<br>"
             f"<b>Point</b> ({significant(r.x[0])}, {significant(r.x[1])}), class {int(r.y)}, "

@@ -107,7 +107,8 @@ def edge_values(record: ExplainRecord, stage: Stage) -> list[tuple[str, np.ndarr
 
 def fill_color(value: float, limit: float, base: QColor) -> QColor:
     """``base`` tinted towards blue (positive) or orange (negative) by |value| / limit."""
-    t = float(np.clip(value / limit, -1.0, 1.0)) if limit > 0 else 0.0
+    t = value / limit if limit > 0 else 0.0
+    t = float(np.clip(t, -1.0, 1.0)) if np.isfinite(t) else 0.0  # a diverged run's: untinted
     tint = POSITIVE if t >= 0 else NEGATIVE
     rgb = np.array(base.getRgb()[:3], float)
     mixed = rgb + (tint - rgb) * abs(t) * 0.8
@@ -254,6 +255,7 @@ class GlassGraph(QWidget):
 
     def _paint_edges(self, painter: QPainter) -> None:
         for k, (_, matrix, active) in enumerate(self.edges):
+            matrix = np.nan_to_num(matrix, posinf=0.0, neginf=0.0)  # a diverged run's: no line
             limit = float(np.abs(matrix).max()) or 1.0
             for i in range(matrix.shape[0]):
                 for j in range(matrix.shape[1]):

@@ -5,6 +5,7 @@ the network is very sure of) or ✗; a sentence under it says what the rows mean
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -37,6 +38,11 @@ class GradientCheckView(QWidget):
         if not checks:
             self.note.setText(
                 "Press Gradient check to measure the gradient again by central differences."
+            )
+            return
+        if not all(np.isfinite(c.error) for c in checks):
+            self.note.setText(
+                "The network's numbers are not finite (the run diverged): nothing to check."
             )
             return
         rounding, wrong = [], []

@@ -208,3 +208,23 @@ def test_the_check_table_tells_rounding_from_a_wrong_gradient(qtbot):
     assert [view.table.item(k, 3).text() for k in range(2)] == [CROSS, CHECK]
     assert "disagree on layer 1" in view.note.text()
     assert view.table.item(0, 2).text() == "1.00e-01"
+
+
+def test_a_diverging_run_stops_and_says_so_and_new_run_starts_over(page, qtbot):
+    page.activation_box.setCurrentIndex(page.activation_box.findData("relu"))
+    page.rate.setValue(100.0)  # far too large: the weights blow up
+    page.timer.setInterval(1)
+    page.play_button.click()
+    qtbot.waitUntil(lambda: not page.timer.isActive(), timeout=10000)
+    assert page.trainer.divergence is not None
+    assert "Stopped at epoch" in page.status.text() and "lower learning rate" in page.status.text()
+    page.play_button.click()  # a diverged run trains no further
+    assert not page.timer.isActive() and not page.play_button.isChecked()
+    for stage in range(len(page.stages)):  # its numbers are drawn, whatever they are
+        page.set_stage(stage)
+        page.graph.grab()
+    page.rate.setValue(0.1)
+    with qtbot.waitSignal(page.redrawn, timeout=2000):
+        page.new_button.click()
+    assert page.trainer.divergence is None and page.trainer.epoch == WARM_EPOCHS
+    assert np.isfinite(page.record.loss) and "paused" in page.status.text()
