@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QGridLayout,
@@ -350,6 +350,11 @@ class BackpropPage(LabPage):
         x = self.trainer.x_train[self.index]
         pen = pg.mkPen(self.palette().text().color(), width=3)
         self.chosen.setData([x[0]], [x[1]], pen=pen)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.PaletteChange and self.trainer is not None:
+            self._draw_chosen()  # its ring in the theme's ink
+        super().changeEvent(event)
 
     def _show_status(self) -> None:
         t, r = self.trainer, self.record

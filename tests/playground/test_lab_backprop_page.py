@@ -228,3 +228,13 @@ def test_a_diverging_run_stops_and_says_so_and_new_run_starts_over(page, qtbot):
         page.new_button.click()
     assert page.trainer.divergence is None and page.trainer.epoch == WARM_EPOCHS
     assert np.isfinite(page.record.loss) and "paused" in page.status.text()
+
+
+def test_the_chosen_ring_follows_the_theme(page, qapp):
+    apply_theme(qapp, "dark")
+    try:
+        assert page.chosen.opts["pen"].color() == page.palette().text().color()
+        assert page.palette().text().color().lightness() > 128
+    finally:
+        apply_theme(qapp, "light")
+    assert page.chosen.opts["pen"].color().lightness() < 128
