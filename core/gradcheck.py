@@ -1,5 +1,5 @@
 """Numerical gradients by central differences, ``(f(x + h) - f(x - h)) / 2h``, and a checker that
-compares them with a layer's or a loss's analytic backward pass. Use float64."""
+compares them with a layer's, a loss's or a whole model's analytic backward pass. Use float64."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 
 from core.layers import Layer
 from core.losses import Loss
+from core.model import Sequential
 
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -62,3 +63,25 @@ def check_loss(loss: Loss, out: np.ndarray, target: np.ndarray, h: float = 1e-6)
     analytic = loss.backward().copy()
     numeric = numerical_gradient(lambda: loss.forward(out, target), out, h)
     return relative_error(analytic, numeric)
+
+
+def check_model(
+    model: Sequential, x: np.ndarray, y: np.ndarray, h: float = 1e-6
+) -> dict[str, float]:
+    """Compare a model's backpropagated gradient of its loss on the batch ``x``, ``y`` with
+    numerical gradients, one parameter array at a time (use a float64 model). Returns the
+    relative error per parameter, by the name of :meth:`Sequential.named_params` ("0.W"...)."""
+    model.loss_and_grad(x, y)
+    analytic = {
+        f"{i}.{name}": g.copy()
+        for i, layer in enumerate(model.layers)
+        for name, g in layer.grads.items()
+    }
+
+    def f() -> float:
+        return model.loss.forward(model.forward(x, True), y)
+
+    return {
+        name: relative_error(analytic[name], numerical_gradient(f, p, h))
+        for name, p in model.named_params()
+    }

@@ -27,6 +27,7 @@ from core.lab.init_stats import (
 )
 from playground.lab.controls import choice_box, control_row
 from playground.lab.page import LabPage, main
+from playground.lab.widgets import significant
 
 #: The weight choices as the box shows them (n = 100 inputs per unit).
 INIT_NAMES = {
@@ -144,8 +145,8 @@ class InitializationPage(LabPage):
         first, last = self.histograms[0].std, self.histograms[-1].std
         relu = activation == "relu"
         self.summary.setText(
-            f"The spread (std) goes from {_number(first)} in layer 1 to {_number(last)} in "
-            f"layer {LAYERS}, {_number(last / first)} times layer 1's. Each histogram: the "
+            f"The spread (std) goes from {significant(first)} in layer 1 to {significant(last)} in "
+            f"layer {LAYERS}, {significant(last / first)} times layer 1's. Each histogram: the "
             f"share of a layer's {SAMPLES * UNITS:,} activations ({SAMPLES:,} inputs × {UNITS} "
             "units) per value; values beyond the range drawn count in its end bins."
             + (" ReLU gives exactly 0 for about half: the tall first bin." if relu else "")
@@ -155,12 +156,7 @@ class InitializationPage(LabPage):
 
 def stats_text(h: LayerHistogram) -> str:
     """The line under a histogram: the layer's mean and standard deviation."""
-    return f"mean {_number(h.mean)}   std {_number(h.std)}"
-
-
-def _number(value: float) -> str:
-    """Three significant digits and a true minus sign."""
-    return f"{value:.3g}".replace("-", "−")
+    return f"mean {significant(h.mean)}   std {significant(h.std)}"
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ A new page is one line here (its class, imported from its module)."""
 from __future__ import annotations
 
 from playground.lab.activations import ActivationsPage
+from playground.lab.backprop import BackpropPage
 from playground.lab.convolution import ConvolutionPage
 from playground.lab.initialization import InitializationPage
 from playground.lab.optimizer_race import OptimizerRacePage
@@ -14,6 +15,7 @@ PAGES: tuple[type[LabPage], ...] = (
     PerceptronPage,
     ActivationsPage,
     OptimizerRacePage,
+    BackpropPage,
     InitializationPage,
     ConvolutionPage,
 )

@@ -1,6 +1,6 @@
 """Small widgets the Lab's pages share: a button with its tooltip, a read-only table of a few
 rows marked right or wrong, a plot of the plane (x₁, x₂) and a line on it placed by its
-equation."""
+equation, and numbers written to three significant digits."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ CHECK, CROSS = "✓", "✗"
 RIGHT, WRONG = "#2ea043", "#d62728"
 
 
-def table(headers: list[str], rows: int = 4, widest: str = " −0.00 ") -> QTableWidget:
+def table(headers: list[str], rows: int = 4, widest: str | list[str] = " −0.00 ") -> QTableWidget:
     """A read-only table of ``rows`` rows, just tall and wide enough for cells as wide as
-    ``widest``."""
+    ``widest`` (one text for every column, or one per column)."""
     widget = QTableWidget(rows, len(headers))
     widget.setHorizontalHeaderLabels(headers)
     widget.verticalHeader().hide()
@@ -27,8 +27,9 @@ def table(headers: list[str], rows: int = 4, widest: str = " −0.00 ") -> QTabl
     header = widget.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     metrics = widget.fontMetrics()
+    widths = [widest] * len(headers) if isinstance(widest, str) else widest
     for j, text in enumerate(headers):
-        width = max(metrics.horizontalAdvance(t) for t in (text, widest))
+        width = max(metrics.horizontalAdvance(t) for t in (text, widths[j]))
         header.resizeSection(j, width + 16)
         for i in range(rows):
             widget.setItem(i, j, QTableWidgetItem())
@@ -57,6 +58,11 @@ def place_line(line: pg.InfiniteLine, w1: float, w2: float, b: float, visible: b
     if norm > 1e-12:
         line.setPos((-b * w1 / norm, -b * w2 / norm))  # the line's point nearest the origin
         line.setAngle(math.degrees(math.atan2(-w1, w2)))  # along (w2, −w1)
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits with a true minus sign: "0.871", "−1.2e−05"."""
+    return f"{value:.{digits}g}".replace("-", "−")
 
 
 def button(text: str, tip: str) -> QPushButton:
