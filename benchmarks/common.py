@@ -267,6 +267,7 @@ def page_timings(page_class, changes: list[Callable[[object], None]], rounds: in
             app.processEvents()
             times.append(time.perf_counter() - start)
     page.close()
+    page.hidden()
     return opened, statistics.median(times)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from core.data.locations import status
+from core.data.locations import Location, status
 from core.recipe import ImageRecipe, Recipe
 
 #: The data sets a page learns from, in the order they are looked for: MNIST when it is on this
@@ -25,9 +25,11 @@ CLASSES = 10
 PIXELS = 784
 
 
-def find_images(cache_dir: str | os.PathLike[str] | None = None) -> str | None:
-    """The first of :data:`IMAGE_SETS` on this computer (no network, file sizes only), or None."""
-    return next((name for name in IMAGE_SETS if status(name, cache_dir) is not None), None)
+def find_images(cache_dir: str | os.PathLike[str] | None = None) -> Location | None:
+    """Where the first of :data:`IMAGE_SETS` on this computer is (its ``name`` and
+    ``folder``; no network, file sizes only), or None."""
+    found = (status(name, cache_dir) for name in IMAGE_SETS)
+    return next((location for location in found if location is not None), None)
 
 
 def images_recipe(

@@ -10,6 +10,11 @@ Each run is a :class:`core.sweep.task.RunTask`; :func:`gap` reads the result.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
 from core.lab.image_runs import CLASSES, PIXELS, last_value
 from core.recipe import Recipe
 from core.spec import mlp_spec
@@ -24,6 +29,8 @@ WEIGHT_DECAYS = (0.0, 0.01, 0.03, 0.1, 0.3)
 DROPOUTS = (0.0, 0.1, 0.2, 0.3, 0.5)
 #: The gap is read as a mean over this many last epochs (a single epoch's accuracies jitter).
 GAP_EPOCHS = 10
+#: Below this training accuracy a run has hardly learned: too much regularization.
+UNDERFIT = 0.5
 
 
 def overfit_spec(dropout: float = 0.0) -> dict:
@@ -58,9 +65,30 @@ def run_name(weight_decay: float, dropout: float) -> str:
     return ", ".join(parts + [f"dropout {dropout:g}"] * bool(dropout))
 
 
-def gap(history) -> float:
-    """Training accuracy minus test accuracy over the run's last :data:`GAP_EPOCHS` epochs
-    (``history``: columns as :attr:`core.sweep.task.RunResult.history`; nan without epochs)."""
-    return last_value(history, "train_acc", GAP_EPOCHS) - last_value(
-        history, "test_acc", GAP_EPOCHS
-    )
+@dataclass(frozen=True)
+class Fit:
+    """Where a run ended: its training and test accuracy over the last :data:`GAP_EPOCHS`
+    epochs, and the gap between them."""
+
+    train_acc: float
+    test_acc: float
+
+    @property
+    def gap(self) -> float:
+        return self.train_acc - self.test_acc
+
+    @property
+    def underfit(self) -> bool:
+        """Whether it hardly learned (training accuracy below :data:`UNDERFIT`)."""
+        return self.train_acc < UNDERFIT
+
+
+def fit(history: Mapping[str, np.ndarray]) -> Fit:
+    """The :class:`Fit` of a run (``history``: columns as :attr:`core.sweep.task.RunResult.
+    history`; nan without epochs)."""
+    return Fit(*(last_value(history, c, GAP_EPOCHS) for c in ("train_acc", "test_acc")))
+
+
+def gap(history: Mapping[str, np.ndarray]) -> float:
+    """Training accuracy minus test accuracy over the run's last :data:`GAP_EPOCHS` epochs."""
+    return fit(history).gap

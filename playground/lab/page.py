@@ -11,12 +11,17 @@ a page animates (timers, training) only while it is seen. Every page runs alone:
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QWidget
 
 from playground.views.standalone import show_alone, start_app
+
+#: Longest a screenshot waits for a page's background work (seconds).
+SCREENSHOT_WAIT = 180
 
 
 class LabPage(QWidget):
@@ -34,6 +39,11 @@ class LabPage(QWidget):
     def hidden(self) -> None:
         """The page left the screen: stop its timers and work."""
 
+    def settled(self) -> bool:
+        """Whether the pictures are complete: a page whose work goes on in the background
+        (training runs) says False until it is done, and a screenshot waits for it."""
+        return True
+
 
 def main(page: type[LabPage], argv: Sequence[str] | None = None) -> int:
     """Run ``page`` alone in a window (or save a screenshot of it and exit)."""
@@ -47,4 +57,18 @@ def main(page: type[LabPage], argv: Sequence[str] | None = None) -> int:
     width, height = (int(v) for v in args.size.lower().split("x"))
     widget.resize(width, height)
     widget.shown()
+    if args.screenshot:
+        widget.show()
+        wait_until(widget.settled, SCREENSHOT_WAIT)
     return show_alone(app, widget, args.screenshot)
+
+
+def wait_until(done: Callable[[], bool], seconds: float) -> bool:
+    """Run the event loop until ``done()`` (asked every 50 ms) or ``seconds`` have passed;
+    whether it was done."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        loop = QEventLoop()
+        QTimer.singleShot(50, loop.quit)
+        loop.exec()
+    return done()

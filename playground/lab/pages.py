@@ -4,17 +4,21 @@ A new page is one line here (its class, imported from its module)."""
 from __future__ import annotations
 
 from playground.lab.activations import ActivationsPage
+from playground.lab.batch_norm import BatchNormPage
 from playground.lab.convolution import ConvolutionPage
 from playground.lab.initialization import InitializationPage
 from playground.lab.optimizer_race import OptimizerRacePage
 from playground.lab.page import LabPage
 from playground.lab.perceptron import PerceptronPage
+from playground.lab.regularization import RegularizationPage
 
 PAGES: tuple[type[LabPage], ...] = (
     PerceptronPage,
     ActivationsPage,
     OptimizerRacePage,
     InitializationPage,
+    BatchNormPage,
+    RegularizationPage,
     ConvolutionPage,
 )
 

@@ -13,10 +13,10 @@ from core.sweep.pool import LocalPool
 def lab_images(n_train: int, n_test: int):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NN_PLAYGROUND_DATA", str(DEV_MNIST.parent))
-        name = find_images()
-        if name is None:
+        found = find_images()
+        if found is None:
             pytest.skip("neither MNIST nor Fashion-MNIST is on this computer")
-        return images_recipe(name, n_train, n_test).build()
+        return images_recipe(found.name, n_train, n_test).build()
 
 
 def train_all(tasks, workers: int = 2):
