@@ -40,9 +40,9 @@ class BatchNormPage(RunsPage):
     explanation = (
         "<p><b>Batch normalization</b> rescales what enters each layer's activation: every unit "
         "is shifted and scaled by the mean μ and variance σ² of its values over the current "
-        "mini-batch, then given a scale γ and shift β that are learned like weights:</p>"
-        "<p class='formula' align='center'>x̂ = (x − μ) / √(σ² + ε)"
-        "&nbsp;&nbsp;&nbsp;&nbsp;y = γ·x̂ + β</p>"
+        "mini-batch, then given a scale γ and a shift β that are learned like weights:</p>"
+        "<p class='formula' align='center'>z = (x − μ) / √(σ² + ε)"
+        "&nbsp;&nbsp;&nbsp;&nbsp;y = γ·z + β</p>"
         "<p>So each layer passes on a signal of about the same size whatever the spread of the "
         "initial weights: it neither fades to nothing (small weights) nor blows up (large "
         "ones), and the gradients flowing back stay usable. Here the same network "
@@ -65,8 +65,7 @@ class BatchNormPage(RunsPage):
         for side, text in SIDES.items():
             view = self.views[side] = CurvesView()
             view.set_key(f"<b>{text}</b>: training loss", f"<b>{text}</b>: training accuracy")
-        self.views[True].loss_plot.setXLink(self.views[False].loss_plot)
-        self.views[True].acc_plot.setXLink(self.views[False].acc_plot)
+            self.span_epochs(view)
         self.table = table(["80% reached at", *bn.SCALES], rows=2, widest=" never (10%) ")
         for j, scale in enumerate(bn.SCALES, 1):
             self.table.horizontalHeaderItem(j).setForeground(COLORS[scale])
@@ -127,7 +126,7 @@ class BatchNormPage(RunsPage):
         keys = self.keys()
         for side, view in self.views.items():
             overlays = [
-                (scale, COLORS[scale], self.runs.record(key, scale))
+                (scale, COLORS[scale], self.runs.record(key, scale, scale))
                 for key, (scale, on) in keys.items()
                 if on == side
             ]
@@ -159,19 +158,17 @@ def cell_text(outcome: bn.Outcome | None, epochs: int) -> str:
 
 
 def summary_text(keys: dict[str, tuple[str, bool]], outcomes: dict[str, bn.Outcome]) -> str:
-    """What the finished runs show, in a sentence or two."""
+    """What the finished runs show, in a sentence."""
     parts = []
-    for side, text in SIDES.items():
-        mine = [o for key, o in outcomes.items() if keys[key][1] == side]
-        count, latest = bn.reached(mine)
-        total = len(mine)
-        if count == total:
-            got = f"all {total} spreads reached {bn.LEVEL:.0%} training accuracy, the last by "
-            got += f"epoch {latest}"
-        else:
-            got = f"{count} of {total} spreads reached {bn.LEVEL:.0%}"
-        parts.append(f"{text.lower()}, {got}")
-    return f"{parts[0].capitalize()}; {parts[1]}."
+    for side in SIDES:
+        count, latest = bn.reached([o for key, o in outcomes.items() if keys[key][1] == side])
+        total = sum(on == side for _, on in keys.values())
+        got = f"all {total} spreads learned" if count == total else f"{count} of {total}"
+        parts.append(got + (f" (the last by epoch {latest})" if count == total else ""))
+    return (
+        f"With batch norm, {parts[1]}; without, {parts[0]} reached {bn.LEVEL:.0%} training "
+        "accuracy."
+    )
 
 
 if __name__ == "__main__":

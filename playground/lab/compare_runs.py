@@ -32,6 +32,7 @@ from playground.lab.page import LabPage
 from playground.panels.download_dialog import DownloadDialog, short_path
 from playground.sweep_runner import SweepRunner
 from playground.throttle import Throttled
+from playground.views.curves_view import CurvesView
 
 #: The curves follow the runs at most this often (ms).
 REDRAW_INTERVAL = 100
@@ -100,7 +101,6 @@ class LabRuns(QObject):
             self.rows[key] = EMPTY
         # the runner knows a run by its index in the tasks
         self.runner.start(lambda _: [replace(t, index=i) for i, t in enumerate(build(missing))])
-        self._changed(None)
 
     def stop(self) -> None:
         """Stop training (the page left the screen): runs not finished start over next time."""
@@ -112,12 +112,14 @@ class LabRuns(QObject):
         self.results.clear()
         self.rows.clear()
 
-    def record(self, key: str, name: str) -> RunRecord:
-        """The run ``key`` so far, for the curve overlays (no epochs before it trained one)."""
+    def record(self, key: str, name: str, slot: str) -> RunRecord:
+        """The run ``key`` so far, for the curve overlays (no epochs before it trained one);
+        its id is ``slot``, the place it takes on the page (the overlays keep their curves for
+        the run in that place with other settings, and only change their data)."""
         result = self.results.get(key)
         rows = history_rows(result.history) if result is not None else self.rows.get(key, EMPTY)
         last = rows[-1] if len(rows) else np.zeros(len(COLUMNS))
-        return RunRecord(key, name, "images", {}, rows, int(last[0]), int(last[1]), last[2], 0)
+        return RunRecord(slot, name, "images", {}, rows, int(last[0]), int(last[1]), last[2], 0)
 
     # -- the runner's signals ------------------------------------------------------------------
     def _progress(self, index: int, progress: RunProgress) -> None:
@@ -140,6 +142,7 @@ class LabRuns(QObject):
         self._changed.flush()
         if self._again:
             self.start()
+            self._changed(None)  # their curves start anew
         elif not cancelled and not self.missing():
             self.idle.emit()
 
@@ -201,6 +204,7 @@ class ImagesNote(QWidget):
     def describe(self, n_train: int, n_test: int) -> None:
         """Say which images the runs learn from (or what is wrong)."""
         where = short_path(self.folder or (self.location.folder if self.location else ""))
+        self.label.setToolTip(f"Read from {where}" if self.found else "")
         if self.problem:
             text = f"<b>These images can't be used:</b> {self.problem}"
         elif not self.found:
@@ -212,7 +216,7 @@ class ImagesNote(QWidget):
         else:
             text = (
                 f"Learning {n_train:,} {self.title} training images ({n_train // 10} of each "
-                f"class) and testing on {n_test:,} others, read from {where}."
+                f"class), testing on {n_test:,} others."
             )
         self.label.setText(text)
         self.refresh()
@@ -281,6 +285,12 @@ class RunsPage(LabPage):
         self.runs.changed.connect(self.redraw)
         self.runs.idle.connect(self.redraw)
         self.runs.failed.connect(self._failed)
+
+    def span_epochs(self, view: CurvesView) -> None:
+        """Give ``view``'s plots the runs' whole length at once: curves grow into them."""
+        for plot in (view.loss_plot, view.acc_plot):
+            plot.enableAutoRange(x=False)
+            plot.setXRange(1, self.EPOCHS, padding=0.02)
 
     def plan(self) -> tuple[list[str], Build]:
         """The keys of the runs to show now, and how to build their tasks."""

@@ -41,8 +41,8 @@ class RegularizationPage(RunsPage):
         "stays far below. That <b>gap</b> is <b>overfitting</b>. <b>Weight decay</b> adds a "
         "penalty for large weights to the loss, so every step also shrinks each weight a "
         "little:</p>"
-        "<p class='formula' align='center'>L′ = L + λ/2 · Σ w²"
-        "&nbsp;&nbsp;⇒&nbsp;&nbsp;w ← w − lr · (∂L/∂w + λ·w)</p>"
+        "<p class='formula' align='center'>L′ = L + λ/2 · Σ w²<br>"
+        "w ← w − lr · (∂L/∂w + λ·w)</p>"
         "<p><b>Dropout</b> switches each hidden unit off with probability p at every training "
         "step (the others are scaled by 1/(1 − p)), so no unit can count on another; when "
         "testing, every unit works. Here a big network "
@@ -65,7 +65,8 @@ class RegularizationPage(RunsPage):
         dash = pg.mkPen(BASELINE_COLOR, style=Qt.PenStyle.DashLine)
         key = key_label([("training", dash), ("test", pg.mkPen(BASELINE_COLOR))])
         self.view.set_key(f"loss: {key}", f"accuracy: {key}")
-        self.table = table(HEADERS, rows=self.TRIED, widest=" epoch 200… ")
+        self.span_epochs(self.view)
+        self.table = table(HEADERS, rows=self.TRIED)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.tried: dict[str, tuple[float, float]] = {}  # key -> settings, the newest first
@@ -113,8 +114,8 @@ class RegularizationPage(RunsPage):
         runs = self.shown_runs()
         colors = [BASELINE_COLOR, CHOSEN_COLOR]
         overlays = [
-            (rg.run_name(*s), color, self.runs.record(key, rg.run_name(*s)))
-            for (key, s), color in zip(runs.items(), colors, strict=False)
+            (rg.run_name(*s), color, self.runs.record(key, rg.run_name(*s), slot))
+            for (key, s), color, slot in zip(runs.items(), colors, ("none", "chosen"), strict=False)
         ]
         self.view.set_overlays(overlays, curves="both", width=2)
         rows = [self._row(key, *settings) for key, settings in self.tried.items()]
@@ -122,7 +123,7 @@ class RegularizationPage(RunsPage):
             set_row(self.table, row, cells)
         done = [key for key in runs if key in self.runs.results]
         self.show_status(len(done), len(runs))
-        self.summary.setText(self._summary(list(runs)))
+        self.summary.setText(self._summary(runs))
         self.redrawn.emit()
 
     def _row(self, key: str, weight_decay: float, dropout: float) -> list[str]:
@@ -137,22 +138,16 @@ class RegularizationPage(RunsPage):
             numbers = [f"{v:.2f}" for v in (fit.train_acc, fit.test_acc, fit.gap)]
         return [f"{weight_decay:g}", f"{dropout:g}", *numbers]
 
-    def _summary(self, keys: list[str]) -> str:
-        """The finished runs' gaps in words."""
+    def _summary(self, runs: dict[str, tuple[float, float]]) -> str:
+        """The finished runs' gaps in a sentence."""
         parts = []
-        for key in keys:
+        for key, settings in runs.items():
             result = self.runs.results.get(key)
-            if result is None:
-                continue
-            fit, name = rg.fit(result.history), rg.run_name(*self.shown_runs()[key])
-            text = (
-                f"{name.capitalize()}: training accuracy {fit.train_acc:.2f}, test "
-                f"{fit.test_acc:.2f}, a gap of <b>{fit.gap:.2f}</b>"
-            )
-            if fit.underfit:
-                text += " — but it has hardly learned: too much regularization"
-            parts.append(text + ".")
-        return " ".join(parts)
+            if result is not None:
+                fit, name = rg.fit(result.history), rg.run_name(*settings)
+                late = " — but it has hardly learned: too much" if fit.underfit else ""
+                parts.append(f"<b>{fit.gap:.2f}</b> with {name}{late}")
+        return f"The gap: {'; '.join(parts)}." if parts else ""
 
 
 if __name__ == "__main__":

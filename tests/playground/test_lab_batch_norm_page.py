@@ -64,7 +64,7 @@ def test_eight_runs_train_and_the_table_says_when_each_learned(make_page, qtbot)
             if on == batchnorm
         ]
         assert cells == expected
-    assert page.summary.text().startswith("Without batch norm, ")
+    assert page.summary.text().startswith("With batch norm, ")
 
 
 class HoldingPool:

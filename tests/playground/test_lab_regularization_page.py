@@ -56,7 +56,7 @@ def test_dropout_half_gives_a_smaller_gap_than_none(make_page, qtbot):
     ):
         fit = rg.fit(page.runs.results[key].history)
         assert cells == [f"{v:.2f}" for v in (fit.train_acc, fit.test_acc, fit.gap)]
-    assert "too much regularization" in page.summary.text()  # p = 0.5 is too much here
+    assert "hardly learned: too much" in page.summary.text()  # p = 0.5 is too much here
     names = [name for name, _, _ in page.view.overlays]
     assert names == ["no regularization", "dropout 0.5"]
     for item in (*page.view._overlay_items.values(), *page.view._overlay_train.values()):
