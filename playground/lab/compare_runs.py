@@ -206,7 +206,7 @@ class ImagesNote(QWidget):
         where = short_path(self.folder or (self.location.folder if self.location else ""))
         self.label.setToolTip(f"Read from {where}" if self.found else "")
         if self.problem:
-            text = f"<b>These images can't be used:</b> {self.problem}"
+            text = f"<b>The runs could not train:</b> {self.problem}"
         elif not self.found:
             text = (
                 "<b>Neither MNIST nor Fashion-MNIST is on this computer</b>, and this page "
@@ -249,8 +249,8 @@ class ImagesNote(QWidget):
             self.changed.emit()
 
     def choose_folder(self, path: str | None = None) -> bool:
-        """Use a folder of MNIST's IDX files (asked for when ``path`` is None); it is checked
-        as the runs read it."""
+        """Use a folder of MNIST's IDX files (asked for when ``path`` is None; its classes
+        are taken as digits); it is checked as the runs read it."""
         if path is None:
             path = file_dialogs.open_folder(self, "data", "Folder with the four IDX files")
         if not path:
@@ -303,6 +303,7 @@ class RunsPage(LabPage):
         """Train the runs of the current settings (those trained before show at once), while
         the page is on screen."""
         if self.on_screen and self.images.found:
+            self.images.problem = ""  # (said again if it happens again)
             self.runs.want(*self.plan())
         self.redraw()
 

@@ -209,8 +209,13 @@ class CurvesView(QWidget):
                 dash = pg.mkPen(color, width=width, cosmetic=True, style=Qt.PenStyle.DashLine)
                 self._overlay(self._overlay_train, record, dash, "train")
         self.legend.setText(key_label([(elided(name), pg.mkPen(color)) for name, color, _ in runs]))
+        drawn = {
+            "test": "their test curves (training curves without a test set)",
+            "train": "their training curves",
+            "both": "their test curves, and their training curves dashed",
+        }[curves]
         self.legend.setToolTip(
-            "Kept runs, their test curves (training curves without a test set):<br>"
+            f"Kept runs, {drawn}:<br>"
             + key_label([(name, pg.mkPen(color)) for name, color, _ in runs]).replace(
                 "&nbsp;&nbsp;&nbsp;", "<br>"
             )

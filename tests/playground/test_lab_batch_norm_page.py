@@ -129,6 +129,7 @@ def test_without_images_the_page_says_where_to_get_them(make_page, qtbot, monkey
     assert not page.runs.runner.running and page.status.text() == ""
     with qtbot.waitSignal(page.runs.failed, timeout=10_000):
         page.images.choose_folder(str(tmp_path))  # an empty folder
-    assert "These images can't be used" in page.images.label.text()
+    assert "The runs could not train:" in page.images.label.text()
+    assert "holds neither the four IDX files" in page.images.label.text()
     assert page.images.folder_button.isVisible() and not page.images.download_button.isVisible()
     assert page.settled()
