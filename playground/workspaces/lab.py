@@ -20,28 +20,18 @@ from PySide6.QtWidgets import (
     QListWidget,
     QSplitter,
     QStackedWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from core.spec import parse_json
 from core.training.snapshot import Snapshot
-from playground.lab.page import LabPage
+from playground.lab.page import EXPLANATION_WIDTH, Explanation, LabPage
 from playground.lab.pages import PAGES, page_key
 from playground.worker import TrainingController
 from playground.workspaces.base import Workspace
 
 LAB = "lab"
-#: How the explanations read: body text a little larger than the panels', and each formula
-#: (``<p class="formula">``) larger still, centred, with room around it.
-EXPLANATION_CSS = """
-p { line-height: 135%; margin-bottom: 6px; }
-h3 { margin-bottom: 4px; }
-.formula { font-size: 13pt; margin: 8px 0px; }
-"""
-#: The explanation column's width (px): a readable line, about 45 to 60 characters.
-EXPLANATION_WIDTH = 330
 
 
 @dataclass
@@ -96,12 +86,7 @@ class LabWorkspace(Workspace):
         self.page_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         frame = 2 * self.page_list.frameWidth()
         self.page_list.setMinimumHeight(len(PAGES) * self.page_list.sizeHintForRow(0) + frame)
-        self.explanation = QTextBrowser()
-        self.explanation.setOpenExternalLinks(True)
-        self.explanation.document().setDefaultStyleSheet(EXPLANATION_CSS)
-        font = self.explanation.font()
-        font.setPointSizeF(font.pointSizeF() * 1.1)
-        self.explanation.setFont(font)
+        self.explanation = Explanation()
         self.stack = QStackedWidget()
         self.pages: dict[int, LabPage] = {}  # row -> the page, once shown
         self._lay_out()
@@ -139,8 +124,7 @@ class LabWorkspace(Workspace):
             self.page_list.setCurrentRow(row)  # comes back here
             return
         kind = PAGES[row]
-        number = f"{row + 1}. " if len(PAGES) > 1 else ""
-        self.explanation.setHtml(f"<h3>{number}{kind.title}</h3>{kind.explanation}")
+        self.explanation.show_page(kind, row + 1 if len(PAGES) > 1 else None)
         if self.isVisible():
             self._open(row)
         if not self._applying:

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from playground import file_actions, kept_runs
-from playground.lab.page import LabPage
+from playground.lab.page import Explanation, LabPage, beside_explanation
 from playground.lab.pages import PAGES
 from playground.lab.perceptron import PerceptronPage
 from playground.main_window import WORKSPACES, MainWindow
@@ -188,3 +188,12 @@ def test_undo_from_the_lab_brings_back_the_discarded_run_in_its_mode(window, qtb
     assert window.mode == "plane" and window.toolbar.play_action.isEnabled()
     qtbot.waitUntil(lambda: window.workspace.last_snapshot is not None, timeout=10000)
     assert window.workspace.last_snapshot.step == steps
+
+
+def test_a_page_alone_is_shown_beside_its_explanation(qtbot):
+    page = CountingPage()
+    split = beside_explanation(page)
+    qtbot.addWidget(split)
+    explanation = split.widget(0)
+    assert isinstance(explanation, Explanation) and split.widget(1) is page
+    assert explanation.toPlainText().split() == ["Counting", "Counts."]
