@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -267,7 +268,32 @@ def page_timings(page_class, changes: list[Callable[[object], None]], rounds: in
             app.processEvents()
             times.append(time.perf_counter() - start)
     page.close()
+    page.hidden()
     return opened, statistics.median(times)
+
+
+def seconds_to_train(page_class, limit: float = 600.0) -> float:
+    """A Lab page that trains runs, alone and offscreen: seconds from putting it on screen until
+    its runs have all trained (nan if not within ``limit``)."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from playground.lab.page import wait_until
+
+    app = QApplication.instance() or QApplication([])
+    page = page_class()
+    page.resize(1100, 700)
+    page.show()
+    start = time.perf_counter()
+    page.shown()
+    app.processEvents()
+    done = wait_until(page.settled, limit)
+    seconds = time.perf_counter() - start
+    page.hidden()
+    page.close()
+    return seconds if done else math.nan
 
 
 def page_timings_each(page_class, changes: dict[str, Callable[[object], None]], rounds: int = 5):

@@ -54,9 +54,12 @@ class SweepRows(QObject):
         if index in self._finished:
             return
         rows = self._rows.setdefault(index, [])
-        fresh = not rows or (progress.epoch > rows[-1][0] and progress.step > rows[-1][1])
-        if progress.epoch >= 1 and progress.step >= 1 and fresh:
-            rows.append(progress_row(progress))
+        # every epoch since the last report when it says them, else what it says now
+        new = [progress_row(progress)] if progress.rows is None else progress.rows.tolist()
+        for row in new:
+            fresh = not rows or (row[0] > rows[-1][0] and row[1] > rows[-1][1])
+            if row[0] >= 1 and row[1] >= 1 and fresh:
+                rows.append(row)
         self._last[index] = progress
         if not self._timer.isActive():
             self._timer.start()

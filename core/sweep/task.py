@@ -15,6 +15,7 @@ import numpy as np
 from core.data.augment import augment_images
 from core.recipe import Recipe, TrainingData
 from core.training.config import TrainConfig
+from core.training.history import history_rows
 from core.training.loop import train_iter
 from core.training.snapshot import Snapshot
 from core.training.trainer import Trainer, build_trainer
@@ -30,7 +31,10 @@ MAX_WEIGHT_PARAMS = 5_000_000
 class RunTask:
     """What to train: ``recipe`` builds the data where the run trains, ``spec`` is the network
     (:mod:`core.spec`), ``config`` how to train it (seed and epochs included). ``index``,
-    ``name`` and ``settings`` (the swept values, e.g. ``{"lr": 0.01}``) label the result."""
+    ``name`` and ``settings`` (the swept values, e.g. ``{"lr": 0.01}``) label the result.
+    ``initial_state`` (:meth:`core.model.Sequential.get_state` of the spec's model), when
+    given, replaces the initial weights the spec's initializers draw: a run that starts from
+    chosen weights (weights of a fixed spread, as the Lab's batch-norm page compares)."""
 
     recipe: Recipe | None
     spec: dict[str, Any]
@@ -38,12 +42,16 @@ class RunTask:
     index: int = 0
     name: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
+    initial_state: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class RunProgress:
     """Where a running run is: ``epoch`` of ``epochs`` (0: no limit), its last metrics (None
-    before the first epoch ends), its training seconds and steps so far."""
+    before the first epoch ends), its training seconds and steps so far, and ``rows``: the
+    history rows ``(new epochs, len(History.COLUMNS))`` completed since the run's previous
+    report (so a live curve gets every epoch while a report stays small; None when not
+    known)."""
 
     index: int
     epoch: int
@@ -54,6 +62,7 @@ class RunProgress:
     seconds: float
     step: int = 0
     train_acc: float | None = None
+    rows: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,8 @@ def execute(
         data.y_test,
         augment=augment,
     )
+    if task.initial_state is not None:
+        trainer.model.set_state(task.initial_state)
     return trainer, train(trainer, on_snapshot)
 
 
@@ -141,9 +152,13 @@ def run_task(
     :class:`RunProgress` about four times a second."""
     report = None
     if on_progress is not None:
+        sent = 0  # history rows reported so far
 
         def report(snap: Snapshot) -> None:
-            on_progress(progress_of(task, snap))
+            nonlocal sent
+            progress = progress_of(task, snap, sent)
+            sent += len(progress.rows)
+            on_progress(progress)
 
     trainer, last = execute(task, data, report)
     params = int(trainer.model.n_params)
@@ -168,8 +183,8 @@ def run_task(
     )
 
 
-def progress_of(task: RunTask, snap: Snapshot) -> RunProgress:
-    """The progress report of ``task`` at ``snap``."""
+def progress_of(task: RunTask, snap: Snapshot, sent: int = 0) -> RunProgress:
+    """The progress report of ``task`` at ``snap``, with the history rows from row ``sent``."""
     return RunProgress(
         task.index,
         snap.epoch,
@@ -180,6 +195,7 @@ def progress_of(task: RunTask, snap: Snapshot) -> RunProgress:
         snap.elapsed,
         snap.step,
         snap.train_acc,
+        history_rows(snap.history)[sent:],
     )
 
 

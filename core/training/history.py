@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -54,3 +55,11 @@ class History:
             return None
         value = float(self._data[self.size - 1, self.COLUMNS.index(name)])
         return None if math.isnan(value) else value
+
+
+def history_rows(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The rows ``(epochs, len(History.COLUMNS))`` float64 of a history given as columns (a
+    snapshot's or a run result's ``history``)."""
+    return np.column_stack([np.asarray(columns[c], np.float64) for c in History.COLUMNS]).reshape(
+        -1, len(History.COLUMNS)
+    )

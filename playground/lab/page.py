@@ -12,13 +12,17 @@ beside its explanation as in the Lab.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QSplitter, QTextBrowser, QWidget
 
 from playground.views.standalone import show_alone, start_app
+
+#: Longest a screenshot waits for a page's background work (seconds).
+SCREENSHOT_WAIT = 180
 
 
 class LabPage(QWidget):
@@ -35,6 +39,11 @@ class LabPage(QWidget):
 
     def hidden(self) -> None:
         """The page left the screen: stop its timers and work."""
+
+    def settled(self) -> bool:
+        """Whether the pictures are complete: a page whose work goes on in the background
+        (training runs) says False until it is done, and a screenshot waits for it."""
+        return True
 
 
 #: How the explanations read: body text a little larger than the panels', and each formula
@@ -91,4 +100,18 @@ def main(page: type[LabPage], argv: Sequence[str] | None = None) -> int:
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
     widget.shown()
+    if args.screenshot:
+        window.show()
+        wait_until(widget.settled, SCREENSHOT_WAIT)
     return show_alone(app, window, args.screenshot)
+
+
+def wait_until(done: Callable[[], bool], seconds: float) -> bool:
+    """Run the event loop until ``done()`` (asked every 50 ms) or ``seconds`` have passed;
+    whether it was done."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        loop = QEventLoop()
+        QTimer.singleShot(50, loop.quit)
+        loop.exec()
+    return done()

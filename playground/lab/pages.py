@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from playground.lab.activations import ActivationsPage
 from playground.lab.backprop import BackpropPage
+from playground.lab.batch_norm import BatchNormPage
 from playground.lab.convolution import ConvolutionPage
 from playground.lab.initialization import InitializationPage
 from playground.lab.optimizer_race import OptimizerRacePage
 from playground.lab.page import LabPage
 from playground.lab.perceptron import PerceptronPage
+from playground.lab.regularization import RegularizationPage
 
 PAGES: tuple[type[LabPage], ...] = (
     PerceptronPage,
@@ -17,6 +19,8 @@ PAGES: tuple[type[LabPage], ...] = (
     OptimizerRacePage,
     BackpropPage,
     InitializationPage,
+    BatchNormPage,
+    RegularizationPage,
     ConvolutionPage,
 )
 

@@ -39,6 +39,13 @@ def table(headers: list[str], rows: int = 4, widest: str | list[str] = " −0.00
     return widget
 
 
+def widen_first_column(widget: QTableWidget, widest: str) -> None:
+    """Make a :func:`table`'s first column as wide as ``widest`` (row names), the table with it."""
+    header = widget.horizontalHeader()
+    header.resizeSection(0, widget.fontMetrics().horizontalAdvance(f" {widest} ") + 16)
+    widget.setFixedWidth(header.length() + 2 * widget.frameWidth())
+
+
 def set_row(widget: QTableWidget, row: int, cells: list) -> None:
     """Fill ``row`` with ``cells``, centred; a bool shows as a green ✓ (True) or a red ✗."""
     for j, value in enumerate(cells):

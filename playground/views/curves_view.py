@@ -104,7 +104,9 @@ class CurvesView(QWidget):
         self._snap: Snapshot | None = None
         #: run id -> its (loss, accuracy) curves; ``overlays`` as last set
         self._overlay_items: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
+        self._overlay_train: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}  # "both"
         self.overlays: list[tuple[str, QColor, object]] = []
+        self._overlay_options: dict = {}
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.legend.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -156,7 +158,7 @@ class CurvesView(QWidget):
             plot.setLabel("bottom", X_AXES[self.x_axis.currentData()][1])
         if self._snap is not None:
             self.show_snapshot(self._snap)
-        self.set_overlays(self.overlays)
+        self.set_overlays(self.overlays, **self._overlay_options)
 
     def _reset_ranges(self) -> None:
         """An empty plot shows the first epochs, then follows the data again."""
@@ -177,40 +179,74 @@ class CurvesView(QWidget):
         self._snap = None
         self._reset_ranges()
 
-    def set_overlays(self, runs: list[tuple[str, QColor, object]]) -> None:
+    def set_overlays(
+        self,
+        runs: list[tuple[str, QColor, object]],
+        *,
+        curves: str = "test",
+        width: int = 1,
+        legend: bool = True,
+    ) -> None:
         """Overlay kept runs: (name, colour, record) each, the record a
         :class:`core.runs.RunRecord`; each run's test loss and accuracy (its training ones
-        when it has no test set) in its colour, named in the legend below the plots."""
+        when it has no test set) in its colour, named in the legend below the plots (unless
+        ``legend`` is False). ``curves``: "test" (so), "train" (the training curves instead) or
+        "both" (the test curves, and the training curves dashed: how far apart they drift);
+        ``width``: the lines' pixels."""
         self.overlays = list(runs)
+        self._overlay_options = {"curves": curves, "width": width, "legend": legend}
         ids = {record.id for _, _, record in runs}
-        for run_id in set(self._overlay_items) - ids:
-            loss, acc = self._overlay_items.pop(run_id)
-            self.loss_plot.removeItem(loss)
-            self.acc_plot.removeItem(acc)
-        log = self.log_scale.isChecked()
-        for name, color, record in runs:
+        self._drop_overlays(self._overlay_items, ids)
+        self._drop_overlays(self._overlay_train, ids if curves == "both" else set())
+        for _, color, record in runs:
             # thin and cosmetic: 20 antialiased 2-px overlays made each repaint ~20 times
             # slower (benchmarks/runs_overlay.py); the live run stays bold
-            pen = pg.mkPen(color, width=1, cosmetic=True)
-            if record.id not in self._overlay_items:
-                self._overlay_items[record.id] = (
-                    self.loss_plot.plot(pen=pen, name=name),
-                    self.acc_plot.plot(pen=pen, name=name),
-                )
-            for item, metric in zip(self._overlay_items[record.id], ("loss", "acc"), strict=True):
-                item.setPen(pen)
-                test = record.curve(f"test_{metric}", self.x_column)
-                x, y = test if len(test[0]) else record.curve(f"train_{metric}", self.x_column)
-                ok = y > 0 if metric == "loss" and log else np.ones(len(y), bool)
-                item.setData(x[ok], y[ok])
+            pen = pg.mkPen(color, width=width, cosmetic=True)
+            self._overlay(
+                self._overlay_items, record, pen, "train" if curves == "train" else "test"
+            )
+            if curves == "both":
+                dash = pg.mkPen(color, width=width, cosmetic=True, style=Qt.PenStyle.DashLine)
+                self._overlay(self._overlay_train, record, dash, "train")
         self.legend.setText(key_label([(elided(name), pg.mkPen(color)) for name, color, _ in runs]))
+        drawn = {
+            "test": "their test curves (training curves without a test set)",
+            "train": "their training curves",
+            "both": "their test curves, and their training curves dashed",
+        }[curves]
         self.legend.setToolTip(
-            "Kept runs, their test curves (training curves without a test set):<br>"
+            f"Kept runs, {drawn}:<br>"
             + key_label([(name, pg.mkPen(color)) for name, color, _ in runs]).replace(
                 "&nbsp;&nbsp;&nbsp;", "<br>"
             )
         )
-        self.legend.setVisible(bool(runs))
+        self.legend.setVisible(bool(runs) and legend)
+
+    def _drop_overlays(self, items: dict, keep: set[str]) -> None:
+        for run_id in set(items) - keep:
+            loss, acc = items.pop(run_id)
+            self.loss_plot.removeItem(loss)
+            self.acc_plot.removeItem(acc)
+
+    def _overlay(self, items: dict, record, pen: QPen, kind: str) -> None:
+        """Draw ``record``'s ``kind`` ("test": falling back to training without a test set,
+        or "train") loss and accuracy with ``pen`` into its pair of ``items``."""
+        if record.id not in items:
+            items[record.id] = (self.loss_plot.plot(pen=pen), self.acc_plot.plot(pen=pen))
+        log = self.log_scale.isChecked()
+        for item, metric in zip(items[record.id], ("loss", "acc"), strict=True):
+            item.setPen(pen)
+            x, y = record.curve(f"{kind}_{metric}", self.x_column)
+            if kind == "test" and not len(x):
+                x, y = record.curve(f"train_{metric}", self.x_column)
+            ok = y > 0 if metric == "loss" and log else np.ones(len(y), bool)
+            item.setData(x[ok], y[ok])
+
+    def set_key(self, loss: str, acc: str | None = None) -> None:
+        """Say above the plots what they show (rich text; ``acc`` defaults to ``loss``) instead
+        of naming the live run's curves: a view that shows overlays only."""
+        self.loss_key.setText(loss)
+        self.acc_key.setText(loss if acc is None else acc)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         self._snap = snap

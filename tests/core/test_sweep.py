@@ -210,3 +210,25 @@ def test_a_result_carries_its_final_weights_below_the_bound(monkeypatch):
         np.testing.assert_array_equal(result.weights[key], value, err_msg=key)
     monkeypatch.setattr(task_module, "MAX_WEIGHT_PARAMS", result.params)  # at the bound: none
     assert run_task(tasks[0]).weights is None
+
+
+def test_a_task_starts_from_its_initial_state_and_reports_every_epoch():
+    from core.model import Sequential
+    from core.recipe import ToyRecipe
+    from core.spec import mlp_spec
+    from core.sweep.task import RunTask
+    from core.training.config import TrainConfig
+    from core.training.history import history_rows
+
+    spec = mlp_spec(2, [5], 2)
+    state = Sequential(spec, rng=np.random.default_rng(9)).get_state()
+    state = {k: v * 3 for k, v in state.items()}
+    config = TrainConfig(optimizer="sgd", lr=1e-9, batch_size=8, epochs=30, seed=1)
+    task = RunTask(ToyRecipe("xor", n_samples=40, seed=0), spec, config, initial_state=state)
+    reports = []
+    result = run_task(task, reports.append, data=None)
+    for key, value in state.items():  # (a learning rate of 1e-9 leaves them where they began)
+        np.testing.assert_allclose(result.weights[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
+    rows = np.concatenate([p.rows for p in reports])
+    np.testing.assert_array_equal(rows, history_rows(result.history))
+    assert rows.shape == (30, 8) and reports[-1].epoch == 30

@@ -16,3 +16,21 @@ def choose(qtbot, page, box: QComboBox, key: str) -> None:
     """Choose the item whose data is ``key``; returns once the page has redrawn."""
     with qtbot.waitSignal(page.redrawn, timeout=2000):
         box.setCurrentIndex(box.findData(key))
+
+
+def open_runs_page(qtbot, page_class, before_shown=None):
+    """A page that trains runs, on screen (``before_shown(page)`` called just before); left
+    (its runs stopped, waited for) before it is closed at the test's end."""
+
+    def leave(page) -> None:
+        page.hidden()
+        qtbot.waitUntil(lambda: not page.runs.runner.running, timeout=10_000)
+
+    page = page_class()
+    qtbot.addWidget(page, before_close_func=leave)
+    page.resize(1100, 700)
+    page.show()
+    if before_shown is not None:
+        before_shown(page)
+    page.shown()
+    return page
