@@ -64,3 +64,23 @@ def test_curves_show_the_per_step_loss_in_epochs(qapp):
     x, y = view.step_loss.getData()
     assert len(x) == 3 * snap.steps_per_epoch
     assert x[-1] == pytest.approx(3.0) and np.all(np.isfinite(y))
+
+
+def test_a_long_history_is_drawn_at_about_one_point_per_pixel(qapp):
+    from dataclasses import replace
+
+    from core.training.history import History
+    from playground.views.curves_view import CurvesView
+
+    snap = demo.trained_snapshot("xor", 1)[3]
+    epochs = np.arange(1, 40_001, dtype=np.float64)
+    rows = np.column_stack([epochs, 4 * epochs, epochs / 100] + [1 / epochs] * 5)
+    view = CurvesView()
+    view.resize(800, 300)
+    view.show()
+    view.show_snapshot(replace(snap, history=History.from_rows(rows).view()))
+    qapp.processEvents()
+    for curve in (view.train_loss, view.test_acc):
+        assert len(curve.getOriginalDataset()[0]) == 40_000
+        x, _ = curve.getData()  # what is drawn: means of neighbouring epochs
+        assert len(x) <= 2 * view.loss_plot.width() and x[-1] > 39_000
