@@ -33,14 +33,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.io import state_shapes
-from core.runs import (
-    COLUMNS,
-    MAX_PINNED,
-    MAX_RUNS,
-    MAX_SETTINGS_CHARS,
-    RunRecord,
-    kept_columns,
-)
+from core.runs import COLUMNS, MAX_PINNED, MAX_RUNS, MAX_SETTINGS_CHARS, RunRecord, kept_columns
 from core.runs_archive import load_runs, runs_folder
 from core.sweep.task import RunResult
 from core.training.snapshot import Snapshot
