@@ -311,3 +311,55 @@ def describe_page_timings(page_class, changes: dict[str, Callable[[object], None
     opened, medians = page_timings_each(page_class, changes, rounds)
     parts = ", ".join(f"{name} {median * 1e3:.1f} ms" for name, median in medians.items())
     return f"{parts}; page open {opened * 1e3:.0f} ms"
+
+
+def window_at_max(preset: str, size: tuple[int, int] = (1280, 800)):
+    """The app's window (offscreen) on ``preset``, shown at ``size``, its speed control at
+    "max" (the app measured, not the speed limiter); settings and kept runs go to a temporary
+    folder. Needs a QApplication."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+
+    from core.pace import MAX
+    from playground.main_window import MainWindow
+
+    folder = tempfile.mkdtemp()
+    os.environ["NN_PLAYGROUND_RUNS"] = os.path.join(folder, "runs")
+    settings = QSettings(os.path.join(folder, "s.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, preset=preset)
+    window.toolbar.speed_control.set_speed(MAX)  # the preset's own speed is slower
+    assert window.controller.speed == MAX
+    window.resize(*size)
+    window.show()
+    return window
+
+
+class TimerLateness:
+    """How late each tick of a ``interval_ms`` QTimer comes (seconds, in ``late``): how long
+    the event loop was held. Needs a QApplication; :meth:`start` and :meth:`stop` it."""
+
+    def __init__(self, interval_ms: int = 10) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.late: list[float] = []
+        self._interval = interval_ms / 1000
+        self._last = 0.0
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._last = 0.0
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last:
+            self.late.append(now - self._last - self._interval)
+        self._last = now

@@ -93,8 +93,8 @@ def not_learning(train_loss: np.ndarray, chance: float) -> str | None:
         return None
     window = train_loss[-HINT_WINDOW:]
     recent = float(np.median(window))
-    before = float(np.min(train_loss[:-HINT_WINDOW]))
-    if recent < (1.0 - HINT_TOLERANCE) * chance or recent < before:
+    # The cheap test first: a learning run is not read whole at every epoch.
+    if recent < (1.0 - HINT_TOLERANCE) * chance or recent < np.min(train_loss[:-HINT_WINDOW]):
         return None
     start = (
         f"Not learning: after {len(train_loss)} epochs the training loss ({recent:.4g}) is "

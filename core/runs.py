@@ -97,10 +97,22 @@ class RunRecord:
 def kept_history(rows: np.ndarray, limit: int = MAX_HISTORY_ROWS) -> np.ndarray:
     """What a record keeps of a history ``(n, k)``: all rows, or ``limit`` evenly spread ones
     that include the first and the last; infinite values (a diverged run) as nan."""
-    rows = np.asarray(rows, dtype=np.float64)
-    if len(rows) > limit:
-        rows = rows[np.unique(np.linspace(0, len(rows) - 1, limit).round().astype(np.int64))]
+    rows = np.asarray(rows, dtype=np.float64)[_kept_rows(len(rows), limit)]
     return np.where(np.isinf(rows), np.nan, rows)
+
+
+def kept_columns(columns: dict[str, np.ndarray], limit: int = MAX_HISTORY_ROWS) -> np.ndarray:
+    """:func:`kept_history` of a history given as its :data:`COLUMNS` ``(n,)`` each (as a
+    snapshot has it), reading only the rows it keeps: as cheap at 100,000 epochs as at 500."""
+    picked = _kept_rows(len(columns[COLUMNS[0]]), limit)
+    return kept_history(np.column_stack([columns[c][picked] for c in COLUMNS]), limit)
+
+
+def _kept_rows(n: int, limit: int) -> np.ndarray | slice:
+    """Which of ``n`` rows a record keeps (see :func:`kept_history`)."""
+    if n <= limit:
+        return slice(None)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
 
 
 def check_history_rows(rows: np.ndarray) -> None:

@@ -101,9 +101,10 @@ class Engine:
     def publish(self, snap: Snapshot) -> None:
         self.outbox.snapshot(self.run_id, snap)
 
-    def ack(self) -> None:
-        """The GUI has shown the last snapshot: the newest waiting one may go."""
-        self.outbox.ack()
+    def ack(self, run_id: int | None = None, rows: int = 0) -> None:
+        """The GUI has shown the last snapshot and holds ``rows`` history rows of run
+        ``run_id``: the newest waiting snapshot may go, with the rows after those."""
+        self.outbox.ack(run_id, rows)
 
     def set_state(self, state: str, reason: str = "") -> None:
         """Announce a state change, after the newest snapshot: once the GUI sees "paused" or
@@ -116,7 +117,7 @@ class Engine:
         if kind in ("start", "step") and self.iter is None and self.done_reason == "epochs":
             self._train_past_limit()  # finished at the epoch limit: Play or Step trains on
         if kind == "ack":
-            self.ack()
+            self.ack(*command[1:])
         elif kind == "setup":
             self.setup(command[1])
         elif kind == "discard":

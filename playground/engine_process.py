@@ -10,12 +10,14 @@ Protocol over a duplex ``multiprocessing`` pipe (both sides pickle plain data):
                  ("edit_points", x_train, y_train, x_test, y_test, edits, setup_edits)
                  ("set_config", TrainConfig)
                  ("save_experiment", path, data, metadata) ("export", kind, path, metadata)
-                 ("keep", token, data) ("ack",) ("quit",)
-  engine -> GUI: ("snapshot", run_id, Snapshot) ("state", run_id, state, reason)
+                 ("keep", token, data) ("ack", run_id, rows) ("quit",)
+  engine -> GUI: ("snapshot", run_id, Snapshot, start) ("state", run_id, state, reason)
                  ("failed", run_id, message) ("saved", run_id, path, error or "")
                  ("kept", run_id, token, Experiment or None)
 Messages are sent by a thread of their own (:class:`playground.outbox.Outbox`), snapshots
-flow-controlled by the GUI's acks. Commands are read by another thread and handled in order
+flow-controlled by the GUI's acks. An ack says how many history rows of the run the GUI holds;
+a snapshot's history then holds only the rows from ``start`` on (the GUI puts it back together:
+:mod:`playground.history_rows`). Commands are read by another thread and handled in order
 between two pieces of training (see :mod:`playground.engine`); urgent ones act on the running
 loop at once. Rate changes ("lr", "reg") do too, unless a run asked for earlier is still to be
 built: then they wait their turn behind it, so they reach that run.
@@ -81,7 +83,7 @@ def engine_main(conn) -> None:
                 command = conn.recv()
                 kind = command[0]
                 if kind == "ack":
-                    engine.ack()
+                    engine.ack(*command[1:])
                     continue
                 if kind == "pause":
                     engine.control.request_snapshot()

@@ -4,6 +4,8 @@ flow-controlled by the GUI's acks.
 A snapshot is hundreds of kilobytes, more than a pipe holds, and training must not wait while the
 GUI is busy painting. After sending a snapshot the outbox sends no other until the GUI acks it,
 keeping only the newest, so a busy GUI never has a backlog and training never blocks on it.
+An ack says how many history rows of the run the GUI holds: a snapshot leaves with only the rows
+after those (:mod:`playground.history_rows`), so its size does not grow with the run.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 
 from core.training.snapshot import Snapshot
+from playground.history_rows import rows_from
 
 
 class Outbox:
@@ -31,6 +34,7 @@ class Outbox:
         self._queue: deque[tuple] = deque()
         self._snapshot: tuple | None = None
         self._awaiting_ack = False
+        self._acked: tuple[int | None, int] = (None, 0)  # (run id, history rows) the GUI holds
         self._sending = False
         threading.Thread(target=self._run, name="outbox", daemon=True).start()
 
@@ -47,15 +51,19 @@ class Outbox:
             self._queue.append(message)
             self._ready.notify()
 
-    def ack(self) -> None:
+    def ack(self, run_id: int | None = None, rows: int = 0) -> None:
+        """The GUI has shown a snapshot and holds ``rows`` history rows of run ``run_id``."""
         with self._ready:
             self._awaiting_ack = False
+            self._acked = (run_id, rows)
             self._ready.notify()
 
     def drop_snapshot(self) -> None:
-        """Forget an unsent snapshot (of a run that was replaced)."""
+        """Forget an unsent snapshot (of a run that was replaced); the next run's first
+        snapshot carries its whole history."""
         with self._ready:
             self._snapshot = None
+            self._acked = (None, 0)
 
     def drain(self, timeout: float = 5.0) -> bool:
         """Wait until everything sendable has been sent; False on timeout."""
@@ -83,8 +91,17 @@ class Outbox:
                 self._ready.wait()
             if message[0] == "snapshot":
                 self._awaiting_ack = True
+                message = self._new_rows(*message[1:])
             self._sending = True
             return message
+
+    def _new_rows(self, run_id: int, snap: Snapshot) -> tuple:
+        """The message of ``snap`` with the history rows the GUI does not hold yet:
+        ("snapshot", run_id, snap with rows from ``start`` on, start)."""
+        acked_run, rows = self._acked
+        total = len(snap.history["epoch"])
+        start = rows if acked_run == run_id and rows <= total else 0
+        return ("snapshot", run_id, rows_from(snap, start), start)
 
     def _run(self) -> None:
         try:

@@ -33,7 +33,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.io import state_shapes
-from core.runs import COLUMNS, MAX_PINNED, MAX_RUNS, MAX_SETTINGS_CHARS, RunRecord, kept_history
+from core.runs import COLUMNS, MAX_PINNED, MAX_RUNS, MAX_SETTINGS_CHARS, RunRecord, kept_columns
 from core.runs_archive import load_runs, runs_folder
 from core.sweep.task import RunResult
 from core.training.snapshot import Snapshot
@@ -116,7 +116,7 @@ class RunList(QObject):
         session = self._session
         if session is None or snap.epoch < 1 or not len(snap.history["epoch"]):
             return
-        rows = kept_history(np.column_stack([snap.history[c] for c in COLUMNS]))
+        rows = kept_columns(snap.history)
         if self.live_id is None:
             record = self._match(rows) or self._new_record(settings_of(session), rows)
             self.live_id = record.id
@@ -218,13 +218,12 @@ class RunList(QObject):
         if result.epochs < 1 or not result.history:
             self.drop_sweep_rows([] if row is None else [row.id])
             return
-        rows = np.column_stack([result.history[column] for column in COLUMNS])
         record = RunRecord(
             id=uuid.uuid4().hex if row is None else row.id,
             name=self.unique_name(result.name) if row is None else self.sweep_name(row.name),
             mode=self.workspace.mode,
             settings=settings_of(session),
-            history=kept_history(rows),
+            history=kept_columns(result.history),
             epochs=result.epochs,
             steps=result.steps,
             wall_time=result.seconds,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer
 
-from core.runs import COLUMNS, kept_history
+from core.runs import COLUMNS, kept_columns
 from core.sweep.task import RunProgress, RunResult
+from core.training.history import History
 from playground.run_list import UPDATE_INTERVAL
 
 
@@ -40,7 +40,7 @@ class SweepRows(QObject):
         super().__init__(parent)
         self.runs = runs
         self.ids = runs.add_sweep_rows(sessions)
-        self._rows: dict[int, list[list[float]]] = {}  # run index -> its rows so far
+        self._rows: dict[int, History] = {}  # run index -> its rows so far
         self._last: dict[int, RunProgress] = {}  # run index -> its newest progress, not shown
         self._finished: set[int] = set()
         self._timer = QTimer(self)
@@ -53,13 +53,13 @@ class SweepRows(QObject):
         index = progress.index
         if index in self._finished:
             return
-        rows = self._rows.setdefault(index, [])
+        rows = self._rows.setdefault(index, History())
         # every epoch since the last report when it says them, else what it says now
         new = [progress_row(progress)] if progress.rows is None else progress.rows.tolist()
         for row in new:
-            fresh = not rows or (row[0] > rows[-1][0] and row[1] > rows[-1][1])
+            fresh = not rows or (row[0] > rows.last("epoch") and row[1] > rows.last("step"))
             if row[0] >= 1 and row[1] >= 1 and fresh:
-                rows.append(row)
+                rows.append(*row)
         self._last[index] = progress
         if not self._timer.isActive():
             self._timer.start()
@@ -68,9 +68,9 @@ class SweepRows(QObject):
         """Show every run's newest progress now."""
         self._timer.stop()
         for index, progress in self._last.items():
-            rows = np.array(self._rows[index], dtype=np.float64).reshape(-1, len(COLUMNS))
+            rows = kept_columns(self._rows[index].view())
             self.runs.update_sweep_row(
-                self.ids[index], kept_history(rows), progress.epoch, progress.step, progress.seconds
+                self.ids[index], rows, progress.epoch, progress.step, progress.seconds
             )
         self._last.clear()
 

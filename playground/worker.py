@@ -1,7 +1,9 @@
 """The GUI's handle on training: ``TrainingController`` starts the engine process
 (:mod:`playground.engine_process`), sends it commands and turns its messages into GUI-thread
 signals. Messages are read when the pipe becomes readable (a QSocketNotifier), so nothing
-blocks the GUI and no thread in this process competes with it for the GIL.
+blocks the GUI and no thread in this process competes with it for the GIL. Snapshots arrive
+with only the history rows the GUI has not acknowledged and leave here whole again
+(:mod:`playground.history_rows`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from core.training.config import TrainConfig
 from core.training.snapshot import Snapshot
 from playground.engine import DONE, IDLE, PAUSED, RUNNING
 from playground.engine_process import engine_main
+from playground.history_rows import HistoryRows
 from playground.run_setup import RunSetup
 
 __all__ = ["DONE", "IDLE", "PAUSED", "RUNNING", "RunSetup", "TrainingController"]
@@ -40,6 +43,7 @@ class TrainingController(QObject):
         self.last_setup: RunSetup | None = None
         self._run_id = 0
         self._keep_token = 0
+        self._history = HistoryRows()  # the current run's history, from the rows sent
         self.speed = MAX
         self._start_engine()
 
@@ -206,10 +210,14 @@ class TrainingController(QObject):
             return latest
         if run_id != self._run_id:
             if kind == "snapshot":
-                self._send("ack")
+                self._send("ack", run_id, 0)
             return latest
         if kind == "snapshot":
-            return message[2]
+            snap = self._history.whole(run_id, message[2], message[3])
+            if snap is None:  # rows are missing: this ack has the engine send them again
+                self._send("ack", run_id, self._history.rows(run_id))
+                return latest
+            return snap
         if kind == "state":
             # The engine sends the newest snapshot before a state change: show it first.
             if latest is not None:
@@ -224,7 +232,8 @@ class TrainingController(QObject):
     def _show(self, snap: Snapshot) -> None:
         self.last = snap
         self.snapshotReady.emit(snap)
-        self._send("ack")  # views are updated: the engine may send the next one
+        # Views are updated: the engine may send the next one, with the rows after these.
+        self._send("ack", self._run_id, self._history.rows(self._run_id))
 
     def _engine_lost(self) -> None:
         self._notifier.setEnabled(False)

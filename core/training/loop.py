@@ -99,7 +99,7 @@ def _patience_state(trainer: Trainer, monitor: str, min_delta: float) -> tuple[f
     """Early stopping's (best loss, epochs without improvement) replayed over the history, so a
     run continued from a saved state stops where the uninterrupted run would have."""
     best, waited = math.inf, 0
-    for current in trainer.history.columns()[monitor]:
+    for current in trainer.history.column(monitor):
         if math.isnan(current):
             continue
         if current < best - min_delta:

@@ -28,7 +28,9 @@ class Grid:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """An immutable picture of a run; arrays are read-only copies.
+    """An immutable picture of a run; arrays are read-only: copies, and for ``history`` views
+    of the run's :class:`core.training.history.History` that later epochs never change (so a
+    snapshot costs the same however long the run has been going).
 
     ``grid_output`` is ``(res, res, classes)`` probabilities (classification) or ``(res, res)``
     predicted values (regression); ``neuron_grids`` maps a hidden activation layer's index to its
@@ -130,7 +132,7 @@ def take_snapshot(
         train_acc=history.last("train_acc"),
         test_loss=history.last("test_loss"),
         test_acc=history.last("test_acc"),
-        history={k: _frozen(v) for k, v in history.columns().items()},
+        history=history.view(),
         weights={k: _frozen(v) for k, v in model.get_state().items()} if detail else {},
         weight_norms=metrics.layer_norms(model, "params") if detail else {},
         grad_norms=metrics.layer_norms(model, "grads") if detail else {},

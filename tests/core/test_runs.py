@@ -12,7 +12,7 @@ import pytest
 from core.archive import META, Archive, ModelFileError
 from core.experiment import load_experiment, save_experiment
 from core.model import Sequential
-from core.runs import MAX_HISTORY_ROWS, RunRecord, kept_history, runs_csv
+from core.runs import MAX_HISTORY_ROWS, RunRecord, kept_columns, kept_history, runs_csv
 from core.runs_archive import load_runs, save_runs
 from core.spec import mlp_spec
 from core.training.config import TrainConfig
@@ -69,6 +69,8 @@ def test_a_long_history_is_thinned_to_its_cap_keeping_the_first_and_last_epochs(
     assert kept[0, 0] == 1 and kept[-1, 0] == 3 * MAX_HISTORY_ROWS
     assert np.all(np.diff(kept[:, 0]) > 0) and not np.isinf(kept).any()
     assert kept_history(rows[:10]).shape == (10, 8)
+    columns = dict(zip(History.COLUMNS, rows.T, strict=True))  # as a snapshot has it
+    np.testing.assert_array_equal(kept_columns(columns), kept)
 
 
 def test_runs_file_round_trip_keeps_weights_of_pinned_runs_only(tmp_path):

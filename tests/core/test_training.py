@@ -102,8 +102,13 @@ def test_snapshots_first_last_throttled_and_immutable():
     assert steps == sorted(steps) and snaps[-1].step == 150 * trainer.steps_per_epoch
     last = snaps[-1]
     assert len(last.history["epoch"]) == 150
+    for snap in snaps:  # each kept the history it was taken with, as the history grew
+        np.testing.assert_array_equal(snap.history["epoch"], np.arange(1, snap.epoch + 1))
+        assert snap.train_loss == (snap.history["train_loss"][-1] if snap.epoch else None)
     with pytest.raises(ValueError):
         last.weights["0.W"][0, 0] = 1.0  # read-only copies
+    with pytest.raises(ValueError):
+        last.history["train_loss"][0] = 1.0
     with pytest.raises(dataclasses.FrozenInstanceError):
         last.step = 0
     assert not np.shares_memory(last.weights["0.W"], trainer.model.theta)

@@ -12,6 +12,8 @@ import pytest
 from core.pace import Speed
 from core.spec import mlp_spec, normalize, parse_arch
 from core.training.config import TrainConfig
+from core.training.snapshot import take_snapshot
+from core.training.trainer import build_trainer
 from playground.engine import DONE, IDLE, PAUSED, RUNNING, Engine
 from playground.engine_process import engine_main, serve
 from playground.image_data import ImageDataSettings
@@ -35,22 +37,29 @@ class Pipe:
 
 
 def kinds(pipe):
-    return [m[0] if m[0] != "snapshot" else ("snapshot", m[2]) for m in pipe.sent]
+    return [m[0] if m[0] != "snapshot" else ("snapshot", m[2].step) for m in pipe.sent]
+
+
+def numbered(n):
+    """A snapshot numbered ``n`` (its step), of a tiny untrained run."""
+    run = tiny_run()
+    trainer = build_trainer(run.spec, run.config, run.x_train, run.y_train)
+    return replace(take_snapshot(trainer), step=n)
 
 
 def sent_one_snapshot():
     """An outbox (and its pipe) that has sent snapshot 1 and waits for its ack."""
     pipe = Pipe()
     box = Outbox(pipe)
-    box.snapshot(0, 1)
+    box.snapshot(0, numbered(1))
     assert box.drain()
     return pipe, box
 
 
 def test_snapshots_wait_for_the_ack_and_the_newest_wins():
     pipe, box = sent_one_snapshot()
-    box.snapshot(0, 2)
-    box.snapshot(0, 3)
+    box.snapshot(0, numbered(2))
+    box.snapshot(0, numbered(3))
     assert box.drain()
     assert kinds(pipe) == [("snapshot", 1)]  # 2 and 3 wait for the ack; 3 replaced 2
     box.ack()
@@ -60,7 +69,7 @@ def test_snapshots_wait_for_the_ack_and_the_newest_wins():
 
 def test_a_state_message_goes_after_the_waiting_snapshot_even_without_ack():
     pipe, box = sent_one_snapshot()
-    box.snapshot(0, 2)
+    box.snapshot(0, numbered(2))
     box.message(("state", 0, PAUSED, ""))
     assert box.drain()
     assert kinds(pipe) == [("snapshot", 1), ("snapshot", 2), "state"]
@@ -71,10 +80,11 @@ def test_a_slow_reader_never_blocks_the_caller():
     pipe.gate.clear()  # the GUI is not reading
     box = Outbox(pipe)
     done = threading.Event()
+    snaps = [numbered(n) for n in range(1000)]
 
     def publish():
-        for n in range(1000):
-            box.snapshot(0, n)
+        for snap in snaps:
+            box.snapshot(0, snap)
         box.message(("state", 0, PAUSED, ""))
         done.set()
 

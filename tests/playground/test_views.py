@@ -64,3 +64,33 @@ def test_curves_show_the_per_step_loss_in_epochs(qapp):
     x, y = view.step_loss.getData()
     assert len(x) == 3 * snap.steps_per_epoch
     assert x[-1] == pytest.approx(3.0) and np.all(np.isfinite(y))
+
+
+def test_a_long_history_is_drawn_at_about_one_point_per_pixel(qapp):
+    from dataclasses import replace
+
+    from core.training.history import History
+    from playground.views.curves_view import CurvesView
+
+    snap = demo.trained_snapshot("xor", 1)[3]
+    epochs = np.arange(1, 40_001, dtype=np.float64)
+    rows = np.column_stack([epochs, 4 * epochs, epochs / 100] + [1 / epochs] * 5)
+    view = CurvesView()
+    view.resize(800, 300)
+    view.show()
+    view.show_snapshot(replace(snap, history=History.from_rows(rows).view()))
+    qapp.processEvents()
+    for curve in (view.train_loss, view.test_acc):
+        x, y = curve.getData()  # what is drawn: means of neighbouring epochs
+        assert len(x) <= view.loss_plot.width() and x[0] < 100 and x[-1] > 39_900
+        np.testing.assert_allclose(y[4:], 1 / x[4:], rtol=0.01)  # the curve keeps its shape
+
+
+def test_thinning_takes_means_of_neighbouring_points():
+    from playground.views.curves_view import thinned
+
+    x = np.arange(10.0)
+    tx, ty = thinned(x, 2 * x, 4)  # 3 points a mean, the last mean of one
+    np.testing.assert_array_equal(tx, [1, 4, 7, 9])
+    np.testing.assert_array_equal(ty, 2 * tx)
+    assert thinned(x, x, 10)[0] is x  # short enough: as it is
