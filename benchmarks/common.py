@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def median_rate(run: Callable[[], int], repeats: int = 7, warmup: int = 1) -> float:
@@ -39,6 +42,35 @@ def interleaved_rates(
         a, b = rates.values()
         ratio = statistics.median(x / y for x, y in zip(a, b, strict=True))
     return {name: statistics.median(r) for name, r in rates.items()}, ratio
+
+
+@contextlib.contextmanager
+def busy_process() -> Iterator[None]:
+    """Within the block, one other process keeps a core busy (a single-threaded Python loop),
+    as another program on the machine would."""
+    code = "print(flush=True)\nwhile True:\n    pass"
+    spinner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        spinner.stdout.readline()  # it runs
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def quiet_and_busy_rates(run: Callable[[], int], repeats: int = 9) -> tuple[float, float, float]:
+    """Median rates of ``run`` alone and beside :func:`busy_process`, in alternating rounds
+    (each timed run after an untimed one), and the median of the per-round ratios busy/quiet."""
+    quiet, busy = [], []
+    for _ in range(repeats):
+        for rates in (quiet, busy):
+            with busy_process() if rates is busy else contextlib.nullcontext():
+                run()
+                start = time.perf_counter()
+                units = run()
+                rates.append(units / (time.perf_counter() - start))
+    ratio = statistics.median(b / q for q, b in zip(quiet, busy, strict=True))
+    return statistics.median(quiet), statistics.median(busy), ratio
 
 
 def torch_or_none():
@@ -90,25 +122,38 @@ def torch_adam(torch, torch_net, lr: float = 1e-3, seed: int = 0):
     return net, step
 
 
+def random_batches(input_shape: tuple, batch: int, steps: int):
+    """``steps`` batches of ``batch`` random inputs of ``input_shape`` and labels 0..9, as one
+    array each: ``(x, y)``."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = batch * steps
+    return rng.random((n, *input_shape), dtype=np.float32), rng.integers(0, 10, n)
+
+
+def engine_training(spec: dict, input_shape: tuple, batch: int, steps: int) -> Callable[[], int]:
+    """``run()``: ``steps`` Adam 1e-3 updates of the engine's ``spec`` on batches of random
+    data (:func:`random_batches`); returns the samples trained on."""
+    x, y = random_batches(input_shape, batch, steps)
+    _, engine_step = engine_adam(spec, x, y, batch)
+
+    def run() -> int:
+        for i in range(steps):
+            engine_step(x[i * batch : (i + 1) * batch], y[i * batch : (i + 1) * batch])
+        return len(x)
+
+    return run
+
+
 def compare_training_throughput(
     label: str, spec: dict, torch_net, input_shape: tuple, batch: int, steps: int
 ) -> str:
     """One line: training samples/s of ``spec`` in the engine and, when PyTorch is installed,
     of ``torch_net(torch)`` (the same network), Adam 1e-3, on the same-shaped random data."""
-    import numpy as np
-
-    n = batch * steps
-    rng = np.random.default_rng(0)
-    x = rng.random((n, *input_shape), dtype=np.float32)
-    y = rng.integers(0, 10, n)
-    _, engine_step = engine_adam(spec, x, y, batch)
-
-    def engine() -> int:
-        for i in range(steps):
-            engine_step(x[i * batch : (i + 1) * batch], y[i * batch : (i + 1) * batch])
-        return n
-
-    runs = {"engine": engine}
+    x, y = random_batches(input_shape, batch, steps)
+    n = len(x)
+    runs = {"engine": engine_training(spec, input_shape, batch, steps)}
     torch = torch_or_none()
     if torch is not None:
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)

@@ -18,8 +18,10 @@ reshapes. Any layout works as input: one that is not batch-last is copied once.
 column matrix ``(C·kh·kw + 1, oh·ow·batch)``; a last row of ones carries the bias. The forward
 pass is ``[W | b] @ cols``, the parameter gradient ``dy @ colsᵀ`` (``dW`` and ``db`` together,
 summed over column blocks that stay in cache) and the input gradient ``Wᵀ @ dy`` scattered back
-(col2im). Buffers (the column matrix, the padded input, the training-mode output, the input
-gradient) are kept per input shape: fresh arrays of these sizes cost page faults on every step.
+(col2im). The products are computed in blocks that stay in the calling BLAS thread
+(:mod:`core.matmul`). Buffers (the column matrix, the padded input, the training-mode output,
+the input gradient) are kept per input shape: fresh arrays of these sizes cost page faults on
+every step.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from core import init as initializers
-from core.im2col import batch_last, col2im, im2col, matmul_nn, matmul_nt
+from core.im2col import batch_last, col2im, im2col
 from core.layers import Layer
+from core.matmul import matmul_into, matmul_nt
 from core.validation import check_number
 
 MAX_SIZE = 4096
@@ -290,7 +293,7 @@ class Conv2D(Layer):
         if step >= oh:  # all at once; the columns stay for backward
             cols = self._columns(n, x.dtype, cache=True)
             self._im2col(xp, cols)
-            matmul_nn(wmat, cols, out2)
+            matmul_into(wmat, cols, out2)
             self._cols_ready = True
         else:  # a large inference batch: a few output rows at a time (backward rebuilds all)
             self._cols_ready = False
@@ -299,7 +302,7 @@ class Conv2D(Layer):
                 r1 = min(oh, r0 + step)
                 cols = block[:, : (r1 - r0) * ow * n]
                 self._im2col(xp, cols, r0, r1)
-                matmul_nn(wmat, cols, out2[:, r0 * ow * n : r1 * ow * n])
+                matmul_into(wmat, cols, out2[:, r0 * ow * n : r1 * ow * n])
         return out.transpose(3, 0, 1, 2)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -319,7 +322,7 @@ class Conv2D(Layer):
         if not self.needs_input_grad:
             return dy
         dcols = np.empty((k, dy2.shape[1]), dy2.dtype)
-        matmul_nn(self.params["W"].reshape(f, k).T, dy2, dcols)
+        matmul_into(self.params["W"].reshape(f, k).T, dy2, dcols)
         return self._col2im(dcols, n)
 
     def _col2im(self, dcols: np.ndarray, n: int) -> np.ndarray:

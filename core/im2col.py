@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Columns per block of the matrix products below.
-BLOCK = 1152
-
 Pair = tuple[int, int]
 
 
@@ -68,43 +65,3 @@ def col2im(dcols: np.ndarray, dxp: np.ndarray, kernel_size: Pair, stride: Pair, 
         rows = window(i, sh, oh)
         for j in range(kw):
             dxp[:, rows, window(j, sw, ow)] += blocks[:, i, j]
-
-
-def matmul_nn(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """``out (p, q) = a (p, m) @ b (m, q)`` for a long ``q``, one product per block of ``BLOCK``
-    columns. One BLAS call on the whole is split across threads, and these stall (measured: 10x
-    the product's time on average) whenever another process holds a core; products this small
-    the BLAS does in the calling thread, and no slower."""
-    q = b.shape[1]
-    nb = q // BLOCK
-    if nb < 2:
-        np.matmul(a, b, out=out)
-        return
-    main = nb * BLOCK
-    np.matmul(
-        a,
-        b[:, :main].reshape(b.shape[0], nb, BLOCK).transpose(1, 0, 2),
-        out=out[:, :main].reshape(out.shape[0], nb, BLOCK).transpose(1, 0, 2),
-    )
-    if main < q:
-        np.matmul(a, b[:, main:], out=out[:, main:])
-
-
-def matmul_nt(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """``out (p, q) = a (p, m) @ b (q, m)ᵀ`` for a long ``m``, summed over blocks of ``BLOCK``
-    columns: one BLAS call on the whole would stream both operands through one long dot product
-    per output, slower than small products that stay in cache (and that the BLAS does in the
-    calling thread, so it does not stall when the other core is busy)."""
-    m = a.shape[1]
-    nb, size = m // BLOCK, BLOCK
-    if nb < 2:
-        np.matmul(a, b.T, out=out)
-        return
-    main = nb * size
-    parts = np.matmul(
-        a[:, :main].reshape(a.shape[0], nb, size).transpose(1, 0, 2),
-        b[:, :main].reshape(b.shape[0], nb, size).transpose(1, 2, 0),
-    )
-    np.add.reduce(parts, axis=0, out=out)
-    if main < m:
-        out += a[:, main:] @ b[:, main:].T

@@ -3,6 +3,12 @@
 Shapes: dense inputs are ``(batch, features)``. A layer's parameters are *views* into the model's
 one flat parameter vector (see :mod:`core.model`), so an optimizer updates every layer with a few
 NumPy calls; gradients are views into the flat gradient vector and ``backward`` overwrites them.
+
+Dense layers and the element-wise activations also take ``out``, an array to write their result
+into, as NumPy's functions do: a training step of a small network is mostly the overhead of its
+NumPy calls, and the model passes the same arrays every step rather than allocating new ones.
+For the same reason their NumPy calls take ``out`` and other options by position, and update in
+place with ``+=``-style operators: keyword arguments cost NumPy a microsecond or so to parse.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core import init as initializers
+from core.matmul import SMALL, matmul
 from core.validation import check_number
 
 
@@ -26,6 +33,9 @@ class Layer:
     kind: ClassVar[str] = ""
     #: Parameter names that weight decay / L1 / L2 apply to (weights, not biases or BN shifts).
     regularized: ClassVar[tuple[str, ...]] = ()
+    #: Whether ``forward(x, training, out)`` and ``backward(dy, out)`` take an array ``out`` of
+    #: the result's shape to write the result into (or return an array they were given).
+    takes_out: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -75,11 +85,13 @@ class Layer:
 class Dense(Layer):
     """Fully connected layer: ``y = x @ W + b`` with ``W`` of shape ``(in, units)``.
 
-    Input ``(batch, in)``, output ``(batch, units)``.
+    Input ``(batch, in)``, output ``(batch, units)``. The products go through
+    :func:`core.matmul.matmul`, in blocks when they are large.
     """
 
     kind = "dense"
     regularized = ("W",)
+    takes_out = True
 
     def __init__(self, units: int, init: str = "auto", bias: bool = True) -> None:
         super().__init__()
@@ -116,19 +128,26 @@ class Dense(Layer):
             cfg["bias"] = False
         return cfg
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(
+        self, x: np.ndarray, training: bool = False, out: np.ndarray | None = None
+    ) -> np.ndarray:
         self._x = x
-        y = x @ self.params["W"]
+        W = self.params["W"]
+        # A small product (a tiny network's) straight to the array method: the BLAS call
+        # matmul makes too, without a function around it or np.dot's dispatch.
+        y = x.dot(W, out) if len(x) * W.size < SMALL else matmul(x, W, out)
         if self.use_bias:
             y += self.params["b"]
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        np.dot(self._x.T, dy, out=self.grads["W"])
+    def backward(self, dy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        W = self.params["W"]
+        product = np.ndarray.dot if len(dy) * W.size < SMALL else matmul  # as in forward
+        product(self._x.T, dy, self.grads["W"])
         if self.use_bias:
-            np.add.reduce(dy, axis=0, out=self.grads["b"])  # np.sum's wrapper costs µs here
+            np.add.reduce(dy, 0, None, self.grads["b"])  # (axis, dtype, out)
         if self.needs_input_grad:
-            return dy @ self.params["W"].T
+            return product(dy, W.T, out)
         return dy
 
 

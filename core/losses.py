@@ -2,7 +2,8 @@
 
 Every loss takes the network's raw output (logits for classification) of shape ``(batch, outputs)``
 and targets, returns the mean loss over the batch (PyTorch's ``reduction="mean"``), and its
-``backward`` returns d(loss)/d(output) of the same shape as the output.
+``backward`` returns d(loss)/d(output) of the same shape as the output (written into ``out`` when
+given, except by softmax cross-entropy, which returns an array of its own forward pass).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from core.activations import sigmoid, softmax
+from core.activations import constant, sigmoid, softmax
 
 
 class Loss:
@@ -24,8 +25,13 @@ class Loss:
     def forward(self, out: np.ndarray, target: np.ndarray) -> float:
         raise NotImplementedError
 
-    def backward(self) -> np.ndarray:
+    def backward(self, out: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
+
+    def targets(self, target: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """``target`` as :meth:`forward` computes with it for outputs of ``dtype`` (the same
+        values; a trainer converts a whole epoch's targets once, not every batch)."""
+        return target
 
     def output(self, out: np.ndarray) -> np.ndarray:
         """Map raw outputs to what the model predicts: class probabilities ``(batch, classes)``
@@ -57,7 +63,7 @@ class SoftmaxCrossEntropy(Loss):
         # loss_i = log Σ exp(z - max) - (z_y - max)
         return float(np.add.reduce(np.log(total) - picked)) / n
 
-    def backward(self):
+    def backward(self, out=None):
         g = self._p
         g[self._rows, self._target] -= 1.0
         g /= g.shape[0]
@@ -88,14 +94,19 @@ class SigmoidBinaryCrossEntropy(Loss):
         y = target.astype(out.dtype, copy=False)
         self._z, self._y = z, y
         # softplus(z) - z·y, with softplus(z) = log(1 + e^z) = logaddexp(0, z) (stable)
-        return float(np.add.reduce(np.logaddexp(0.0, z) - z * y)) / z.shape[0]
+        terms = np.logaddexp(constant(0.0, z.dtype), z)
+        terms -= z * y
+        return float(np.add.reduce(terms)) / len(z)
 
-    def backward(self):
+    def backward(self, out=None):
         z = self._z
-        g = sigmoid(z)
+        g = sigmoid(z, None if out is None else out[:, 0])
         g -= self._y
-        g /= z.shape[0]
+        g /= constant(len(z), g.dtype)
         return g[:, None]
+
+    def targets(self, target, dtype):
+        return target.astype(dtype)
 
     def output(self, out):
         p1 = sigmoid(out[:, :1])
@@ -123,9 +134,9 @@ class MeanSquaredError(Loss):
         self._d = d = out - t
         return float(np.vdot(d, d)) / d.size
 
-    def backward(self):
+    def backward(self, out=None):
         d = self._d
-        return d * (2.0 / d.size)
+        return np.multiply(d, 2.0 / d.size, out=out)
 
     def check_outputs(self, n_outputs, n_classes):
         if n_classes is not None:

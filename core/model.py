@@ -9,6 +9,7 @@ comparing weights is one array operation. Regularized weights (dense and conv ke
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -100,6 +101,10 @@ class Sequential:
         for layer in self.layers:
             if layer.params:
                 layer.init_params(self.rng)
+        #: The arrays of :meth:`loss_and_grad` by batch size (dense networks only).
+        self._workspaces: dict[int, Workspace] = {}
+        self._takes_out = all(layer.takes_out for layer in self.layers)
+        self._predict_batch: int | None = None
 
     def _feeds_relu_like(self, i: int) -> bool:
         """Whether layer ``i``'s output reaches a ReLU-like activation before the next weighted
@@ -131,10 +136,33 @@ class Sequential:
 
     def loss_and_grad(self, x: np.ndarray, y: np.ndarray) -> float:
         """One training-mode forward and backward pass on a batch; returns the batch loss and
-        leaves its gradient in ``self.grad``."""
-        loss = self.loss.forward(self.forward(x, True), y)
-        self.backward(self.loss.backward())
+        leaves its gradient in ``self.grad``. In a network whose every layer takes ``out``
+        (dense layers and the simple activations), the layers write into the same arrays every
+        step of a batch size: a small network's step is then mostly arithmetic rather than
+        allocation."""
+        work = self._workspaces.get(len(x)) if x.dtype is self.dtype else None
+        if work is None and (work := self._workspace(x)) is None:
+            loss = self.loss.forward(self.forward(x, True), y)
+            self.backward(self.loss.backward())
+            return loss
+        for layer, out in work.forward:
+            x = layer.forward(x, True, out)
+        loss = self.loss.forward(x, y)
+        dy = self.loss.backward(work.loss_grad)
+        for layer, out in work.backward:
+            dy = layer.backward(dy, out)
         return loss
+
+    def _workspace(self, x: np.ndarray) -> Workspace | None:
+        """New arrays for training steps on batches like ``x``, kept for the last two batch
+        sizes (an epoch's batches and its last, smaller one); None if some layer allocates
+        its own, or ``x`` is not in the model's dtype."""
+        if not self._takes_out or x.dtype != self.dtype:
+            return None
+        if len(self._workspaces) >= 2:
+            del self._workspaces[next(iter(self._workspaces))]
+        work = self._workspaces[len(x)] = Workspace(self, len(x))
+        return work
 
     def forward_collect(self, x: np.ndarray) -> list[np.ndarray]:
         """Inference pass returning every layer's output ``[(batch, *layer.output_shape)]``."""
@@ -159,10 +187,11 @@ class Sequential:
     def predict_batch(self) -> int:
         """Default inference chunk: :data:`PREDICT_CHUNK_BYTES` over the largest activation of
         one sample, between 64 and 4,096."""
-        widest = max(int(np.prod(layer.output_shape)) for layer in self.layers)
-        widest = max(widest, int(np.prod(self.input_shape)))
-        per_sample = widest * np.dtype(self.dtype).itemsize
-        return int(np.clip(PREDICT_CHUNK_BYTES // per_sample, 64, 4096))
+        if self._predict_batch is None:  # worked out once: it costs more than a small forward
+            shapes = [self.input_shape, *(layer.output_shape for layer in self.layers)]
+            per_sample = max(math.prod(shape) for shape in shapes) * self.dtype.itemsize
+            self._predict_batch = min(max(PREDICT_CHUNK_BYTES // per_sample, 64), 4096)
+        return self._predict_batch
 
     def predict_raw(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Inference-mode raw outputs ``(n, outputs)``, computed in chunks of ``batch_size``
@@ -254,3 +283,21 @@ class Sequential:
             f"{self.n_params:,} parameters"
         )
         return "\n".join(lines)
+
+
+class Workspace:
+    """The arrays of a training step on ``n`` samples: each layer's output and input gradient
+    (none for a first layer that computes no input gradient) and the loss gradient, as
+    ``(layer, out)`` pairs in the order the passes visit the layers."""
+
+    def __init__(self, model: Sequential, n: int) -> None:
+        def array(shape: tuple[int, ...]) -> np.ndarray:
+            return np.empty((n, *shape), model.dtype)
+
+        layers = model.layers
+        self.forward = [(layer, array(layer.output_shape)) for layer in layers]
+        self.backward = [
+            (layer, array(layer.input_shape) if layer.needs_input_grad else None)
+            for layer in reversed(layers)
+        ]
+        self.loss_grad = array(model.output_shape)

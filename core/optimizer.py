@@ -134,6 +134,7 @@ class Optimizer:
         self._tmp2 = np.empty(0)
         self._scalars = np.empty(0)  # per-step scalars in the params' dtype (see _prepare)
         self._views: tuple[np.ndarray, ...] = ()
+        self._written: list[object] = []
 
     # -- learning rate ------------------------------------------------------------------------
 
@@ -210,6 +211,7 @@ class Optimizer:
         # the params' dtype too).
         self._scalars = np.zeros(self._n_scalars, dtype=params.dtype)
         self._views = tuple(self._scalars[i, ...] for i in range(self._n_scalars))
+        self._written: list[object] = [None] * self._n_scalars  # the values in _scalars
 
     def _begin(self, params: np.ndarray, grads: np.ndarray, *values: float) -> tuple:
         """Refresh the step's scalars to ``(lr, *values, weight_decay)``.
@@ -217,7 +219,10 @@ class Optimizer:
         Returns ``(g, lr, *values)``: the gradient to use (``g + weight_decay * p`` when weight
         decay is on) and 0-d views of the scalars in the params' dtype.
         """
-        self._scalars[:] = (self.lr, *values, self.weight_decay)
+        scalars, written = self._scalars, self._written
+        for i, value in enumerate((self._lr, *values, self.weight_decay)):
+            if value is not written[i]:  # the same float object: the same value, kept
+                scalars[i] = written[i] = value
         *views, wd = self._views
         g = self._with_l2(params, grads, wd) if self.weight_decay else grads
         return (g, *views)

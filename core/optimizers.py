@@ -59,8 +59,8 @@ class SGD(Optimizer):
     def _update(self, params: np.ndarray, grads: np.ndarray) -> None:
         g, lr = self._begin(params, grads)
         tmp = self._tmp
-        np.multiply(g, lr, out=tmp)
-        np.subtract(params, tmp, out=params)
+        np.multiply(g, lr, tmp)
+        np.subtract(params, tmp, params)
 
 
 class Momentum(Optimizer):

@@ -94,6 +94,11 @@ class Schedule:
             return (t + 1.0) / (w + 1.0)
         return self._main(t - w)
 
+    @property
+    def flat(self) -> bool:
+        """Whether ``factor(t)`` is 1 at every ``t`` (a trainer then skips computing it)."""
+        return False
+
     def _main(self, t: float) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -119,6 +124,10 @@ class Constant(Schedule):
     """Factor 1 (after the optional warm-up)."""
 
     name = "constant"
+
+    @property
+    def flat(self) -> bool:
+        return not self.warmup
 
     def _main(self, t: float) -> float:
         return 1.0

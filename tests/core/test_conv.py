@@ -10,7 +10,7 @@ from floats import assert_close
 from standalone import built
 
 import core.conv
-import core.im2col
+import core.matmul
 from core.conv import Conv2D
 from core.gradcheck import check_layer, numerical_gradient, relative_error
 from core.model import Sequential
@@ -240,13 +240,13 @@ def test_large_inference_batches_are_chunked_with_the_same_result(monkeypatch):
 
 
 def test_blocked_matrix_products_match_plain_ones(monkeypatch):
-    monkeypatch.setattr(core.im2col, "BLOCK", 7)  # many blocks and a remainder
+    monkeypatch.setattr(core.matmul, "limit", lambda a, b: 2000)  # many blocks and margins
     layer, shape = make_conv("3ch k3 stride2 pad1", height=12, width=11)
     x = inputs(shape)
     y = layer.forward(x, True)
     dy = inputs(y.shape, seed=2)
     dx = layer.backward(dy)
-    monkeypatch.setattr(core.im2col, "BLOCK", 10**9)
+    monkeypatch.setattr(core.matmul, "limit", lambda a, b: 10**12)
     assert_close(layer.forward(x, True), y, rtol=1e-12)
     grads = {k: g.copy() for k, g in layer.grads.items()}
     assert_close(layer.backward(dy), dx, rtol=1e-12)

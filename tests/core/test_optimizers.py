@@ -72,6 +72,21 @@ def test_momentum_by_hand() -> None:
     close(p3, [0.46 - 0.398, -1.715 + 0.25225])
 
 
+def test_rates_changed_between_steps_take_effect() -> None:
+    opt = Momentum(lr=0.1, momentum=0.9)
+    p = P0.copy()
+    opt.step(p, A * p)  # v1 = g1 = [2, -1]; p1 = [0.8, -1.9]
+    opt.lr, opt.momentum = 0.2, 0.5
+    opt.step(p, A * p)  # g2 = [1.6, -0.95]; v2 = 0.5 * v1 + g2 = [2.6, -1.45]
+    close(p, [0.8 - 0.52, -1.9 + 0.29])
+    sgd, q = SGD(lr=0.1), np.array([-0.0])
+    sgd.lr = 0.0  # (a schedule may reach 0)
+    sgd.step(q, np.ones(1))  # -0 - 0·1 = -0
+    sgd.lr = -0.0  # equal to 0.0, yet another value:
+    sgd.step(q, np.ones(1))  # -0 - (-0·1) = +0
+    assert math.copysign(1, q[0]) == 1
+
+
 def test_nesterov_by_hand() -> None:
     p1, p2 = run_quadratic(Nesterov(lr=0.1, momentum=0.9), 2)
     # v1 = g1 = [2, -1]; step direction g1 + 0.9 * v1 = [3.8, -1.9]

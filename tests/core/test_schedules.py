@@ -46,6 +46,11 @@ def test_warmup_rule() -> None:
     assert Constant(warmup=0.5).factor(0) == pytest.approx(1 / 1.5)
 
 
+def test_only_a_constant_rate_without_warmup_is_flat() -> None:
+    assert Constant().flat and not Constant(warmup=2).flat
+    assert not StepDecay(step_size=3, gamma=1.0).flat and not Cosine(10, 0.5).flat
+
+
 def test_specs_round_trip() -> None:
     specs: list[Any] = [
         None,
