@@ -19,12 +19,12 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the dev data's place
 
+from dev_data import DEV_MNIST  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from core.experiment import save_experiment  # noqa: E402
 from core.training.trainer import build_trainer  # noqa: E402
-from dev_data import DEV_MNIST  # noqa: E402
 from playground.image_data import ImageDataSettings, layout_for, load_image_data  # noqa: E402
 from playground.image_session import ImageSession  # noqa: E402
 from playground.main_window import MainWindow  # noqa: E402

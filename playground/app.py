@@ -109,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.set_mode(args.mode)
     window.resize(args.width, args.height)
     window.show()
+
     def train() -> None:  # once the run is set up (its images may be loading)
         if window.workspace.loading:
             QTimer.singleShot(50, train)
