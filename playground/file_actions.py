@@ -8,11 +8,11 @@ Nothing slow runs on the GUI thread. A file is read and validated completely off
 with Cancel) before anything changes: a bad one shows core's message in a dialog and the current
 model, settings and run stay as they were. The engine process owns the trainer, so it writes
 experiments and model exports itself, between two training steps; the result comes back
-through ``TrainingController.saved``. The history's CSV is written by a job; only the views'
-pictures are drawn here (Qt draws widgets on the GUI thread alone). Every file is written
-atomically. Each method that asks for a path takes it as an argument too, so scripts and tests
-skip the dialog. The window is reached through :class:`Host` only, and the modes through their
-workspaces' common face (:class:`playground.workspaces.base.Workspace`).
+through ``TrainingController.saved``. The other files (the history's CSV, the views' pictures,
+which are only drawn here: Qt draws widgets on the GUI thread alone) are written by jobs. Every
+file is written atomically. Each method that asks for a path takes it as an argument too, so
+scripts and tests skip the dialog. The window is reached through :class:`Host` only, and the
+modes through their workspaces' common face (:class:`playground.workspaces.base.Workspace`).
 
 Over 400 lines as one class: every action shares the document's path, the writes pending and
 the save dialogs' folders; what a file opens as is already apart (:mod:`playground.file_reading`,
@@ -349,7 +349,9 @@ class FileActions(QObject):
 
     # -- views and history ---------------------------------------------------------------------
     def export_view(self, widget: QWidget, name: str, path: str | None = None) -> bool:
-        """Write ``widget`` as a PNG picture or, for a ``.svg`` path, as SVG (vector)."""
+        """Write ``widget`` as a PNG picture or, for a ``.svg`` path, as SVG (vector). It is
+        drawn here (Qt draws widgets on the GUI thread alone), encoded and written off it:
+        ``written`` follows."""
         if path is None:
             path = self._ask_save(
                 "pictures",
@@ -359,9 +361,13 @@ class FileActions(QObject):
             )
         if not path:
             return False
-        svg = Path(path).suffix.lower() == ".svg"
-        data = pictures.svg(widget, name) if svg else pictures.png(widget)
-        return self._write(path, data)
+        if Path(path).suffix.lower() == ".svg":
+            data = pictures.svg(widget, name)
+            self._write(str(path), "picture", lambda: data)
+        else:
+            drawn = pictures.image(widget)
+            self._write(str(path), "picture", lambda: pictures.png(drawn))
+        return True
 
     def export_history(self, path: str | None = None) -> bool:
         """Write the metric history, one row per epoch, as CSV; written off the GUI thread
@@ -378,24 +384,19 @@ class FileActions(QObject):
             )
         if not path:
             return False
-        path = str(path)
         history = {name: np.array(column) for name, column in snap.history.items()}  # its own
-        self._writing[path] = "history"
-        job = Job(f"Writing {Path(path).name}", lambda: _write_csv(path, history), self)
+        self._write(str(path), "history", lambda: _history_csv(history))
+        return True
+
+    def _write(self, path: str, kind: str, contents: Callable[[], bytes]) -> None:
+        """Write ``contents()`` to ``path`` atomically, both off the GUI thread (a job the
+        status bar shows); ``written`` follows, and a dialog if it failed."""
+        self._writing[path] = kind
+        job = Job(f"Writing {Path(path).name}", lambda: _write_file(path, contents), self)
         job.succeeded.connect(lambda _: self._saved(path, ""))
         job.failed.connect(lambda exc: self._saved(path, _problem(exc)))
         job.cancelled.connect(lambda: self._write_cancelled(path))
         self.jobStarted.emit(job.start())
-        return True
-
-    def _write(self, path: str, data: bytes) -> bool:
-        try:
-            atomic_write(path, lambda f: f.write(data))
-        except OSError as exc:
-            QMessageBox.warning(self.window, "Export failed", str(exc))
-            return False
-        self.window.statusBar().showMessage(f"Saved {path}", 5000)
-        return True
 
     def _ask_save(self, kind: str, title: str, name: str, filters: str, suffix: str = "") -> str:
         """Ask where to save, starting in the last folder used for ``kind`` of file."""
@@ -406,8 +407,8 @@ class FileActions(QObject):
         return path
 
 
-def _write_csv(path: str, history: dict[str, np.ndarray]) -> None:
-    """Write ``history`` (columns by name) as CSV, atomically; a Cancel acts between rows."""
+def _history_csv(history: dict[str, np.ndarray]) -> bytes:
+    """``history`` (columns by name) as CSV, one row per epoch; a Cancel acts between rows."""
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(list(history))
@@ -415,7 +416,12 @@ def _write_csv(path: str, history: dict[str, np.ndarray]) -> None:
         if i % 1000 == 0:
             check_cancel()
         writer.writerow(["" if math.isnan(v) else f"{v:.10g}" for v in row])
-    data = text.getvalue().encode()
+    return text.getvalue().encode()
+
+
+def _write_file(path: str, contents: Callable[[], bytes]) -> None:
+    data = contents()
+    check_cancel()  # the last moment: nothing is written after a Cancel
     atomic_write(path, lambda f: f.write(data))
 
 

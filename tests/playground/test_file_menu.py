@@ -205,10 +205,10 @@ def test_views_export_as_svg_and_png_and_history_as_csv(window, qtbot, tmp_path)
     drawable = {"path", "polyline", "polygon", "rect", "line", "image", "text", "circle"}
     for name, widget in window.workspace.views():
         stem = name.replace(" ", "-")
-        assert window.files.export_view(widget, name, str(tmp_path / f"{stem}.svg"))
+        assert waiting.exported(qtbot, window.files, widget, name, tmp_path / f"{stem}.svg") == ""
         tags = [e.tag.rpartition("}")[2] for e in ET.parse(tmp_path / f"{stem}.svg").iter()]
         assert sum(t in drawable for t in tags) >= 10, (name, tags)
-        assert window.files.export_view(widget, name, str(tmp_path / f"{stem}.png"))
+        assert waiting.exported(qtbot, window.files, widget, name, tmp_path / f"{stem}.png") == ""
         image = QImage(str(tmp_path / f"{stem}.png"))
         assert not image.isNull() and image.width() >= widget.width() > 0
     output_tags = {e.tag.rpartition("}")[2] for e in ET.parse(tmp_path / "output-view.svg").iter()}

@@ -136,7 +136,7 @@ def test_file_actions_on_a_lab_page_say_there_is_nothing_to_save(
     ((name, widget),) = window.lab.views()
     assert name == "Perceptron and logic gates" and widget is window.lab.page
     path = tmp_path / "page.png"
-    assert files.export_view(widget, name, str(path))
+    assert waiting.exported(qtbot, files, widget, name, path) == ""
     assert path.read_bytes().startswith(b"\x89PNG")
 
 

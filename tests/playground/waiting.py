@@ -31,3 +31,8 @@ def written(qtbot, files, action) -> str:
     with qtbot.waitSignal(files.written, timeout=TIMEOUT) as blocker:
         assert action()
     return blocker.args[1]
+
+
+def exported(qtbot, files, widget, name, path) -> str:
+    """File ▸ Export plots of ``widget`` to ``path``; the error it reports ("": none)."""
+    return written(qtbot, files, lambda: files.export_view(widget, name, str(path)))
