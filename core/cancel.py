@@ -43,10 +43,16 @@ def cancel_on(flag: Flag) -> Iterator[None]:
         _flag.reset(token)
 
 
+def cancelled() -> bool:
+    """Whether the current work's flag is set (False without one): for code that takes a
+    ``cancel`` callable, such as :func:`core.data.download.download`."""
+    flag = _flag.get()
+    return flag is not None and flag.is_set()
+
+
 def check() -> None:
     """Raise :class:`Cancelled` if the current work's flag is set (nothing without one)."""
-    flag = _flag.get()
-    if flag is not None and flag.is_set():
+    if cancelled():
         raise Cancelled("cancelled")
 
 

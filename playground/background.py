@@ -5,8 +5,9 @@ Shaped like superqt's ``thread_worker`` (``yielded``/``returned``/``errored``/``
 function is plain Python that knows nothing of Qt. It runs inside :func:`core.cancel.cancel_on`,
 so the core's readers stop at their next check once :meth:`Job.cancel` is called; a function
 that returns a generator reports each value it yields as ``progress`` and may also stop between
-two yields. The thread touches no widget: it emits private signals of the job (a QObject of the
-GUI thread), so Qt queues them there, and the job re-emits them as its public signals.
+two yields (or it calls :meth:`Job.report`). The thread touches no widget: it emits private
+signals of the job (a QObject of the GUI thread), so Qt queues them there, and the job re-emits
+them as its public signals.
 
 While any job runs, Python's automatic garbage collection is off and it is turned back on from
 the GUI thread when the last job ends (pyqtgraph's ``GarbageCollector`` does the same for the
@@ -67,6 +68,10 @@ class Job(QObject):
         self._thread = threading.Thread(target=self._run, name=f"job: {self.title}", daemon=True)
         self._thread.start()
         return self
+
+    def report(self, value: Any) -> None:
+        """From the work (its thread): emit ``progress(value)`` on the GUI thread."""
+        self._yielded.emit(value)
 
     def cancel(self) -> None:
         """Ask the work to stop (at the core's next check, or its next yield); ``cancelled``
