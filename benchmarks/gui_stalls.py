@@ -2,7 +2,8 @@
 real window offscreen, from the action until its run shows its first snapshot, while
 (a) switching to image mode with all 70,000 Fashion-MNIST images (Debian's copy),
 (b) opening a 10 MB image experiment (all 70,000 images; made in a temporary folder),
-(c) loading a folder of the four MNIST IDX files (the development copy, all 70,000 images).
+(c) loading a folder of the four MNIST IDX files (the development copy, all 70,000 images),
+(d) leaving image mode with a trained fashion-deep run, whose state is fetched to park it.
 Each is the median of ``--repeats`` fresh windows (default 3)."""
 
 from __future__ import annotations
@@ -82,10 +83,10 @@ def longest_stall(app: QApplication, window: MainWindow, action, done) -> float:
     return worst[0]
 
 
-def new_window(tmp: Path, n: int) -> MainWindow:
+def new_window(tmp: Path, n: int, images: ImageSession | None = None) -> MainWindow:
     settings = QSettings(str(tmp / f"settings-{n}.ini"), QSettings.Format.IniFormat)
     settings.setValue("speed", "max")
-    settings.setValue("session/images", all_images_session().to_json())
+    settings.setValue("session/images", (images or all_images_session()).to_json())
     window = MainWindow(settings=settings, preset="spiral")
     window.resize(1280, 800)
     window.show()
@@ -108,11 +109,11 @@ def shown(window: MainWindow, check=lambda ws: True) -> bool:
 
 
 def measure(app: QApplication, tmp: Path, experiment: Path, n: int) -> tuple[float, ...]:
-    window = new_window(tmp, 3 * n)
+    window = new_window(tmp, 4 * n)
     mode = longest_stall(app, window, lambda: window.set_mode("images"), lambda: shown(window))
     window.close()
 
-    window = new_window(tmp, 3 * n + 1)
+    window = new_window(tmp, 4 * n + 1)
     opened = longest_stall(
         app,
         window,
@@ -121,7 +122,7 @@ def measure(app: QApplication, tmp: Path, experiment: Path, n: int) -> tuple[flo
     )
     window.close()
 
-    window = new_window(tmp, 3 * n + 2)
+    window = new_window(tmp, 4 * n + 2)
     window.set_mode("images")
     start = time.monotonic()
     while not shown(window) and time.monotonic() - start < TIMEOUT:
@@ -136,7 +137,25 @@ def measure(app: QApplication, tmp: Path, experiment: Path, n: int) -> tuple[flo
         lambda: shown(window, lambda ws: ws.run_session.data.folder == folder),
     )
     window.close()
-    return mode, opened, loaded
+
+    window = new_window(tmp, 4 * n + 3, image_presets()["fashion-deep"])
+    window.set_mode("images")
+    start = time.monotonic()
+    while not shown(window) and time.monotonic() - start < TIMEOUT:
+        app.processEvents()
+        time.sleep(0.005)
+    window.step_epoch()
+    while window.controller.state != "paused" or window.images.last_snapshot.epoch < 1:
+        app.processEvents()
+        time.sleep(0.005)
+    parked = longest_stall(
+        app,
+        window,
+        lambda: window.set_mode("plane"),
+        lambda: "images" in window.kept.parked and window.plane.last_snapshot is not None,
+    )
+    window.close()
+    return mode, opened, loaded, parked
 
 
 def main() -> None:
@@ -152,11 +171,14 @@ def main() -> None:
         experiment = make_experiment(tmp)
         size = experiment.stat().st_size / 1e6
         runs = [measure(app, tmp, experiment, n) for n in range(args.repeats)]
-    mode, opened, loaded = (statistics.median(run[i] for run in runs) * 1e3 for i in range(3))
+    mode, opened, loaded, parked = (
+        statistics.median(run[i] for run in runs) * 1e3 for i in range(4)
+    )
     print(
         f"longest GUI stall (10 ms timer lateness, median of {args.repeats}): "
         f"image mode with 70,000 images {mode:.0f} ms; opening a {size:.1f} MB experiment "
-        f"{opened:.0f} ms; loading an IDX folder {loaded:.0f} ms"
+        f"{opened:.0f} ms; loading an IDX folder {loaded:.0f} ms; parking a trained "
+        f"fashion-deep run {parked:.0f} ms (load average {os.getloadavg()[0]:.1f})"
     )
 
 
