@@ -8,6 +8,9 @@ panels, views and run; the window switches between them, hands them the training
 (the engine process) and shows what they report, and work they do off the GUI thread (a busy
 indicator with Cancel in the status bar). A new mode is a workspace class and one entry of
 :data:`WORKSPACES`.
+
+Over 400 lines: each part of the chrome takes a few lines here; what a part does is already
+apart (the File and Edit menus, the toolbar, the runs' status texts, the modes).
 """
 
 from __future__ import annotations
