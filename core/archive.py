@@ -23,6 +23,7 @@ import numpy as np
 
 from core import files
 from core.atomic import atomic_write, remove_stale_temps
+from core.cancel import check as check_cancel
 
 #: Refuse archives that would expand beyond this (a zip bomb, or absurd declared dimensions).
 MAX_BYTES = 2 * 1024**3
@@ -32,6 +33,8 @@ MAX_MEMBERS = 10_000
 MAX_META_CHARS = 4 * 1024**2
 #: Most bytes a member's ``.npy`` header may take (NumPy writes 128).
 MAX_HEADER_BYTES = 64 * 1024
+#: Most bytes read from a member between two checks for a Cancel (:mod:`core.cancel`).
+READ_PIECE = 1024**2
 #: Most bytes of the zip's member list (read before any member).
 MAX_DIRECTORY_BYTES = 16 * 1024**2
 #: A member declaring more than :data:`RATIO_FREE_BYTES` must store at least 1 byte per
@@ -266,9 +269,14 @@ def _read_npy(f: IO[bytes], label: str, expected: Expected) -> np.ndarray:
     if shape != expected.shape:
         raise ModelFileError(f"{label} has shape {shape}, expected {expected.shape}")
     size = math.prod(shape) * dtype.itemsize
-    data = f.read(size)
-    if len(data) != size:
-        raise ModelFileError(f"{label}: truncated ({len(data):,} of {size:,} bytes)")
+    data = bytearray(size)
+    view, got = memoryview(data), 0
+    while got < size:  # a piece at a time: a Cancel (core.cancel) acts between pieces
+        check_cancel()
+        n = f.readinto(view[got : got + READ_PIECE])
+        if not n:
+            raise ModelFileError(f"{label}: truncated ({got:,} of {size:,} bytes)")
+        got += n
     if f.read(1):
         raise ModelFileError(f"{label}: more data stored than its shape {shape} declares")
     array = np.frombuffer(data, dtype=dtype)

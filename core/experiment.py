@@ -80,6 +80,7 @@ from core.archive import (
     read_meta,
     write_npz,
 )
+from core.cancel import check as check_cancel
 from core.data.csv import MAX_FILE_BYTES as MAX_CSV_BYTES
 from core.experiment_checks import (
     TRAINER_KEYS,
@@ -196,6 +197,7 @@ def file_sha256(path: str | os.PathLike, max_bytes: int = MAX_DATA_FILE_BYTES) -
             raise ModelFileError(f"{path}: larger than {max_bytes:,} bytes; refusing")
         size = 0
         for block in iter(lambda: f.read(1 << 20), b""):
+            check_cancel()
             size += len(block)
             if size > max_bytes:
                 raise ModelFileError(f"{path}: larger than {max_bytes:,} bytes; refusing")

@@ -22,6 +22,7 @@ ONNX ``metadata_props`` as JSON strings.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -36,6 +37,7 @@ OPSET = 17
 #: IR version 8 goes with opset 17 and is read by onnxruntime >= 1.11.
 IR_VERSION = 8
 INSTALL_HINT = "pip install onnx"
+MISSING = f"ONNX export needs the 'onnx' package, which is not installed: {INSTALL_HINT}"
 
 
 def require_onnx() -> Any:
@@ -43,10 +45,19 @@ def require_onnx() -> Any:
     try:
         import onnx
     except ImportError as exc:
-        raise ImportError(
-            f"ONNX export needs the 'onnx' package, which is not installed: {INSTALL_HINT}"
-        ) from exc
+        raise ImportError(MISSING) from exc
     return onnx
+
+
+def check_onnx_installed() -> None:
+    """ImportError (with installation advice) unless the ``onnx`` package is installed; it is
+    found, not imported (a GUI asks before the engine process exports)."""
+    try:
+        found = importlib.util.find_spec("onnx") is not None
+    except (ImportError, ValueError):  # a broken or blocked installation
+        found = False
+    if not found:
+        raise ImportError(MISSING)
 
 
 def onnx_available() -> bool:

@@ -109,9 +109,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.set_mode(args.mode)
     window.resize(args.width, args.height)
     window.show()
-    if args.train_seconds > 0:
-        window.controller.start()
-        QTimer.singleShot(int(args.train_seconds * 1000), window.controller.pause)
+
+    def train() -> None:  # once the run is set up (its images may be loading)
+        if window.workspace.loading:
+            QTimer.singleShot(50, train)
+            return
+        if args.train_seconds > 0:
+            window.controller.start()
+            QTimer.singleShot(int(args.train_seconds * 1000), window.controller.pause)
+        if args.screenshot:
+            QTimer.singleShot(int(args.train_seconds * 1000) + 300, shoot)
+
     if args.screenshot:
 
         def shoot() -> None:
@@ -128,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.grab().save(args.screenshot, "PNG")
             window.close()
 
-        QTimer.singleShot(int(args.train_seconds * 1000) + 300, shoot)
+    train()
     return app.exec()
 
 

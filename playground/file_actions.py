@@ -3,17 +3,20 @@ window) and PyTorch weights (``.safetensors``) for the network on screen, save t
 experiment, export the model (weights, ONNX, Python, PyTorch), the views
 (PNG, SVG) and the history (CSV), and the recent files (:mod:`playground.recent_files`).
 
-A file is validated completely before anything changes (:mod:`playground.file_sessions`): a
-bad one shows core's message in a dialog and the current model, settings and run stay as they
-were. The engine process owns the trainer, so it writes experiments and model exports itself,
-between two training steps; the result comes back through ``TrainingController.saved``. Every
+Nothing slow runs on the GUI thread. A file is read and validated completely off it
+(:mod:`playground.file_reading`, as a :class:`playground.background.Job` the status bar shows
+with Cancel) before anything changes: a bad one shows core's message in a dialog and the current
+model, settings and run stay as they were. The engine process owns the trainer, so it writes
+experiments and model exports itself, between two training steps; the result comes back
+through ``TrainingController.saved``. The other files (the history's CSV, the views' pictures,
+which are only drawn here: Qt draws widgets on the GUI thread alone) are written by jobs. Every
 file is written atomically. Each method that asks for a path takes it as an argument too, so
 scripts and tests skip the dialog. The window is reached through :class:`Host` only, and the
 modes through their workspaces' common face (:class:`playground.workspaces.base.Workspace`).
 
-Over 400 lines as one class: every action shares the document's path, the writes the engine has
-pending and the save dialogs' folders; what a file opens as is already apart
-(:mod:`playground.file_sessions`, :mod:`playground.recent_files`, :mod:`playground.pictures`).
+Over 400 lines as one class: every action shares the document's path, the writes pending and
+the save dialogs' folders; what a file opens as is already apart (:mod:`playground.file_reading`,
+:mod:`playground.file_sessions`, :mod:`playground.recent_files`, :mod:`playground.pictures`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 from PySide6.QtCore import (
     QMimeData,
     QObject,
@@ -36,26 +40,16 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox, QStatusBar, QWidget
 
 from core import experiment as experiment_file
-from core import io as model_file
-from core.archive import peek_format
 from core.atomic import atomic_write
-from core.experiment import load_experiment
-from core.io import load_model
-from core.model import Sequential
-from core.onnx_export import require_onnx
-from core.torch_import import load_safetensors
+from core.cancel import check as check_cancel
+from core.onnx_export import check_onnx_installed
 from playground import file_dialogs, pictures
-from playground.file_sessions import (
-    experiment_session,
-    image_model_session,
-    model_session,
-    usable_metadata,
-)
-from playground.image_session import FLAT_SHAPE, ImageSession
+from playground.background import Job
+from playground.file_reading import OnScreen, Opened, read_file
 from playground.image_session import MODE as IMAGES
+from playground.image_session import ImageSession
 from playground.recent_files import RecentFiles
 from playground.session import Session
-from playground.views.draw_classifier import check_model
 from playground.worker import TrainingController
 from playground.workspaces.base import Workspace
 from playground.workspaces.images import ImageWorkspace
@@ -75,8 +69,7 @@ EXPORTS = {
     "torch": ("PyTorch module", ".py", "Python files (*.py)"),
 }
 #: kind -> a check that raises ImportError (with what to install) when that export cannot run.
-EXPORT_REQUIREMENTS: dict[str, Callable[[], Any]] = {"onnx": require_onnx}
-IMAGE_PIXELS = FLAT_SHAPE[0]  # models of 28×28 images open in the image mode's draw panel
+EXPORT_REQUIREMENTS: dict[str, Callable[[], Any]] = {"onnx": check_onnx_installed}
 IMAGE_FILTERS = {".png": "PNG image (*.png)", ".svg": "SVG image (*.svg)"}
 
 
@@ -103,9 +96,14 @@ class Host(Protocol):
 
 class FileActions(QObject):
     """Builds the File menu for ``window`` and carries out its actions. ``experimentSaved``
-    (path) follows each experiment the engine has written."""
+    (path) follows each experiment the engine has written, ``written`` every file written
+    off the GUI thread, ``openFinished`` each file opened or not."""
 
     experimentSaved = Signal(str)
+    openFinished = Signal(str, bool)  # path, whether it opened (after its dialog, if refused)
+    #: path, error ("" when written; "cancelled"): each file the engine or a job wrote or not
+    written = Signal(str, str)
+    jobStarted = Signal(object)  # work off the GUI thread began (a background.Job: show it)
 
     def __init__(self, window: Host) -> None:
         super().__init__(window)
@@ -113,11 +111,7 @@ class FileActions(QObject):
         #: Where Save experiment (Ctrl+S) writes: the experiment last opened or saved.
         self.experiment_path: str | None = None
         self._writing: dict[str, str] = {}  # path -> kind of file the engine is writing
-        #: file format (meta.json's "format") -> the method that opens such a file
-        self.openers: dict[str, Callable[[str], None]] = {
-            model_file.FORMAT: self.open_model,
-            experiment_file.FORMAT: self.open_experiment,
-        }
+        self._opening: Job | None = None  # the file being read
         self.recent = RecentFiles(window.settings, self.open, window)
         window.controller.saved.connect(self._saved)
 
@@ -191,100 +185,78 @@ class FileActions(QObject):
 
     # -- opening -------------------------------------------------------------------------------
     def open(self, path: str | None = None) -> bool:
-        """Open a model or experiment file; on any problem show it and change nothing."""
+        """Open a model or experiment file, or PyTorch weights: it is read and checked off the
+        GUI thread (:mod:`playground.file_reading`), then shown; on any problem a dialog says
+        so and nothing changes, nor after a Cancel. False if nothing was started (no path, or
+        another file is still opening: said in the status bar); ``openFinished`` follows every
+        start."""
         if path is None:
             path = file_dialogs.open_file(self.window, "models", "Open", OPEN_FILTER)
         if not path:
             return False
-        try:
-            if path.lower().endswith(".safetensors"):
-                self.open_state_dict(path)
-            else:
-                self.openers.get(peek_format(path), self.open_model)(path)
-        except (ValueError, OSError) as exc:  # ModelFileError, settings that do not fit
-            QMessageBox.warning(self.window, "Can't open this file", str(exc))
+        if self._opening is not None:
+            self.window.statusBar().showMessage(
+                f"{self._opening.title} first: wait for it, or press Cancel in the status bar",
+                8000,
+            )
             return False
-        self.recent.remember(path)
+        here = self._on_screen()
+        job = Job(f"Opening {Path(path).name}", lambda: read_file(path, here), self)
+        job.succeeded.connect(self._show_opened)
+        job.failed.connect(lambda exc: self._not_opened(path, exc))
+        job.cancelled.connect(lambda: self._open_cancelled(path))
+        job.ended.connect(self._open_ended)
+        self._opening = job.start()
+        self.jobStarted.emit(job)
         return True
 
-    def open_model(self, path: str) -> None:
-        """Show a model file's network with its weights, paused: its predictions are shown.
-        A classifier of 28×28 images opens in image mode, in the editor when it can show it,
-        else in the Draw tab only."""
-        model, metadata = load_model(path)
-        metadata = usable_metadata(metadata)
-        if math.prod(model.input_shape) == IMAGE_PIXELS:
-            self.open_image_model(path, model, metadata)
-            return
-        current = self.window.workspace_for(PLANE).session()
-        session, state = model_session(path, model, metadata, current)
-        self._open(
-            session,
-            f"Opened the model {Path(path).name}: its predictions are shown. Play trains it on.",
-            initial_state=state,
+    def _on_screen(self) -> OnScreen:
+        workspace, images = self.window.workspace, self.images
+        return OnScreen(
+            plane=self.window.workspace_for(PLANE).session(),
+            images=images.session(),
+            known_folder=images.known_folders(),
+            cache_dir=images.loader.cache_dir,
+            live=_live_session(workspace),
+            spec=workspace.spec,
+            trains=workspace.trains,
         )
 
-    def open_image_model(self, path: str, model: Sequential, metadata: dict[str, Any]) -> None:
-        names = metadata.get("class_names")
-        check_model(model, names)  # before anything changes
-        name = Path(path).name
-        try:
-            images = self.images
-            session = image_model_session(model, metadata, images.session(), images.known_folder)
-        except ValueError as exc:  # the editor can't show it, or its images aren't here
-            if self.window.workspace is not self.images:
+    def _show_opened(self, opened: Opened) -> None:
+        """Show what a file opened as (Edit ▸ Undo Open brings back a run it replaces)."""
+        images = self.images
+        session = opened.session
+        if opened.images is not None:  # read to check the file: not read again for its run
+            images.loader.keep(session.data, opened.images)
+        if session is None:  # a model for the Draw tab alone
+            if self.window.workspace is not images:
                 self.window.set_mode(IMAGES)
-            self.images.show_model(model, names, path)
-            message = f"Opened {name} for drawing only: {str(exc).removeprefix(path + ': ')}"
+            images.show_model(*opened.drawing, opened.path)
         else:
-            message = f"Opened {name}: draw to see how it classifies; Play trains it on."
-            self._open(session, message, initial_state=model.get_state())
-        self.images.show_draw_tab()
-        self.window.statusBar().showMessage(message, 10000)
+            mode = IMAGES if isinstance(session, ImageSession) else PLANE
+            self.window.workspace_for(mode).runs.add_runs(opened.runs)  # first: see RunList
+            self.window.apply_session(session, label="Open", **opened.start)
+            self._set_document(opened.document)
+        if opened.drawing is not None:
+            images.show_draw_tab()
+        self.window.statusBar().showMessage(opened.message, 10000)
+        self.recent.remember(opened.path)
+        self.openFinished.emit(opened.path, True)
 
-    def open_state_dict(self, path: str) -> None:
-        """PyTorch weights (a state dict saved with safetensors) into the network on screen,
-        matched by layer order and shapes (:mod:`core.torch_import`): a new run starts from them,
-        paused, its predictions shown."""
-        workspace = self.window.workspace
-        session = _live_session(workspace)
-        if session is None or workspace.spec is None:
-            where = (
-                "build it in the Network panel first"
-                if workspace.trains
-                else ("open them in the Plane or Image mode, whose network takes them")
-            )
-            raise ValueError(
-                f"{path}: the settings on screen build no network to take these weights; {where}"
-            )
-        state = load_safetensors(path, Sequential(workspace.spec))  # before anything changes
-        self._open(
-            session,
-            f"Opened the PyTorch weights {Path(path).name} into the network: its predictions "
-            "are shown. Play trains it on.",
-            initial_state=state,
-        )
+    def _not_opened(self, path: str, exc: Exception) -> None:
+        told = isinstance(exc, (ValueError, OSError))  # ModelFileError, settings that don't fit
+        if told:
+            QMessageBox.warning(self.window, "Can't open this file", str(exc))
+        self.openFinished.emit(path, False)
+        if not told:
+            raise exc  # a bug, not the file's fault
 
-    def open_experiment(self, path: str) -> None:
-        """Restore an experiment's settings and continue its run exactly where it was saved."""
-        exp = load_experiment(path)
-        session = experiment_session(path, exp, self.images.known_folder)
-        mode = IMAGES if isinstance(session, ImageSession) else PLANE
-        self.window.workspace_for(mode).runs.add_runs(exp.runs)  # first: see RunList
-        message = (
-            f"Opened {Path(path).name} at epoch {exp.epoch:,}, step {exp.steps:,}: "
-            "Play continues the run."
-        )
-        self._open(session, message, document=path, resume=exp)
+    def _open_cancelled(self, path: str) -> None:
+        self.window.statusBar().showMessage(f"Opening {Path(path).name} cancelled", 5000)
+        self.openFinished.emit(path, False)
 
-    def _open(
-        self, session: Session | ImageSession, message: str, document: str | None = None, **start
-    ) -> None:
-        """Set a run of ``session`` up as ``start`` says (Edit ▸ Undo Open brings back a run it
-        replaces), with ``document`` where Save experiment writes (None: it asks), and say so."""
-        self.window.apply_session(session, label="Open", **start)
-        self._set_document(document)
-        self.window.statusBar().showMessage(message, 8000)
+    def _open_ended(self) -> None:
+        self._opening = None
 
     def dropped_file(self, mime: QMimeData) -> str | None:
         """The first local file in dropped data, if any."""
@@ -355,13 +327,19 @@ class FileActions(QObject):
         what = EXPORTS[kind][0] if kind in EXPORTS else kind
         if error:
             QMessageBox.warning(self.window, f"Couldn't save the {what}", error)
-            return
-        if kind == "experiment":
-            self._set_document(path)
-            self.experimentSaved.emit(path)
-        if kind in ("experiment", "weights"):  # the files Open reads
-            self.recent.remember(path)
-        self.window.statusBar().showMessage(f"Saved the {what} to {path}", 8000)
+        else:
+            if kind == "experiment":
+                self._set_document(path)
+                self.experimentSaved.emit(path)
+            if kind in ("experiment", "weights"):  # the files Open reads
+                self.recent.remember(path)
+            self.window.statusBar().showMessage(f"Saved the {what} to {path}", 8000)
+        self.written.emit(path, error)
+
+    def _write_cancelled(self, path: str) -> None:
+        self._writing.pop(path, None)
+        self.window.statusBar().showMessage(f"Cancelled: {path} was not written", 8000)
+        self.written.emit(path, "cancelled")
 
     def _set_document(self, path: str | None) -> None:
         self.experiment_path = path
@@ -371,7 +349,9 @@ class FileActions(QObject):
 
     # -- views and history ---------------------------------------------------------------------
     def export_view(self, widget: QWidget, name: str, path: str | None = None) -> bool:
-        """Write ``widget`` as a PNG picture or, for a ``.svg`` path, as SVG (vector)."""
+        """Write ``widget`` as a PNG picture or, for a ``.svg`` path, as SVG (vector). It is
+        drawn here (Qt draws widgets on the GUI thread alone), encoded and written off it:
+        ``written`` follows."""
         if path is None:
             path = self._ask_save(
                 "pictures",
@@ -381,12 +361,17 @@ class FileActions(QObject):
             )
         if not path:
             return False
-        svg = Path(path).suffix.lower() == ".svg"
-        data = pictures.svg(widget, name) if svg else pictures.png(widget)
-        return self._write(path, data)
+        if Path(path).suffix.lower() == ".svg":
+            data = pictures.svg(widget, name)
+            self._write(str(path), "picture", lambda: data)
+        else:
+            drawn = pictures.image(widget)
+            self._write(str(path), "picture", lambda: pictures.png(drawn))
+        return True
 
     def export_history(self, path: str | None = None) -> bool:
-        """Write the metric history, one row per epoch, as CSV."""
+        """Write the metric history, one row per epoch, as CSV; written off the GUI thread
+        (a long run's history takes a while), ``written`` follows."""
         workspace = self.window.workspace
         snap = workspace.last_snapshot
         if snap is None or not len(snap.history["epoch"]):
@@ -399,21 +384,19 @@ class FileActions(QObject):
             )
         if not path:
             return False
-        text = io.StringIO()
-        writer = csv.writer(text)
-        writer.writerow(list(snap.history))
-        for row in zip(*snap.history.values(), strict=True):
-            writer.writerow(["" if math.isnan(v) else f"{v:.10g}" for v in row])
-        return self._write(path, text.getvalue().encode())
-
-    def _write(self, path: str, data: bytes) -> bool:
-        try:
-            atomic_write(path, lambda f: f.write(data))
-        except OSError as exc:
-            QMessageBox.warning(self.window, "Export failed", str(exc))
-            return False
-        self.window.statusBar().showMessage(f"Saved {path}", 5000)
+        history = {name: np.array(column) for name, column in snap.history.items()}  # its own
+        self._write(str(path), "history", lambda: _history_csv(history))
         return True
+
+    def _write(self, path: str, kind: str, contents: Callable[[], bytes]) -> None:
+        """Write ``contents()`` to ``path`` atomically, both off the GUI thread (a job the
+        status bar shows); ``written`` follows, and a dialog if it failed."""
+        self._writing[path] = kind
+        job = Job(f"Writing {Path(path).name}", lambda: _write_file(path, contents), self)
+        job.succeeded.connect(lambda _: self._saved(path, ""))
+        job.failed.connect(lambda exc: self._saved(path, _problem(exc)))
+        job.cancelled.connect(lambda: self._write_cancelled(path))
+        self.jobStarted.emit(job.start())
 
     def _ask_save(self, kind: str, title: str, name: str, filters: str, suffix: str = "") -> str:
         """Ask where to save, starting in the last folder used for ``kind`` of file."""
@@ -422,6 +405,31 @@ class FileActions(QObject):
             # The suffix of the chosen filter, e.g. "SVG image (*.svg)" -> ".svg".
             path += suffix or chosen[chosen.rfind("*") + 1 : -1]
         return path
+
+
+def _history_csv(history: dict[str, np.ndarray]) -> bytes:
+    """``history`` (columns by name) as CSV, one row per epoch; a Cancel acts between rows."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(list(history))
+    for i, row in enumerate(zip(*history.values(), strict=True)):
+        if i % 1000 == 0:
+            check_cancel()
+        writer.writerow(["" if math.isnan(v) else f"{v:.10g}" for v in row])
+    return text.getvalue().encode()
+
+
+def _write_file(path: str, contents: Callable[[], bytes]) -> None:
+    data = contents()
+    check_cancel()  # the last moment: nothing is written after a Cancel
+    atomic_write(path, lambda f: f.write(data))
+
+
+def _problem(exc: Exception) -> str:
+    """What a failed write says (an OSError: the system's words); other errors are raised."""
+    if not isinstance(exc, OSError):
+        raise exc
+    return str(exc)
 
 
 def _data_file_sha256(csv_path: str | None) -> str | None:

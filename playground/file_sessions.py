@@ -2,10 +2,12 @@
 completely (the data, the network, the settings) before anything on screen changes.
 
 Each function raises ValueError with a message for the user, naming the file where it helps.
+None touches Qt: File ▸ Open runs them off the GUI thread.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +20,13 @@ from core.data.features import FEATURES, check_features, feature_map
 from core.data.toy2d import DATASETS
 from core.experiment import Experiment
 from core.model import Sequential
-from playground.image_data import DATASET_NAMES, ImageDataSettings, layout_for, load_image_data
+from playground.image_data import (
+    DATASET_NAMES,
+    ImageDataSettings,
+    PreparedImages,
+    layout_for,
+    load_image_data,
+)
 from playground.image_session import ImageSession, session_from_dict
 from playground.network_settings import network_from_spec
 from playground.point_edits import apply_edits
@@ -26,14 +34,20 @@ from playground.session import DataSettings, Session
 
 #: Where a data set's images are read from (Load from folder…), given its settings.
 Folders = Callable[[ImageDataSettings], ImageDataSettings]
+#: The data sets' cache folder (None: the default, see core.data.locations).
+CacheDir = str | os.PathLike[str] | None
 
 
 def image_model_session(
-    model: Sequential, metadata: dict[str, Any], current: ImageSession, known_folder: Folders
-) -> ImageSession:
+    model: Sequential,
+    metadata: dict[str, Any],
+    current: ImageSession,
+    known_folder: Folders,
+    cache_dir: CacheDir = None,
+) -> tuple[ImageSession, PreparedImages]:
     """The image session that trains ``model`` on, on the images it was trained on (the
-    ``current`` session's training settings); ValueError if the editor can't show it or
-    those images aren't here."""
+    ``current`` session's training settings), and those images (read from ``cache_dir``, None:
+    the default); ValueError if the editor can't show it or those images aren't here."""
     try:
         network = network_from_spec(model.spec)
     except ValueError as exc:
@@ -46,10 +60,10 @@ def image_model_session(
     with _reworded("", (ValueError, OSError)):  # OSError: the images are not here
         same = _without_init(session.build_spec()) == _without_init(model.spec)
         session.training.validate()
-        load_image_data(data)  # the images are here and fill the subsets
+        images = load_image_data(session.data, cache_dir)  # here, and they fill the subsets
     if not same:
         raise ValueError("the network editor builds a different network from it")
-    return session
+    return session, images
 
 
 def model_session(
@@ -90,9 +104,11 @@ def model_session(
     return session, state
 
 
-def experiment_session(path: str, exp: Experiment, known_folder: Folders) -> Any:
+def experiment_session(
+    path: str, exp: Experiment, known_folder: Folders, cache_dir: CacheDir = None
+) -> tuple[Any, PreparedImages | None]:
     """The session (plane or images) an experiment was saved from, checked to rebuild its
-    run exactly."""
+    run exactly, and for images the images it read for that (from ``cache_dir``)."""
     if "kind" in exp.data:
         raise ValueError(
             f"{path}: this experiment was saved by nn-playground-train; continue it with "
@@ -101,7 +117,7 @@ def experiment_session(path: str, exp: Experiment, known_folder: Folders) -> Any
     with _reworded(f"{path}: the saved settings are unusable"):
         session = session_from_dict(exp.data)
     if isinstance(session, ImageSession):
-        return _image_experiment_session(path, exp, session, known_folder)
+        return _image_experiment_session(path, exp, session, known_folder, cache_dir)
     if session.data.csv_path:
         _check_data_file(path, session.data)
     dataset = _build(path, session, exp.spec, quote_data=False)
@@ -113,24 +129,24 @@ def experiment_session(path: str, exp: Experiment, known_folder: Folders) -> Any
         dataset.y_test,
         config=session.training,
     )
-    return session
+    return session, None
 
 
 def _image_experiment_session(
-    path: str, exp: Experiment, session: ImageSession, known_folder: Folders
-) -> ImageSession:
+    path: str, exp: Experiment, session: ImageSession, known_folder: Folders, cache_dir: CacheDir
+) -> tuple[ImageSession, PreparedImages]:
     session = replace(session, data=known_folder(session.data))
     unusable = f"{path}: the file's settings don't build a run here"
     with _reworded(unusable, (ValueError, OSError)):  # a missing or unreadable data set
         built = session.build_spec()
         session.training.validate()
-        images = load_image_data(session.data, layout=layout_for(exp.spec))
+        images = load_image_data(session.data, cache_dir, layout=layout_for(exp.spec))
     if _without_init(built) != _without_init(exp.spec):
         raise ValueError(f"{path}: the network editor builds a different network from it")
     exp.build_trainer(  # refuses other images or settings that change the run
         images.x_train, images.y_train, images.x_test, images.y_test, config=session.training
     )
-    return session
+    return session, images
 
 
 def _build(path: str, session: Session, spec: dict[str, Any], quote_data: bool = True) -> Dataset:

@@ -5,8 +5,12 @@ The toolbar (Reset, Play, Step, the counters, the Mode and Preset boxes, the spe
 :mod:`playground.about`), the status bar, the banner and the hint bar, the theme, dropped files
 and closing. The modes themselves are workspaces (:mod:`playground.workspaces`): each owns its
 panels, views and run; the window switches between them, hands them the training controller
-(the engine process) and shows what they report. A new mode is a workspace class and one entry
-of :data:`WORKSPACES`.
+(the engine process) and shows what they report, and work they do off the GUI thread (a busy
+indicator with Cancel in the status bar). A new mode is a workspace class and one entry of
+:data:`WORKSPACES`.
+
+Over 400 lines: each part of the chrome takes a few lines here; what a part does is already
+apart (the File and Edit menus, the toolbar, the runs' status texts, the modes).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from PySide6.QtWidgets import (
 
 from core.training.snapshot import Snapshot
 from playground.about import add_help_menu
+from playground.background import stop_jobs
+from playground.busy_indicator import BusyIndicator
 from playground.file_actions import FileActions
 from playground.hint_bar import Banner, HintBar
 from playground.icon import app_icon
@@ -70,7 +76,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.setAcceptDrops(True)
 
+        self.files.jobStarted.connect(self.busy.watch)
         for ws in self.workspaces.values():
+            ws.jobStarted.connect(self.busy.watch)
             ws.statusMessage.connect(self.statusBar().showMessage)
             ws.banner.connect(self._show_banner)
             ws.resetNeeded.connect(self._reset_needed)
@@ -109,6 +117,8 @@ class MainWindow(QMainWindow):
         # The metrics give way (clipped) to the note when the bar is short of room.
         self.status_metrics.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_metrics, 1)
+        self.busy = BusyIndicator()  # work off the GUI thread: reading a file, loading images
+        self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.status_speed)
 
     def _build_toolbar(self, preset: str | None) -> None:
@@ -317,14 +327,21 @@ class MainWindow(QMainWindow):
     def toggle_play(self) -> None:
         if self.controller.state == RUNNING:
             self.controller.pause()
-        else:
+        elif not self._still_loading():
             self.banner.hide()
             self.controller.start()
 
     def step_epoch(self) -> None:
         if self.controller.state == RUNNING:
             self.controller.pause()
-        self.controller.step_epoch()
+        if not self._still_loading():
+            self.controller.step_epoch()
+
+    def _still_loading(self) -> bool:
+        """Whether the run on screen waits for its data (Play and Step then say so)."""
+        if self.workspace.loading:
+            self.statusBar().showMessage("Still loading the data: press Play when it is in", 5000)
+        return self.workspace.loading
 
     # -- snapshots and state -------------------------------------------------------------------
     def show_snapshot(self, snap: Snapshot) -> None:
@@ -391,6 +408,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.sweep_dialog.end()  # a sweep's runs stay in the Runs tab as they are now
+        stop_jobs(self)  # a file being read or images being loaded: cancelled, nothing changes
         for ws in self.workspaces.values():
             ws.stop_work()
         self.save_settings()

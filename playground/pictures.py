@@ -1,4 +1,8 @@
-"""A widget as a picture to write: PNG pixels, or SVG with lines, text and shapes as vectors."""
+"""A widget as a picture to write: PNG pixels, or SVG with lines, text and shapes as vectors.
+
+Widgets are drawn on the GUI thread only (Qt's rule): :func:`image` and :func:`svg` run there;
+:func:`png` encodes a drawn image, which any thread may do (the File menu does it off the GUI
+thread, with the writing)."""
 
 from __future__ import annotations
 
@@ -6,13 +10,19 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
 
 
-def png(widget: QWidget) -> bytes:
-    return _buffered(lambda buffer: widget.grab().save(buffer, "PNG"))
+def image(widget: QWidget) -> QImage:
+    """The widget's pixels as shown (GUI thread)."""
+    return widget.grab().toImage()
+
+
+def png(picture: QImage) -> bytes:
+    """``picture`` encoded as PNG (any thread)."""
+    return _buffered(lambda buffer: picture.save(buffer, "PNG"))
 
 
 def svg(widget: QWidget, title: str) -> bytes:

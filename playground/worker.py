@@ -1,9 +1,9 @@
 """The GUI's handle on training: ``TrainingController`` starts the engine process
 (:mod:`playground.engine_process`), sends it commands and turns its messages into GUI-thread
-signals. Messages are read when the pipe becomes readable (a QSocketNotifier), so nothing
-blocks the GUI and no thread in this process competes with it for the GIL. Snapshots arrive
-with only the history rows the GUI has not acknowledged and leave here whole again
-(:mod:`playground.history_rows`).
+signals. Messages are read when the pipe becomes readable (a QSocketNotifier), and commands are
+written by a thread that only waits for the pipe (:mod:`playground.engine_sender`), so nothing
+blocks the GUI. Snapshots arrive with only the history rows the GUI has not acknowledged and
+leave here whole again (:mod:`playground.history_rows`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from core.training.config import TrainConfig
 from core.training.snapshot import Snapshot
 from playground.engine import DONE, IDLE, PAUSED, RUNNING
 from playground.engine_process import engine_main
+from playground.engine_sender import CommandSender
 from playground.history_rows import HistoryRows
 from playground.run_setup import RunSetup
 
@@ -48,11 +49,14 @@ class TrainingController(QObject):
         self._start_engine()
 
     def _start_engine(self) -> None:
+        if getattr(self, "_sender", None) is not None:
+            self._sender.close(0)  # the old engine's
         if getattr(self, "_notifier", None) is not None:
             self._notifier.setEnabled(False)
             self._notifier.deleteLater()
         context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
         self._conn, child = context.Pipe(duplex=True)
+        self._sender = CommandSender(self._conn)
         self._process = context.Process(
             target=engine_main, args=(child,), name="nn-engine", daemon=True
         )
@@ -67,10 +71,7 @@ class TrainingController(QObject):
     # -- commands ------------------------------------------------------------------------------
     def _send(self, *command) -> None:
         if self._process.is_alive():
-            try:
-                self._conn.send(command)
-            except (BrokenPipeError, OSError):
-                self._engine_lost()
+            self._sender.send(command)  # written by its own thread: the GUI thread never waits
 
     def setup(self, run: RunSetup) -> None:
         """Start a new run (the engine drops the old one); messages about older runs that are
@@ -176,15 +177,18 @@ class TrainingController(QObject):
     def shutdown(self, timeout: float = 5.0) -> bool:
         """Stop the engine process; True if it ended in time (it is killed otherwise)."""
         self._notifier.setEnabled(False)
+        ended = True
         if self._process.is_alive():
             self._send("quit")
+            self._sender.close(timeout)
             self._process.join(timeout)
             if self._process.is_alive():
                 self._process.kill()
                 self._process.join(1.0)
-                return False
+                ended = False
+        self._sender.close(0)
         self._conn.close()
-        return True
+        return ended
 
     # -- engine -> GUI -------------------------------------------------------------------------
     @Slot()

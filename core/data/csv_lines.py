@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from core import files
+from core.cancel import check as check_cancel
 
 #: Longest data line accepted, in characters (blank and comment lines may be longer).
 MAX_LINE_CHARS = 40_000
@@ -96,6 +97,7 @@ def data_lines(text: TextIO, path: Path) -> Iterator[tuple[int, str]]:
     skipping = False  # inside a long comment line that began in an earlier chunk
     start = True
     while chunk := text.read(_CHUNK_CHARS):
+        check_cancel()  # the caller's Cancel (core.cancel), between chunks
         if start:
             chunk, start = chunk.removeprefix("\ufeff"), False
         if skipping:

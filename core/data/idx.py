@@ -5,6 +5,8 @@ bad file (never another error type) and bound their work by the file: only regul
 opened (a pipe or device is refused), declared shapes are checked against the bytes stored
 before anything is allocated, and compressed data may expand at most :data:`MAX_EXPANSION`
 times (real files expand 2 to 5 times) and is never decompressed past the declared size.
+They read a piece at a time and stop with :class:`core.cancel.Cancelled` when the calling
+thread's work is cancelled (:mod:`core.cancel`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ import numpy as np
 
 from core import files
 from core.archive import check_zip_directory, read_npy_header
-from core.data.gunzip import GZIP_MAGIC, GunzipFile
+from core.cancel import check as check_cancel
+from core.cancel import update_hash
+from core.data.gunzip import GZIP_MAGIC, READ_CHUNK, GunzipFile
 from core.data.image_dataset import ImageDataset
 from core.data.registry import DIGITS, IMAGE_SIDE, N_CLASSES, ROLES
 
@@ -75,10 +79,13 @@ def open_regular(path: str | os.PathLike[str], label: str) -> BinaryIO:
 
 
 def _read_fully(f: BinaryIO, buffer: memoryview) -> int:
-    """Fill ``buffer`` from ``f``; return the number of bytes read (less only at end of data)."""
+    """Fill ``buffer`` from ``f`` a piece at a time, checking for a Cancel
+    (:func:`core.cancel.check`) between pieces; return the number of bytes read (less only at
+    end of data)."""
     done = 0
     while done < len(buffer):
-        n = f.readinto(buffer[done:])
+        check_cancel()
+        n = f.readinto(buffer[done : done + READ_CHUNK])
         if not n:
             break
         done += n
@@ -197,7 +204,7 @@ def _read_idx_stream(
     if sha256 is not None:
         digest = hashlib.sha256(head)
         digest.update(dims_raw)
-        digest.update(memoryview(out.reshape(-1)))
+        update_hash(digest, out.reshape(-1))
         if digest.hexdigest() != sha256:
             raise MnistError(
                 f"{label}: SHA-256 {digest.hexdigest()} does not match the expected {sha256} "

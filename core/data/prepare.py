@@ -14,10 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from core.cancel import check as check_cancel
 from core.data.image_dataset import ImageDataset
 from core.validation import check_choice, check_number
 
 LAYOUTS = ("flat", "image")
+#: Pixels converted between two checks for a Cancel (:mod:`core.cancel`): a few milliseconds.
+NORMALIZE_PIECE = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,7 +74,13 @@ def normalize(x: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(x)
     if x.dtype == np.uint8:
-        return x.astype(np.float32) / np.float32(255.0)
+        out = np.empty(x.shape, np.float32)
+        pixels, values = x.reshape(-1), out.reshape(-1)
+        for start in range(0, pixels.size, NORMALIZE_PIECE):  # a Cancel acts between pieces
+            check_cancel()
+            piece = slice(start, start + NORMALIZE_PIECE)
+            np.divide(pixels[piece], np.float32(255.0), out=values[piece])
+        return out
     if x.dtype == np.float32:
         return x
     raise ValueError(f"x: dtype {x.dtype}; allowed: uint8 pixels or float32 intensities")

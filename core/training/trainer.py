@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from core import health, metrics
+from core.cancel import update_hash
 from core.model import Sequential
 from core.optimizer import MAX_LR
 from core.optimizers import clip_grad_norm, make_optimizer
@@ -348,7 +349,7 @@ class Trainer:
                     h.update(b"none;")
                     continue
                 h.update(f"{a.dtype.str}{a.shape};".encode())
-                h.update(np.ascontiguousarray(a).data)
+                update_hash(h, np.ascontiguousarray(a))  # cancellable (core.cancel)
             self._fingerprint = h.hexdigest()
         return self._fingerprint
 

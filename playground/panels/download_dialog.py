@@ -1,10 +1,10 @@
 """A dialog that downloads an image data set into the cache with progress and Cancel.
 
 The download (:func:`core.data.download.download`: mirrors in turn, checksums, atomic writes) runs
-on a plain Python thread; its progress and outcome reach the dialog through the signals of a
-small relay object, so they arrive queued on the GUI thread. Cancelling sets an event the
-download checks every tenth of a second, whatever the link does, so the dialog closes at once;
-the core never leaves a partial or temporary file behind.
+as a :class:`playground.background.Job`; its progress and outcome arrive as signals on the GUI
+thread. Cancelling sets the job's flag, which the download checks every tenth of a second,
+whatever the link does, so the dialog closes at once; the core never leaves a partial or
+temporary file behind.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from __future__ import annotations
 import html
 import os
 import re
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -28,10 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.cancel import Cancelled, cancelled
 from core.data.download import DEFAULT_TIMEOUT, DownloadCancelled, download
 from core.data.locations import cache_folder
 from core.data.registry import DATASETS, DatasetSpec
 from core.validation import check_choice
+from playground.background import Job
 
 PROGRESS_INTERVAL = 0.05
 """Seconds between progress reports from the download thread (the last one always arrives)."""
@@ -47,22 +48,15 @@ def short_path(path: str | os.PathLike[str]) -> str:
     return "~" + text[len(home) :] if text.startswith(home + os.sep) else text
 
 
-class _Relay(QObject):
-    """Lives on the GUI thread; the download thread emits, so connected slots run queued."""
-
-    progress = Signal("qint64", "qint64")  # done bytes, total bytes
-    outcome = Signal(str, str)  # "ok" | "cancelled" | "failed", folder or message
-
-
 def _download(
-    relay: _Relay,
+    job: Job,
     spec: DatasetSpec,
     cache_dir: str | os.PathLike[str] | None,
     mirrors: Sequence[str] | None,
-    cancel: threading.Event,
     timeout: float,
-) -> None:
-    """Thread body: touches no widget, reports only through ``relay``."""
+) -> str:
+    """The job's work (its own thread): the download, its progress reported through ``job``;
+    returns the folder."""
     last = 0.0
 
     def progress(done: int, total: int) -> None:
@@ -70,18 +64,15 @@ def _download(
         now = time.monotonic()
         if done >= total or now - last >= PROGRESS_INTERVAL:
             last = now
-            relay.progress.emit(done, total)
+            job.report((done, total))
 
     try:
         folder = download(
-            spec, cache_dir, mirrors=mirrors, progress=progress, cancel=cancel, timeout=timeout
+            spec, cache_dir, mirrors=mirrors, progress=progress, cancel=cancelled, timeout=timeout
         )
     except DownloadCancelled:
-        relay.outcome.emit("cancelled", f"Download of {spec.title} cancelled.")
-    except Exception as exc:  # any failure must reach the dialog, or it would wait forever
-        relay.outcome.emit("failed", str(exc) or type(exc).__name__)
-    else:
-        relay.outcome.emit("ok", str(folder))
+        raise Cancelled(f"Download of {spec.title} cancelled.") from None
+    return str(folder)
 
 
 class DownloadDialog(QDialog):
@@ -117,11 +108,7 @@ class DownloadDialog(QDialog):
         self.error = ""
         self.done_bytes = 0
         self.total_bytes = self.spec.download_size
-        self._thread: threading.Thread | None = None
-        self._cancel = threading.Event()
-        self._relay = _Relay()  # no parent: the thread's reference keeps it alive
-        self._relay.progress.connect(self._on_progress)
-        self._relay.outcome.connect(self._on_outcome)
+        self._job: Job | None = None
 
         self.setWindowTitle(f"Download {self.spec.title}")
         self.setMinimumWidth(440)
@@ -179,57 +166,52 @@ class DownloadDialog(QDialog):
 
     # -- public --------------------------------------------------------------------------------
     def is_running(self) -> bool:
-        return self._thread is not None
+        return self._job is not None
 
     @Slot()
     def start(self) -> None:
-        """Start (or retry) the download on a background thread; no-op while one runs."""
-        if self._thread is not None:
+        """Start (or retry) the download off the GUI thread; no-op while one runs."""
+        if self._job is not None:
             return
         self.error = ""
-        self._cancel = threading.Event()
         self.done_bytes = 0
         self._on_progress(0, self.total_bytes)
-        self._thread = threading.Thread(
-            target=_download,
-            args=(self._relay, self.spec, self.cache_dir, self.mirrors, self._cancel, self.timeout),
-            name=f"download-{self.spec.name}",
-            daemon=True,
+        args = (self.spec, self.cache_dir, self.mirrors, self.timeout)
+        job = Job(f"Downloading {self.spec.title}", lambda: _download(job, *args), self)
+        job.progress.connect(lambda value: self._on_progress(*value))
+        job.succeeded.connect(lambda folder: self._on_outcome("ok", folder))
+        job.failed.connect(lambda exc: self._on_outcome("failed", str(exc) or type(exc).__name__))
+        job.cancelled.connect(
+            lambda: self._on_outcome("cancelled", f"Download of {self.spec.title} cancelled.")
         )
         self._show_state("running")
-        self._thread.start()
+        self._job = job.start()
 
     def stop(self, timeout: float = 3.0) -> bool:
         """Cancel a running download and wait for it to clean up (the app is quitting: a
         daemon thread killed mid-write could leave a temporary file); True if it ended."""
-        thread = self._thread
-        if thread is None:
+        if self._job is None:
             return True
-        self._cancel.set()
-        thread.join(timeout)
-        return not thread.is_alive()
+        self._job.cancel()
+        return self._job.wait(timeout)
 
     def reject(self) -> None:
         """Cancel, Esc or the window's close button: while downloading, ask the download to
         stop (the dialog closes when it has); otherwise close."""
-        if self._thread is not None:
-            self._cancel.set()
+        if self._job is not None:
+            self._job.cancel()
             self._show_state("cancelling")
             return
         super().reject()
 
     # -- slots (GUI thread) --------------------------------------------------------------------
-    @Slot("qint64", "qint64")
     def _on_progress(self, done: int, total: int) -> None:
         self.done_bytes, self.total_bytes = int(done), int(total)
         self.bar.setValue(round(1000 * done / total) if total > 0 else 1000)
         self.amount.setText(f"{megabytes(done)} of {megabytes(total)} MB")
 
-    @Slot(str, str)
     def _on_outcome(self, outcome: str, message: str) -> None:
-        if self._thread is not None:
-            self._thread.join()  # it has just emitted its last signal
-            self._thread = None
+        self._job = None
         if outcome == "ok":
             self.error = ""
             self.folder = Path(message)

@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -23,10 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.data.image_dataset import ImageDataset
 from core.data.loading import load_folder
 from core.data.locations import Location, cache_folder, status
 from core.data.registry import DATASETS
 from playground import file_dialogs
+from playground.background import Job
 from playground.data_folders import DataFolders
 from playground.image_data import (
     DATASET_NAMES,
@@ -97,13 +98,17 @@ class _ElidedLabel(QLabel):
 
 class ImageDataPanel(QWidget):
     """Emits ``changed`` whenever a setting changes (the run is then reset), and when the
-    selected data set becomes available through a download.
+    selected data set becomes available through a download or a folder checked off the GUI
+    thread (``jobStarted``, then ``folderChecked``).
 
     ``cache_dir`` and ``mirrors`` default to the core's (``NN_PLAYGROUND_DATA`` or the per-user
     folder; the registry's mirrors). With ``folders``, the folder each data set was loaded from
     is remembered and used again whenever settings name that data set without a folder."""
 
     changed = Signal()
+    #: a folder (or .npz) was checked: (its path, whether it is used now); after a Cancel too
+    folderChecked = Signal(str, bool)
+    jobStarted = Signal(object)  # reading a folder began (a background.Job: show it)
 
     def __init__(
         self,
@@ -124,6 +129,7 @@ class ImageDataPanel(QWidget):
         self._folder: str | None = None
         self._folder_counts: tuple[int, int] | None = None
         self._loading = False
+        self._checking: Job | None = None  # reading a folder chosen
 
         self.dataset = QComboBox()
         for name in DATASET_NAMES:
@@ -298,14 +304,15 @@ class ImageDataPanel(QWidget):
 
     def choose_folder(self, path: str | None = None) -> bool:
         """Use a folder of IDX files (or holding mnist.npz); asks for it when ``path`` is None.
-        Returns True if it was valid and is now used."""
+        Returns True if it is being checked (off the GUI thread): ``folderChecked`` follows."""
         if path is None:
             path = file_dialogs.open_folder(self, "data", "Folder with the four IDX files")
         return bool(path) and self._use_folder(path)
 
     def choose_npz(self, path: str | None = None) -> bool:
         """Use an ``.npz`` archive (Keras's mnist.npz layout); asks for it when ``path`` is
-        None. Returns True if it was valid and is now used."""
+        None. Returns True if it is being checked (off the GUI thread): ``folderChecked``
+        follows."""
         if path is None:
             path = file_dialogs.open_file(
                 self, "data", "MNIST-style archive", "NumPy archives (*.npz)"
@@ -324,28 +331,48 @@ class ImageDataPanel(QWidget):
 
     # -- internals -----------------------------------------------------------------------------
     def _use_folder(self, path: str) -> bool:
-        """Read the whole folder with the core's strict readers before accepting it; an invalid
-        one is reported and changes nothing."""
-        spec = DATASETS[self.dataset.currentData()]
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            ds = load_folder(path, name=spec.name, class_names=spec.class_names)
-        except (ValueError, OSError) as exc:  # MnistError, DatasetNotFound, unreadable files
-            QApplication.restoreOverrideCursor()
-            QMessageBox.warning(self, "Cannot use these images", str(exc))
+        """Read the whole folder with the core's strict readers, off the GUI thread, before
+        accepting it; an invalid one is reported and changes nothing, and so does a Cancel.
+        False (with a message) while another folder is being read."""
+        if self._checking is not None:
+            QMessageBox.information(
+                self, "Still reading a folder", "Wait for it, or press Cancel in the status bar."
+            )
             return False
-        except BaseException:
-            QApplication.restoreOverrideCursor()  # never left waiting, whatever went wrong
-            raise
-        QApplication.restoreOverrideCursor()
+        spec = DATASETS[self.dataset.currentData()]
+        job = Job(
+            f"Reading {Path(path).name}",
+            lambda: load_folder(path, name=spec.name, class_names=spec.class_names),
+            self,
+        )
+        job.succeeded.connect(lambda ds: self._folder_read(spec.name, path, ds))
+        job.failed.connect(lambda exc: self._folder_refused(path, exc))
+        job.cancelled.connect(lambda: self.folderChecked.emit(path, False))
+        job.ended.connect(self._checking_ended)
+        self._checking = job.start()
+        self.folder_button.setEnabled(False)
+        self.jobStarted.emit(job)
+        return True
+
+    def _folder_read(self, name: str, path: str, ds: ImageDataset) -> None:
         self._folder = str(Path(path).resolve())
         self._folder_counts = (ds.n_train, ds.n_test)
         self.gone = None
         if self.folders is not None:
-            self.folders.remember(spec.name, self._folder)
+            self.folders.remember(name, self._folder)
         self.refresh_status()
+        self.folderChecked.emit(path, True)
         self._emit()
-        return True
+
+    def _folder_refused(self, path: str, exc: Exception) -> None:
+        if not isinstance(exc, (ValueError, OSError)):  # MnistError, DatasetNotFound, unreadable
+            raise exc
+        QMessageBox.warning(self, "Cannot use these images", str(exc))
+        self.folderChecked.emit(path, False)
+
+    def _checking_ended(self) -> None:
+        self._checking = None
+        self.folder_button.setEnabled(True)
 
     def _download_finished(self, ok: bool, message: str) -> None:
         was_available = self.available()

@@ -20,7 +20,8 @@ File and Edit menus work with any of them:
 A workspace tells the window things through signals only: ``statusMessage``, ``banner`` (a
 problem, "" hides it), ``resetNeeded`` (a panel change needs a new run: the window parks or
 keeps the old one first), ``runSetUp`` and ``settingsChanged`` (the run goes on with them),
-``restoreRun`` (a kept run's settings, and how its run starts: its weights, if kept).
+``restoreRun`` (a kept run's settings, and how its run starts: its weights, if kept),
+``jobStarted`` (work off the GUI thread, such as loading images: the window shows it busy).
 
 The window makes each workspace as ``kind(controller, settings)`` (the engine's controller and
 the app's QSettings) and knows it by its class attributes (``mode``, ``title``...). A mode that
@@ -79,6 +80,7 @@ class Workspace(QWidget):
     runSetUp = Signal()  # a run of this workspace was set up on the controller
     settingsChanged = Signal()  # the run goes on with changed settings (save them)
     restoreRun = Signal(object, dict)  # a session and how to start it (RunSetup's fields)
+    jobStarted = Signal(object)  # work off the GUI thread began (a background.Job: show it)
 
     training_panel: TrainingPanel
 
@@ -129,6 +131,11 @@ class Workspace(QWidget):
     def show_trained_edits(self, session: Any) -> None:
         """Before a parked run of ``session`` is set up again: show the data its state was
         trained with (the plane's point edits); nothing in other modes."""
+
+    @property
+    def loading(self) -> bool:
+        """Whether the next run waits for its data, read off the GUI thread (no run meanwhile)."""
+        return False
 
     def stop_work(self) -> None:
         """The window closes: stop any work of the workspace's own (a download)."""

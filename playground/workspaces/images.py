@@ -10,6 +10,7 @@ clears the views for it (:meth:`ImageWorkspace.start_run`) and sets it up on its
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,10 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from core import metrics
-from core.data.idx import MnistError
-from core.data.loading import DatasetNotFound
 from core.training.config import TrainConfig
 from core.training.snapshot import Snapshot
-from playground.data_folders import DataFolders
-from playground.image_data import ImageDataSettings, load_image_data
+from playground.data_folders import DataFolders, resolve
+from playground.image_data import ImageDataSettings
 from playground.image_session import MODE, ImageSession
 from playground.layout import group, scroll_column
 from playground.panels.image_data_panel import ImageDataPanel
@@ -36,6 +35,7 @@ from playground.views.image_grid_view import ImageGridView
 from playground.views.sample_drawings import SAMPLE_STROKES, draw_sample
 from playground.worker import RunSetup, TrainingController
 from playground.workspaces.base import TrainingWorkspace
+from playground.workspaces.image_loader import ImageLoader, ShownImages
 
 N_CLASSES = 10
 #: The views redraw at most this often (ms): a snapshot changes little in a fifth of a second.
@@ -44,16 +44,6 @@ VIEW_INTERVAL = 200
 #: forward pass over them).
 SNAPSHOT_INTERVAL = 0.1
 DEAD_SAMPLES = 64
-
-
-@dataclass(frozen=True)
-class ShownImages:
-    """What the views need of a run's images (the engine holds the training set itself)."""
-
-    n_train: int
-    class_names: tuple[str, ...]
-    y_test: np.ndarray
-    test_images: np.ndarray  # uint8 (n_test, 28, 28)
 
 
 @dataclass(frozen=True)
@@ -89,9 +79,11 @@ class ImageWorkspace(TrainingWorkspace):
         folders = DataFolders(settings) if settings is not None else None
         data_panel = ImageDataPanel(cache_dir=cache_dir, mirrors=mirrors, folders=folders)
         super().__init__(controller, data_panel)
-        self._cache_dir = cache_dir
-        self._data: ShownImages | None = None
-        self._data_key: dict | None = None
+        #: reads the images of a run off the GUI thread, and keeps the last ones read
+        self.loader = ImageLoader(cache_dir, lambda: data_panel.gone, self)
+        self.loader.jobStarted.connect(self.jobStarted)
+        data_panel.jobStarted.connect(self.jobStarted)
+        self._data: ShownImages | None = None  # the current run's
         self._pred_epoch = -1
         self._filter: tuple[int, int] | None = None  # confusion cell shown in the image grid
         self._snap: Snapshot | None = None
@@ -143,17 +135,34 @@ class ImageWorkspace(TrainingWorkspace):
         folders = self.data_panel.folders
         return data if folders is None else folders.resolve(data)[0]
 
+    def known_folders(self) -> Callable[[ImageDataSettings], ImageDataSettings]:
+        """:meth:`known_folder` as a plain function of the folders remembered now, for another
+        thread (it reads no settings)."""
+        folders = self.data_panel.folders
+        remembered = {} if folders is None else folders.remembered()
+        return lambda data: resolve(data, remembered)[0]
+
     def stop_work(self) -> None:
         self.data_panel.stop_download()
+        self.loader.cancel()
         super().stop_work()
 
     # -- runs ----------------------------------------------------------------------------------
     def reset_run(self, **start: Any) -> None:
+        """Set up a run of the panels' settings. Images other than the last run's are read off
+        the GUI thread first (``jobStarted``; no run meanwhile) and the run is set up when they
+        are in; a Cancel leaves no run, and says so."""
+        self.loader.cancel()
         try:
-            run = self.prepare_run()
+            session, spec = self._checked()
         except ValueError as exc:
+            self.clear_views()
             self._refuse_run(exc)
             return
+        if self.loader.kept(session.data) is None:
+            self._start_loading(session.data, start)
+            return
+        run = self.prepare_run()  # the images are in: nothing is read
         self.banner.emit("")
         self.spec, self.last_snapshot = run.spec, None
         self.run_session = self.session()
@@ -171,16 +180,12 @@ class ImageWorkspace(TrainingWorkspace):
         self.runSetUp.emit()
 
     def prepare_run(self) -> ImageRun:
-        """Check the panels and load the test images shown beside the run; raises ValueError
-        with a message for the user when the run can't start (bad network, missing data)."""
+        """Check the panels and load the test images shown beside the run (here, on the calling
+        thread, unless they are in already); raises ValueError with a message for the user when
+        the run can't start (bad network, missing data)."""
         try:
-            session = self.session()
-            problem = self.network_panel.problem()
-            if problem:
-                raise ValueError(problem)
-            spec = session.build_spec(N_CLASSES)
-            session.training.validate()
-            self._data = self._load(session.data)
+            session, spec = self._checked()
+            self._data = self.loader.load_now(session.data)
         except ValueError:
             self.clear_views()  # nothing on screen from a run that no longer exists
             raise
@@ -188,28 +193,41 @@ class ImageWorkspace(TrainingWorkspace):
         config = self.training_panel.config()  # with the batch size as clamped
         return ImageRun(spec, config, session.data)
 
-    def _load(self, settings: ImageDataSettings) -> ShownImages:
-        key = settings.to_dict()
-        if self._data is not None and self._data_key == key:
-            return self._data
-        try:
-            data = load_image_data(settings, self._cache_dir)
-        except DatasetNotFound as exc:
-            gone = self.data_panel.gone
-            if settings.folder is None and gone is not None:
-                raise ValueError(
-                    f"{settings.spec.title} was loaded from {gone}, which no longer exists: "
-                    "press Download in the Data panel, or Load from folder…"
-                ) from None
-            if settings.folder is not None:
-                raise ValueError(f"Can't read the images: {exc}") from None
-            raise ValueError(str(exc)) from None  # in the app's words (image_data)
-        except (MnistError, OSError) as exc:  # a bad file, or one that can't be opened
-            raise ValueError(f"Can't read the images: {exc}") from None
-        self._data_key = key
-        return ShownImages(
-            len(data.x_train), tuple(data.class_names), data.y_test, data.test_images
+    def _checked(self) -> tuple[ImageSession, dict[str, Any]]:
+        """The panels' session and its network's spec; ValueError when they build no run."""
+        session = self.session()
+        problem = self.network_panel.problem()
+        if problem:
+            raise ValueError(problem)
+        spec = session.build_spec(N_CLASSES)
+        session.training.validate()
+        return session, spec
+
+    @property
+    def loading(self) -> bool:
+        """Whether images are being read for the next run."""
+        return self.loader.loading
+
+    def _start_loading(self, settings: ImageDataSettings, start: dict[str, Any]) -> None:
+        """Drop the old run (parked or kept already) and read the images of ``settings`` off
+        the GUI thread; the run of ``start`` is set up when they are in."""
+        self.banner.emit("")
+        self.controller.discard()
+        self.drop_run()
+        self.clear_views()
+        title = settings.spec.title
+        self.images_view.set_title(f"Loading {title}…")
+        cancelled = f"Loading {title} was cancelled: no run. Press Reset to load the images again."
+        self.loader.load(
+            settings,
+            then=lambda: self.reset_run(**start),
+            refuse=self._refuse_run,
+            cancelled=lambda: self.banner.emit(cancelled),
         )
+
+    def drop_run(self) -> None:
+        self.loader.cancel()  # another run takes the engine: these images are not wanted now
+        super().drop_run()
 
     def start_run(self, run: ImageRun) -> None:
         """Clear the views for a new run of ``run``."""

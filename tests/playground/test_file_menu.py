@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import waiting
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
@@ -204,15 +205,16 @@ def test_views_export_as_svg_and_png_and_history_as_csv(window, qtbot, tmp_path)
     drawable = {"path", "polyline", "polygon", "rect", "line", "image", "text", "circle"}
     for name, widget in window.workspace.views():
         stem = name.replace(" ", "-")
-        assert window.files.export_view(widget, name, str(tmp_path / f"{stem}.svg"))
+        assert waiting.exported(qtbot, window.files, widget, name, tmp_path / f"{stem}.svg") == ""
         tags = [e.tag.rpartition("}")[2] for e in ET.parse(tmp_path / f"{stem}.svg").iter()]
         assert sum(t in drawable for t in tags) >= 10, (name, tags)
-        assert window.files.export_view(widget, name, str(tmp_path / f"{stem}.png"))
+        assert waiting.exported(qtbot, window.files, widget, name, tmp_path / f"{stem}.png") == ""
         image = QImage(str(tmp_path / f"{stem}.png"))
         assert not image.isNull() and image.width() >= widget.width() > 0
     output_tags = {e.tag.rpartition("}")[2] for e in ET.parse(tmp_path / "output-view.svg").iter()}
     assert {"image", "text"} <= output_tags  # the heatmap and the axis labels
-    assert window.files.export_history(str(tmp_path / "h.csv"))
+    export = lambda: window.files.export_history(str(tmp_path / "h.csv"))  # noqa: E731
+    assert waiting.written(qtbot, window.files, export) == ""
     lines = (tmp_path / "h.csv").read_text().splitlines()
     assert lines[0].startswith("epoch,step") and len(lines) == 2
 
@@ -316,7 +318,7 @@ def test_bad_files_are_refused_and_change_nothing(window, qtbot, tmp_path, warni
     }
     with qtbot.assertNotEmitted(window.runReset):
         for path in cases:
-            assert not window.files.open(str(path))
+            assert not waiting.open_file(qtbot, window, path)
     assert len(warnings) == len(cases)
     for (path, expected), message in zip(cases.items(), warnings, strict=True):
         assert message.startswith(f"{path}: ") and expected in message, message
@@ -390,7 +392,7 @@ def refusals(qtbot, window, good, cases, warnings):
     with qtbot.assertNotEmitted(window.runReset):
         for name, (values, _) in cases.items():
             path = rewrite_data(good, good.parent / f"{name}.npz", lambda d, v=values: d.update(v))
-            assert window.files.open(str(path)) is False
+            assert waiting.open_file(qtbot, window, path) is False
     assert len(warnings) == len(cases)
     assert unchanged(window) == before
     return zip(cases.items(), warnings, strict=True)

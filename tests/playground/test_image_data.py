@@ -30,6 +30,7 @@ from idx_server import (
     write_folder,
 )
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
+from waiting import check_folder
 
 from core.data import connection
 from core.data.idx import NPZ_KEYS, read_idx
@@ -283,6 +284,7 @@ def test_load_from_folder_accepts_valid_images(
     ],
 )
 def test_load_from_folder_refuses_bad_images(
+    qtbot: Any,
     panel: ImageDataPanel,
     tmp_path: Path,
     tiny: dict[str, bytes],
@@ -311,11 +313,11 @@ def test_load_from_folder_refuses_bad_images(
         os.mkfifo(bad / f"{NAMES[0]}.gz")
     else:
         bad = tmp_path / "nowhere"
-    assert panel.choose_folder(str(good))
+    assert check_folder(qtbot, panel, panel.choose_folder, str(good))
     before, status = panel.settings(), panel.status_text()
     emitted: list[bool] = []
     panel.changed.connect(lambda: emitted.append(True))
-    assert not panel.choose_folder(str(bad))
+    assert not check_folder(qtbot, panel, panel.choose_folder, str(bad))
     assert QApplication.overrideCursor() is None  # the wait cursor is gone
     assert len(warnings) == 1 and warnings[0][0] == "Cannot use these images"
     assert str(bad) in warnings[0][1]

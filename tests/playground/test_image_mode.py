@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from waiting import open_file
 
 from core.io import save_model
 from core.model import Sequential
@@ -173,7 +174,7 @@ def test_a_model_the_editor_cannot_show_opens_for_drawing_only(make_window, qtbo
     path = tmp_path / "flat.npz"
     save_model(Sequential(spec), path, {"class_names": [str(i) for i in range(10)]})
     window = make_window("spiral")
-    assert window.files.open(str(path))
+    assert open_file(qtbot, window, path)
     draw = window.images.draw_view
     assert window.mode == IMAGES and draw.model() is not None
     assert "flat.npz" in draw.title.text()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import waiting
 from dev_data import DEV_MNIST
 from idx_server import write_folder
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -320,6 +321,7 @@ def choose_dataset(qtbot, window, name):
     box = window.images.data_panel.dataset
     with qtbot.waitSignal(window.images.data_panel.changed, timeout=10000):
         box.setCurrentIndex(box.findData(name))
+    waiting.loaded(qtbot, window.images)
 
 
 @pytest.mark.slow
@@ -373,6 +375,7 @@ def test_a_folder_that_has_gone_falls_back_with_a_message(
     box = window.toolbar.preset_box
     box.setCurrentIndex(box.findData("mnist-mlp"))
     box.activated.emit(box.currentIndex())
+    waiting.loaded(qtbot, window.images)
     assert panel.settings().folder is None
     assert panel.status_text() == "Not downloaded; its folder has gone"
     assert panel.status.toolTip().startswith(f"{folder} no longer exists")
@@ -393,7 +396,7 @@ def test_an_mnist_model_without_mnist_here_says_which_buttons_get_it(
     path = tmp_path / "digits.npz"
     save_model(Sequential(session.build_spec()), path, {"dataset": "mnist"})
     window = make_window("spiral")
-    assert window.files.open(str(path))
+    assert waiting.open_file(qtbot, window, path)
     assert window.statusBar().currentMessage() == (
         "Opened digits.npz for drawing only: MNIST is not on this computer yet: press Download "
         "in the Data panel, or Load from folder…"

@@ -4,6 +4,7 @@ that start over with each run; everything fitting at the smallest supported size
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
+from waiting import exported
 
 from core.pace import MAX
 from playground.main_window import MainWindow
@@ -148,7 +149,7 @@ def test_point_outlines_have_a_legend(window):
 def test_curves_svg_holds_only_the_plots_and_keys_sit_above_them(window, qtbot, tmp_path):
     train_epochs(qtbot, window, 5)
     path = tmp_path / "curves.svg"
-    assert window.files.export_view(window.plane.curves_view, "curves", str(path))
+    assert exported(qtbot, window.files, window.plane.curves_view, "curves", path) == ""
     svg = path.read_text()
     assert "Log-scale" not in svg and "train" in svg
     for plot in (window.plane.curves_view.loss_plot, window.plane.curves_view.acc_plot):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QMessageBox
+from waiting import exported, written
 
 from playground.main_window import MainWindow
 from playground.worker import PAUSED, RUNNING
@@ -241,9 +242,11 @@ def test_divergence_pauses_with_a_banner(make_window, qtbot):
 
 def test_exports_png_and_history_csv(window, qtbot, tmp_path):
     step_epoch(qtbot, window)
-    assert window.files.export_view(window.plane.output_view, "output", str(tmp_path / "out.png"))
+    out = tmp_path / "out.png"
+    assert exported(qtbot, window.files, window.plane.output_view, "output", out) == ""
     assert (tmp_path / "out.png").stat().st_size > 1000
-    assert window.files.export_history(str(tmp_path / "h.csv"))
+    export = lambda: window.files.export_history(str(tmp_path / "h.csv"))  # noqa: E731
+    assert written(qtbot, window.files, export) == ""
     lines = (tmp_path / "h.csv").read_text().splitlines()
     assert lines[0].startswith("epoch,step") and len(lines) == 2
 

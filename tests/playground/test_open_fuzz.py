@@ -9,6 +9,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import waiting
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PySide6.QtWidgets import QMessageBox
@@ -151,7 +152,7 @@ def test_file_open_shows_every_bad_file_in_a_dialog(window, saved, qtbot, tmp_pa
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(QMessageBox, "warning", lambda *args: shown.append(args[2]))
         with qtbot.assertNotEmitted(window.runReset):
-            assert window.files.open(str(path)) is False
+            assert waiting.open_file(qtbot, window, path) is False
     assert len(shown) == 1 and shown[0].startswith(f"{path}: "), shown
     after = (
         window.workspace.session().to_dict(),

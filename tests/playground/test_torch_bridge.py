@@ -5,6 +5,7 @@ import importlib.util
 
 import numpy as np
 import pytest
+import waiting
 from test_file_menu import (
     file_action,
     grid_inputs,
@@ -60,7 +61,7 @@ def test_weights_of_another_network_are_refused_and_change_nothing(
     other = Sequential({**window.workspace.spec, "layers": [{"type": "dense", "units": 2}]})
     path = write_safetensors(tmp_path / "other.safetensors", torch_state(other))
     before = window.workspace.last_snapshot
-    assert not window.files.open(str(path))
+    assert not waiting.open_file(qtbot, window, path)
     assert len(warnings) == 1 and "other.safetensors" in warnings[0]
     assert "the network in the editor has" in warnings[0]
     assert window.workspace.last_snapshot is before
