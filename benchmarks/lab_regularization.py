@@ -1,8 +1,8 @@
-"""The Lab's overfitting page (offscreen, 1100x700): the median time from choosing another
-weight decay or dropout (the run in hand stopped, the new one started in the background) to the
-repainted page, the page's open time to its first picture, and the seconds until its two runs
-(300 images, 200 epochs each) have trained on the sweep's worker processes. It learns MNIST or
-Fashion-MNIST from the data folder (NN_PLAYGROUND_DATA, else the user's, else Debian's)."""
+"""The Lab's overfitting page (offscreen, 1100x700): the median time from choosing another weight
+decay or dropout (the run in hand stopped, the new one started in the background) to the repainted
+page, the page's open time to its first picture, and the seconds until its two runs (300 images, 60
+epochs of Adam each) have trained on the sweep's worker processes. It learns MNIST or Fashion-MNIST
+from the data folder (NN_PLAYGROUND_DATA, else the user's, else Debian's)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """The Lab's page "Overfitting and regularization": a big MLP learns only 300 images, its training
-and test accuracy drifting apart; weight decay and dropout, chosen live, close the gap. The run
-without regularization (grey) and the run of the chosen settings (blue) train in the background
-on the sweep's worker processes, their curves growing as their epochs end; a table keeps every
-setting tried with its gap. The runs are built by :mod:`core.lab.regularization`; training and
-drawing by :mod:`playground.lab.compare_runs`."""
+and test accuracy drifting apart and its test loss climbing again; weight decay and dropout are
+chosen live. The run without regularization (grey) and the run of the chosen settings (blue)
+train in the background on the sweep's worker processes, their curves growing as their epochs
+end; a table keeps the last settings tried with their accuracies, gap and test loss. The runs are
+built by :mod:`core.lab.regularization`; training and drawing by :mod:`playground.lab.compare_runs`.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +25,14 @@ from playground.views.curves_view import CurvesView, key_label
 BASELINE_COLOR, CHOSEN_COLOR = QColor(128, 128, 128), QColor(31, 119, 200)
 WEIGHT_DECAY_NAMES = {str(v): f"{v:g}" for v in rg.WEIGHT_DECAYS}
 DROPOUT_NAMES = {str(v): f"{v:g}" for v in rg.DROPOUTS}
-HEADERS = ["Weight decay λ", "Dropout p", "Training", "Test", "Gap"]
+#: What the summary adds after a run's gap (see :meth:`core.lab.regularization.Fit.verdict`).
+VERDICTS = {
+    "underfit": " — but it has hardly learned: too much",
+    "worse": " — but its test accuracy fell too: too much",
+    "memorized": " — it still learned its training images by heart",
+    "": "",
+}
+HEADERS = ["Weight decay λ", "Dropout p", "Training", "Test", "Gap", "Test loss"]
 
 
 def run_key(weight_decay: float, dropout: float, epochs: int) -> str:
@@ -38,17 +46,20 @@ class RegularizationPage(RunsPage):
     explanation = (
         "<p>A network with many weights and few examples can learn the examples by heart: its "
         "training accuracy climbs to 100% while its test accuracy, on images it never saw, "
-        "stays far below. That <b>gap</b> is <b>overfitting</b>. <b>Weight decay</b> adds a "
-        "penalty for large weights to the loss, so every step also shrinks each weight a "
-        "little:</p>"
+        "stays far below. That <b>gap</b> is <b>overfitting</b>; the test loss shows it too, "
+        "rising again as the network grows ever surer of its memorized answers. <b>Weight "
+        "decay</b> adds a penalty for large weights to the loss, so every step also pulls each "
+        "weight towards 0:</p>"
         "<p class='formula' align='center'>L′ = L + λ/2 · Σ w²<br>"
-        "w ← w − lr · (∂L/∂w + λ·w)</p>"
+        "∂L′/∂w = ∂L/∂w + λ·w</p>"
         "<p><b>Dropout</b> switches each hidden unit off with probability p at every training "
         "step (the others are scaled by 1/(1 − p)), so no unit can count on another; when "
-        "testing, every unit works. Here a big network "
-        f"(784-100×{len(rg.HIDDEN)}-10, plain SGD) learns just {rg.TRAIN_IMAGES} images: "
-        "raise λ or p and the gap shrinks, until, pushed too far, the network learns "
-        "nothing at all.</p>"
+        f"testing, every unit works. Here a big network (784-{'-'.join(map(str, rg.HIDDEN))}-10, "
+        f"Adam) learns just {rg.TRAIN_IMAGES} images — so few that even with dropout 0.5 it "
+        "learns nearly every one by heart: it still learns and tests about as well, but the gap "
+        "hardly moves, for no regularizer makes up for missing examples. A little weight decay "
+        "(0.01) stops the test loss climbing; from 0.1 the network no longer fits all its "
+        "training images and its test accuracy falls too, and at 0.3 it learns nothing.</p>"
     )
 
     TRAIN_IMAGES, TEST_IMAGES, EPOCHS = rg.TRAIN_IMAGES, rg.TEST_IMAGES, rg.EPOCHS
@@ -57,9 +68,9 @@ class RegularizationPage(RunsPage):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.weight_decay = choice_box(WEIGHT_DECAY_NAMES, "0.1")  # the book's first
+        self.weight_decay = choice_box(WEIGHT_DECAY_NAMES, "0.0")
         self.weight_decay.setToolTip("λ: how strongly every step pulls the weights towards 0.")
-        self.dropout = choice_box(DROPOUT_NAMES, "0.0")
+        self.dropout = choice_box(DROPOUT_NAMES, "0.5")  # the usual rate
         self.dropout.setToolTip("p: the share of hidden units switched off at each step.")
         self.view = CurvesView()
         dash = pg.mkPen(BASELINE_COLOR, style=Qt.PenStyle.DashLine)
@@ -127,26 +138,29 @@ class RegularizationPage(RunsPage):
         self.redrawn.emit()
 
     def _row(self, key: str, weight_decay: float, dropout: float) -> list[str]:
-        """A row of the table: the settings, then the accuracies and the gap (or how far the
-        run has come)."""
+        """A row of the table: the settings, then the accuracies, the gap and the test loss (or
+        how far the run has come)."""
         result = self.runs.results.get(key)
         if result is None:
             epochs = len(self.runs.rows.get(key, ()))
-            numbers = [f"epoch {epochs}…" if epochs else "", "", ""]
+            numbers = [f"epoch {epochs}…" if epochs else "", "", "", ""]
         else:
             fit = rg.fit(result.history)
-            numbers = [f"{v:.2f}" for v in (fit.train_acc, fit.test_acc, fit.gap)]
+            numbers = [f"{v:.2f}" for v in (fit.train_acc, fit.test_acc, fit.gap, fit.test_loss)]
         return [f"{weight_decay:g}", f"{dropout:g}", *numbers]
 
     def _summary(self, runs: dict[str, tuple[float, float]]) -> str:
-        """The finished runs' gaps in a sentence."""
-        parts = []
-        for key, settings in runs.items():
-            result = self.runs.results.get(key)
-            if result is not None:
-                fit, name = rg.fit(result.history), rg.run_name(*settings)
-                late = " — but it has hardly learned: too much" if fit.underfit else ""
-                parts.append(f"<b>{fit.gap:.2f}</b> with {name}{late}")
+        """The finished runs' gaps in a sentence, and what a regularized run paid for its own."""
+        fits = {
+            settings: rg.fit(self.runs.results[key].history)
+            for key, settings in runs.items()
+            if key in self.runs.results
+        }
+        plain = fits.get((0.0, 0.0))
+        parts = [
+            f"<b>{fit.gap:.2f}</b> with {rg.run_name(*settings)}{VERDICTS[fit.verdict(plain)]}"
+            for settings, fit in fits.items()
+        ]
         return f"The gap: {'; '.join(parts)}." if parts else ""
 
 
