@@ -9,6 +9,7 @@ Identity, sigmoid, tanh and ReLU also take ``out``, the array to write their res
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -55,7 +56,7 @@ class Sigmoid(Activation):
     def backward(self, dy, out=None):
         y = self._y
         g = np.multiply(dy, y, out)
-        g *= np.subtract(constant(1.0, y.dtype), y)
+        g *= np.subtract(ONE[y.dtype], y)
         return g
 
 
@@ -72,7 +73,7 @@ class Tanh(Activation):
     def backward(self, dy, out=None):
         y = self._y
         g = np.multiply(y, y, out)
-        np.subtract(constant(1.0, g.dtype), g, g)
+        np.subtract(ONE[g.dtype], g, g)
         g *= dy
         return g
 
@@ -85,12 +86,12 @@ class ReLU(Activation):
     takes_out = True
 
     def forward(self, x, training=False, out=None):
-        self._y = y = np.maximum(x, constant(0.0, x.dtype), out=out)
+        self._y = y = np.maximum(x, ZERO[x.dtype], out=out)
         return y
 
     def backward(self, dy, out=None):
         y = self._y
-        return np.multiply(dy, y > constant(0.0, y.dtype), out)
+        return np.multiply(dy, y > ZERO[y.dtype], out)
 
 
 class _WithAlpha(Activation):
@@ -236,24 +237,29 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     ``x`` is capped at 88 (float32) / 709 (float64), where σ already rounds to 1, so ``exp``
     never overflows (no warning).
     """
-    cap = 88.0 if x.dtype == np.float32 else 709.0
-    t = np.minimum(x, constant(cap, x.dtype), out=out)  # (a positional out is deprecated here)
+    t = np.minimum(x, EXP_CAP[x.dtype], out=out)  # (a positional out is deprecated here)
     np.exp(t, t)
-    return np.divide(t, t + constant(1.0, t.dtype), t)
+    return np.divide(t, t + ONE[t.dtype], t)
 
 
-_CONSTANTS: dict[tuple[float, np.dtype], np.ndarray] = {}
+class Constant(dict):
+    """A number as 0-d arrays by dtype (``ONE[x.dtype]``), each made on first use. As an
+    operand of a NumPy function it costs about 0.3 µs less than a Python number: a step of a
+    small network makes some 40 such calls. ``value`` may depend on the dtype."""
+
+    def __init__(self, value: float | Callable[[np.dtype], float]) -> None:
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, dtype: np.dtype) -> np.ndarray:
+        value = self.value(dtype) if callable(self.value) else self.value
+        self[dtype] = array = np.full((), value, dtype)
+        return array
 
 
-def constant(value: float, dtype: np.dtype) -> np.ndarray:
-    """``value`` as a 0-d array of ``dtype``, made once. As an operand of a NumPy function it
-    costs about 0.3 µs less than a Python number: a step of a small network makes some 40 such
-    calls. For the few values a run uses (0, 1, its batch sizes)."""
-    key = (value, dtype)
-    array = _CONSTANTS.get(key)
-    if array is None:
-        array = _CONSTANTS[key] = np.full((), value, dtype)
-    return array
+ZERO, ONE = Constant(0.0), Constant(1.0)
+#: Where ``exp`` stops short of overflowing: 88 (float32), 709 (float64).
+EXP_CAP = Constant(lambda dtype: 88.0 if dtype == np.float32 else 709.0)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from core.activations import constant, sigmoid, softmax
+from core.activations import ZERO, sigmoid, softmax
 
 
 class Loss:
@@ -94,7 +94,7 @@ class SigmoidBinaryCrossEntropy(Loss):
         y = target.astype(out.dtype, copy=False)
         self._z, self._y = z, y
         # softplus(z) - z·y, with softplus(z) = log(1 + e^z) = logaddexp(0, z) (stable)
-        terms = np.logaddexp(constant(0.0, z.dtype), z)
+        terms = np.logaddexp(ZERO[z.dtype], z)
         terms -= z * y
         return float(np.add.reduce(terms)) / len(z)
 
@@ -102,7 +102,7 @@ class SigmoidBinaryCrossEntropy(Loss):
         z = self._z
         g = sigmoid(z, None if out is None else out[:, 0])
         g -= self._y
-        g /= constant(len(z), g.dtype)
+        g /= len(z)
         return g[:, None]
 
     def targets(self, target, dtype):

@@ -12,6 +12,8 @@ threads' CPU time, depend on the layout (see :func:`limit`): ``m·n·k`` multipl
 for a product of row-major matrices (100×100×100 stays in the caller, 64×128×128 does not),
 2**19 when the right operand is a transposed view (as a dense layer's ``dy @ Wᵀ`` is), and
 about 460,000 matrix elements for a matrix-vector product. The limits here stay under them.
+A process started with one BLAS thread (as the app's engine and sweep workers are, see
+:mod:`core.blas_threads`) cannot stall this way, and multiplies in one call.
 
 A blocked product computes each element as the same dot product; the BLAS may order its
 additions differently for a block than for the whole, so results agree to rounding. The blocks
@@ -20,11 +22,21 @@ of :func:`matmul_nt` split the summed dimension, so its sums are added in anothe
 
 from __future__ import annotations
 
+import os
+from math import isqrt
+
 import numpy as np
 
-#: Multiply-adds per BLAS call that OpenBLAS computes in the calling thread whatever the
-#: operands' layout (a dense layer's products smaller than this skip the blocking logic).
-SMALL = 2**18
+#: Whether the BLAS may split a product across threads: not when the process started with one
+#: BLAS thread, where blocks would only cost time (a 784-input dense layer's products took
+#: 1.0–1.3× as long in blocks).
+SPLITS = (os.cpu_count() or 1) > 1 and (
+    os.environ.get("OPENBLAS_NUM_THREADS", os.environ.get("OMP_NUM_THREADS")) != "1"
+)
+
+#: Multiply-adds of a product below which it is one BLAS call whatever its layout (a dense
+#: layer's smaller products skip the blocking logic).
+SMALL = 2**18 if SPLITS else 2**62
 
 
 def limit(a: np.ndarray, b: np.ndarray) -> int:
@@ -54,7 +66,7 @@ def matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     p, m = a.shape
     q = b.shape[1]
     most = limit(a, b)
-    if p * m * q < most:
+    if p * m * q < most or not SPLITS:
         np.matmul(a, b, out=out)
         return
     rows, cols = block_shape(p, m, q, most)
@@ -74,19 +86,16 @@ def block_shape(p: int, m: int, q: int, most: int = 2**20) -> tuple[int, int]:
     """(rows, columns) of the output blocks of a ``(p, m) @ (m, q)`` product with ``rows·m·
     columns < most``: whole rows when 64 columns or more fit beside them (a convolution's few
     filters times long rows of pixels), whole columns when 16 rows or more do (a narrow
-    output), else 16 rows (measured on 784-256-128 layers: 16×64 blocks took 1.3× one call's
-    time, 8×128 or 32×32 as long, 16×32 1.6×). Columns are rounded down to a power of two
-    (dense layers' widths mostly are)."""
+    output), else square blocks of up to 32×32. (Measured on 784-256-128 layers: 32×32 blocks
+    take 1.0–1.3× one call's time; wide blocks of a transposed right operand up to 4×.)"""
     area = max(1, (most - 1) // m)  # rows × columns
     if p * 64 <= area:
-        rows = p
-    elif q * 16 <= area:
+        return p, min(q, 1 << ((area // p).bit_length() - 1))
+    if q * 16 <= area:
         rows = area // q
         return min(p, rows - rows % 16), q
-    else:
-        rows = min(p, 16, area)
-    cols = 1 << ((area // rows).bit_length() - 1)
-    return rows, min(cols, q)
+    side = min(32, 1 << (isqrt(area).bit_length() - 1))
+    return min(p, side), min(q, side)
 
 
 def matmul_nt(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:

@@ -2,13 +2,23 @@
 the results are those of one product, exactly below the threshold and to rounding above it,
 for every layout the layers use, with margins that fill no whole block."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from floats import assert_close
 
 import core.matmul
 from core.layers import Dense
-from core.matmul import SMALL, block_shape, limit, matmul, matmul_into, matmul_nt
+from core.matmul import block_shape, limit, matmul, matmul_into, matmul_nt
+
+
+@pytest.fixture(autouse=True)
+def blas_threads(monkeypatch):
+    """Blocks as in a process whose BLAS may use several threads (even if this one may not)."""
+    monkeypatch.setattr(core.matmul, "SPLITS", True)
 
 
 def operands(p, m, q, layout="nn", dtype=np.float32, seed=0):
@@ -73,7 +83,13 @@ def test_the_limit_follows_the_layout():
     assert limit(*operands(64, 32, 64, "tn")) == 2**20
     assert limit(*operands(64, 32, 64, "nt")) == 2**19
     assert limit(*operands(64, 32, 1, "nn")) == limit(*operands(1, 32, 64, "nn")) == 2**18
-    assert SMALL <= min(2**18, 2**19, 2**20)
+
+
+def test_a_process_with_one_blas_thread_multiplies_in_one_call():
+    code = "import core.matmul as m; print(m.SPLITS, m.SMALL > 2**60)"
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["False", "True"]
 
 
 def test_summed_blocks_match_one_product():
