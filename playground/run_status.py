@@ -57,7 +57,11 @@ def metrics_message(snap: Snapshot) -> str:
             if acc is not None:
                 text += f", accuracy {acc:.1%}"
             parts.append(text)
-    return "    ".join(parts) or "Not trained yet: press Play (Space)"
+    if parts:
+        return "    ".join(parts)
+    if snap.step > 0:  # measured at the end of each epoch: the first has not ended yet
+        return "Training the first epoch: its losses and accuracies come when it ends"
+    return "Not trained yet: press Play (Space)"
 
 
 def speed_message(snap: Snapshot) -> str:
