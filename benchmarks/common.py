@@ -47,9 +47,12 @@ def interleaved_rates(
 @contextlib.contextmanager
 def busy_process() -> Iterator[None]:
     """Within the block, one other process keeps a core busy (a single-threaded Python loop),
-    as another program on the machine would."""
+    as another program on the machine would: in a session of its own, so that a scheduler
+    sharing the CPU between sessions (Linux's autogroup) does not take its time from ours."""
     code = "print(flush=True)\nwhile True:\n    pass"
-    spinner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, start_new_session=True
+    )
     try:
         spinner.stdout.readline()  # it runs
         yield
