@@ -11,7 +11,7 @@ import sys
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSpinBox, QSplitter, QWidget
 
 from core.lab import batch_norm as bn
 from playground.lab.compare_runs import RunsPage
@@ -70,8 +70,6 @@ class BatchNormPage(RunsPage):
         for j, scale in enumerate(bn.SCALES, 1):
             self.table.horizontalHeaderItem(j).setForeground(COLORS[scale])
         widen_first_column(self.table, SIDES[False].lower())
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
         self._lay_out()
         self.lr.currentIndexChanged.connect(self.train)
         self.seed.valueChanged.connect(self.train)
@@ -79,13 +77,6 @@ class BatchNormPage(RunsPage):
 
     def _lay_out(self) -> None:
         controls = control_row([("Learning rate", self.lr), ("Seed", self.seed)])
-        controls.addWidget(self.status)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.table)
-        bottom.addWidget(self.summary, 1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(controls)
-        layout.addWidget(self.images)
         # a splitter shares the height evenly (a layout would give the wrapped legend's view
         # all it asks for)
         rows = QSplitter(Qt.Orientation.Vertical)
@@ -93,8 +84,7 @@ class BatchNormPage(RunsPage):
         for view in self.views.values():
             rows.addWidget(view)
         rows.setSizes([1000, 1000])
-        layout.addWidget(rows, 1)
-        layout.addLayout(bottom)
+        self.lay_out(controls, rows, self.table)
 
     # -- the runs --------------------------------------------------------------------------------
     def settings(self) -> tuple[float, int, int]:

@@ -19,7 +19,14 @@ from typing import ClassVar
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.data.registry import DATASETS
 from core.lab.image_runs import find_images, images_recipe
@@ -278,6 +285,8 @@ class RunsPage(LabPage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.status = QLabel()
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
         self.images = ImagesNote()
         self.runs = LabRuns(self)
         self.on_screen = False
@@ -285,6 +294,19 @@ class RunsPage(LabPage):
         self.runs.changed.connect(self.redraw)
         self.runs.idle.connect(self.redraw)
         self.runs.failed.connect(self._failed)
+
+    def lay_out(self, controls: QHBoxLayout, middle: QWidget, table: QWidget) -> None:
+        """``controls`` and the status line on top, the images note, ``middle`` (the curves,
+        taking the height left), then ``table`` beside the ``summary`` label."""
+        controls.addWidget(self.status)
+        bottom = QHBoxLayout()
+        bottom.addWidget(table)
+        bottom.addWidget(self.summary, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.images)
+        layout.addWidget(middle, 1)
+        layout.addLayout(bottom)
 
     def span_epochs(self, view: CurvesView) -> None:
         """Give ``view``'s plots the runs' whole length at once: curves grow into them."""

@@ -13,7 +13,7 @@ import sys
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from core.lab import regularization as rg
 from playground.lab.compare_runs import RunsPage
@@ -78,8 +78,6 @@ class RegularizationPage(RunsPage):
         self.view.set_key(f"loss: {key}", f"accuracy: {key}")
         self.span_epochs(self.view)
         self.table = table(HEADERS, rows=self.TRIED)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
         self.tried: dict[str, tuple[float, float]] = {}  # key -> settings, the newest first
         self._lay_out()
         for box in (self.weight_decay, self.dropout):
@@ -88,15 +86,7 @@ class RegularizationPage(RunsPage):
 
     def _lay_out(self) -> None:
         controls = control_row([("Weight decay λ", self.weight_decay), ("Dropout p", self.dropout)])
-        controls.addWidget(self.status)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.table)
-        bottom.addWidget(self.summary, 1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(controls)
-        layout.addWidget(self.images)
-        layout.addWidget(self.view, 1)
-        layout.addLayout(bottom)
+        self.lay_out(controls, self.view, self.table)
 
     # -- the runs --------------------------------------------------------------------------------
     def chosen(self) -> tuple[float, float]:
